@@ -1,0 +1,19 @@
+"""`deescalate scan`: not built yet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from deescalate.errors import EXIT_USAGE
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("scan", help="scan (not built yet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("deescalate scan: not built yet", file=sys.stderr)
+    return EXIT_USAGE

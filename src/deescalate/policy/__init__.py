@@ -1,0 +1,1 @@
+"""Policy documents: parsing (`parse`), condition operators (`conditions`), evaluation (`evaluate`)."""
