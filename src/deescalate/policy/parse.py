@@ -58,10 +58,14 @@ def parse_policy(raw: Any, ref: PolicyRef, *, where: str | None = None) -> Polic
         raise PolicyError(f"{place}: a policy document must be a JSON object")
     unknown = set(doc) - TOP_LEVEL_KEYS
     if unknown:
-        raise PolicyError(f"{place}: unknown top-level key(s) {sorted(unknown)}; AWS accepts Version, Id, Statement")
+        raise PolicyError(
+            f"{place}: unknown top-level key(s) {sorted(unknown)}; AWS accepts Version, Id, Statement"
+        )
     version = doc.get("Version")
     if version is not None and version not in VALID_VERSIONS:
-        raise PolicyError(f"{place}: Version {version!r} is not one AWS accepts ({' or '.join(VALID_VERSIONS)})")
+        raise PolicyError(
+            f"{place}: Version {version!r} is not one AWS accepts ({' or '.join(VALID_VERSIONS)})"
+        )
     if "Statement" not in doc:
         raise PolicyError(f"{place}: the document has no Statement")
     raw_statements = doc["Statement"]
