@@ -201,6 +201,9 @@ class Organization:
     # Root first, the account itself last. SCPs must allow at every level.
     path: tuple[OrgNode, ...] = ()
     rcps_enabled: bool = False
+    # False when the root does not have the SCP policy type enabled: then no SCP filters anything
+    # (and every node's `scps` is empty). When True, AWS keeps at least one SCP at every level.
+    scps_enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -407,6 +410,9 @@ class PrincipalPlan:
     policy_name: str = ""
     document: str = ""  # the policy JSON apply will write
     unfixable: str | None = None  # why it cannot be fixed within AWS quotas, if so
+    # The principal's IAM state as the snapshot saw it (fingerprint.state_lines); apply compares it live.
+    state: tuple[str, ...] = ()
+    minimal: bool = True  # False only when the exact search ran out of budget (a greedy fallback)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -417,3 +423,4 @@ class Plan:
     principals: tuple[PrincipalPlan, ...]
     remaining: tuple[Edge, ...] = ()  # edges the plan leaves open (empty when verified)
     verified: bool = False
+    targets: tuple[str, ...] = ()  # the --target ARNs the analysis was run with (verify reuses them)
