@@ -1,0 +1,261 @@
+"""IAM responses -> users, groups, roles, managed policies and instance profiles of the model.
+
+Reads the output of GetAccountAuthorizationDetails (the collector's file or the plain
+`aws iam get-account-authorization-details` output, which are the same JSON) plus the per-user
+extras the collector adds (access keys, login profile, MFA devices).
+Response shape: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from deescalate.errors import PolicyError
+from deescalate.model import (
+    Group,
+    InstanceProfile,
+    ManagedPolicy,
+    Policy,
+    PolicyKind,
+    PolicyRef,
+    Role,
+    User,
+)
+from deescalate.policy.parse import parse_policy
+from deescalate.snapshot.where import (
+    At,
+    as_object,
+    get_list,
+    get_objects,
+    get_opt_int,
+    get_opt_object,
+    get_str,
+    get_tags,
+)
+
+DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IamPart:
+    users: dict[str, User]
+    groups: dict[str, Group]
+    roles: dict[str, Role]
+    policies: dict[str, ManagedPolicy]
+    instance_profiles: dict[str, InstanceProfile]
+
+
+def looks_like_details(doc: Any) -> bool:
+    return isinstance(doc, dict) and any(k in doc for k in DETAIL_KEYS)
+
+
+def policy(raw: Any, ref: PolicyRef, at: At) -> Policy:
+    """Parse a policy document found at `at`; a bad document names the file and place."""
+    if raw is None:
+        raise at.error("the policy document is missing")
+    try:
+        return parse_policy(raw, ref, where=str(at))
+    except PolicyError:
+        raise
+    except (ValueError, TypeError) as e:  # a decoding failure parse_policy did not anticipate
+        raise PolicyError(f"{at}: the policy document cannot be read ({e})") from e
+
+
+def _inline(obj: dict[str, Any], list_key: str, owner_arn: str, at: At) -> tuple[Policy, ...]:
+    out: list[Policy] = []
+    for where, item in get_objects(obj, list_key, at):
+        name = get_str(item, "PolicyName", where)
+        where = where.named(f"policy {name}")
+        ref = PolicyRef(kind=PolicyKind.INLINE, name=name, attached_to=owner_arn)
+        out.append(policy(item.get("PolicyDocument"), ref, where.key("PolicyDocument")))
+    return tuple(out)
+
+
+def _attached(obj: dict[str, Any], at: At) -> tuple[str, ...]:
+    return tuple(
+        get_str(item, "PolicyArn", where) for where, item in get_objects(obj, "AttachedManagedPolicies", at)
+    )
+
+
+def _boundary(obj: dict[str, Any], at: At) -> str | None:
+    pb = get_opt_object(obj, "PermissionsBoundary", at)
+    return None if pb is None else get_str(pb, "PermissionsBoundaryArn", at.key("PermissionsBoundary"))
+
+
+def name_from_arn(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _instance_profile(item: dict[str, Any], at: At) -> InstanceProfile:
+    arn = get_str(item, "Arn", at)
+    roles = tuple(get_str(r, "Arn", w) for w, r in get_objects(item, "Roles", at))
+    return InstanceProfile(
+        arn=arn, name=get_str(item, "InstanceProfileName", at, default=name_from_arn(arn)), role_arns=roles
+    )
+
+
+def parse_details(doc: Any, file: str) -> IamPart:
+    top = At(file=file)
+    obj = as_object(doc, top)
+    groups: dict[str, Group] = {}
+    group_arn_by_name: dict[str, str] = {}
+    for at, g in get_objects(obj, "GroupDetailList", top):
+        name = get_str(g, "GroupName", at)
+        at = at.named(f"group {name}")
+        arn = get_str(g, "Arn", at)
+        groups[arn] = Group(
+            arn=arn,
+            name=name,
+            path=get_str(g, "Path", at, default="/"),
+            inline_policies=_inline(g, "GroupPolicyList", arn, at),
+            managed_policy_arns=_attached(g, at),
+        )
+        group_arn_by_name[name] = arn
+
+    users: dict[str, User] = {}
+    for at, u in get_objects(obj, "UserDetailList", top):
+        name = get_str(u, "UserName", at)
+        at = at.named(f"user {name}")
+        arn = get_str(u, "Arn", at)
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        group_arns = []
+        for where, gname in get_list(u, "GroupList", at):
+            if not isinstance(gname, str):
+                raise where.error("expected a group name (a string)")
+            # GroupList holds names; the group's ARN carries its path, so look it up.
+            group_arns.append(group_arn_by_name.get(gname, f"arn:aws:iam::{account}:group/{gname}"))
+        users[arn] = User(
+            arn=arn,
+            name=name,
+            user_id=get_str(u, "UserId", at, default=""),
+            path=get_str(u, "Path", at, default="/"),
+            inline_policies=_inline(u, "UserPolicyList", arn, at),
+            managed_policy_arns=_attached(u, at),
+            group_arns=tuple(group_arns),
+            boundary_arn=_boundary(u, at),
+            tags=MappingProxyType(get_tags(u, at)),
+        )
+
+    roles: dict[str, Role] = {}
+    profiles: dict[str, InstanceProfile] = {}
+    for at, r in get_objects(obj, "RoleDetailList", top):
+        name = get_str(r, "RoleName", at)
+        at = at.named(f"role {name}")
+        arn = get_str(r, "Arn", at)
+        trust_raw = r.get("AssumeRolePolicyDocument")
+        trust = (
+            None
+            if trust_raw is None
+            else policy(
+                trust_raw,
+                PolicyRef(kind=PolicyKind.TRUST, name=f"{name} trust policy", attached_to=arn),
+                at.key("AssumeRolePolicyDocument"),
+            )
+        )
+        role_profiles = []
+        for where, ip in get_objects(r, "InstanceProfileList", at):
+            prof = _instance_profile(ip, where)
+            profiles[prof.arn] = prof
+            role_profiles.append(prof.arn)
+        roles[arn] = Role(
+            arn=arn,
+            name=name,
+            role_id=get_str(r, "RoleId", at, default=""),
+            path=get_str(r, "Path", at, default="/"),
+            trust_policy=trust,
+            inline_policies=_inline(r, "RolePolicyList", arn, at),
+            managed_policy_arns=_attached(r, at),
+            boundary_arn=_boundary(r, at),
+            tags=MappingProxyType(get_tags(r, at)),
+            instance_profile_arns=tuple(role_profiles),
+        )
+
+    policies: dict[str, ManagedPolicy] = {}
+    for at, p in get_objects(obj, "Policies", top):
+        arn = get_str(p, "Arn", at)
+        # moto omits PolicyName on managed policies; the ARN's last segment is the name.
+        name = get_str(p, "PolicyName", at, default=name_from_arn(arn))
+        at = at.named(f"policy {name}")
+        default = get_str(p, "DefaultVersionId", at)
+        versions: dict[str, Policy] = {}
+        for where, v in get_objects(p, "PolicyVersionList", at, required=True):
+            vid = get_str(v, "VersionId", where)
+            where = where.named(f"version {vid}")
+            ref = PolicyRef(kind=PolicyKind.MANAGED, name=name, arn=arn, version=vid)
+            versions[vid] = policy(v.get("Document"), ref, where.key("Document"))
+        if default not in versions:
+            raise at.key("DefaultVersionId").error(f"default version {default!r} is not in PolicyVersionList")
+        policies[arn] = ManagedPolicy(
+            arn=arn,
+            name=name,
+            default_version=default,
+            versions=MappingProxyType(versions),
+            path=get_str(p, "Path", at, default="/"),
+            attachment_count=get_opt_int(p, "AttachmentCount", at),
+        )
+    return IamPart(users=users, groups=groups, roles=roles, policies=policies, instance_profiles=profiles)
+
+
+def parse_instance_profiles(doc: Any, file: str) -> dict[str, InstanceProfile]:
+    top = At(file=file)
+    obj = as_object(doc, top)
+    out: dict[str, InstanceProfile] = {}
+    for at, ip in get_objects(obj, "InstanceProfiles", top, required=True):
+        prof = _instance_profile(ip, at)
+        out[prof.arn] = prof
+    return out
+
+
+def _per_user(doc: Any, file: str) -> dict[str, tuple[At, dict[str, Any] | None]]:
+    top = At(file=file)
+    obj = as_object(doc, top)
+    out: dict[str, tuple[At, dict[str, Any] | None]] = {}
+    for name, value in obj.items():
+        at = top.key(name)
+        out[name] = (at, None if value is None else as_object(value, at))
+    return out
+
+
+def add_user_extras(
+    users: dict[str, User],
+    *,
+    access_keys: tuple[Any, str] | None,
+    login_profiles: tuple[Any, str] | None,
+    mfa: tuple[Any, str] | None,
+) -> None:
+    """Fill access_key_count / has_login_profile / mfa_device_count; users absent stay None (unknown)."""
+    keys = _per_user(*access_keys) if access_keys else {}
+    logins = _per_user(*login_profiles) if login_profiles else {}
+    mfas = _per_user(*mfa) if mfa else {}
+    for arn, user in list(users.items()):
+        changes: dict[str, Any] = {}
+        if user.name in keys:
+            at, resp = keys[user.name]
+            changes["access_key_count"] = len(get_list(resp or {}, "AccessKeyMetadata", at))
+        if user.name in logins:
+            at, resp = logins[user.name]
+            changes["has_login_profile"] = (
+                resp is not None and get_opt_object(resp, "LoginProfile", at) is not None
+            )
+        if user.name in mfas:
+            at, resp = mfas[user.name]
+            changes["mfa_device_count"] = len(get_list(resp or {}, "MFADevices", at))
+        if changes:
+            users[arn] = replace(user, **changes)
+
+
+def account_from_arns(part: IamPart) -> str | None:
+    """The account id of a raw details file: the account field of any principal or customer policy."""
+    arns = [
+        *part.users,
+        *part.roles,
+        *part.groups,
+        *(a for a in part.policies if a.split(":")[4:5] != ["aws"]),
+    ]
+    for arn in arns:
+        fields = arn.split(":")
+        if len(fields) > 4 and fields[4].isdigit():
+            return fields[4]
+    return None

@@ -1,0 +1,274 @@
+"""Files -> `Snapshot`: a collected directory, or one `get-account-authorization-details` file.
+
+Every failure (missing file, truncated JSON, a wrong type, a bad policy document, an unknown format
+version) is a `SnapshotError`/`PolicyError` naming the file and the place in it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from deescalate.errors import SnapshotError
+from deescalate.model import InventoryRecord, InventoryState, Resource, Snapshot
+from deescalate.snapshot import layout as L
+from deescalate.snapshot.iam import (
+    account_from_arns,
+    add_user_extras,
+    looks_like_details,
+    parse_details,
+    parse_instance_profiles,
+)
+from deescalate.snapshot.org import parse_organization
+from deescalate.snapshot.resources import Ctx, read_region
+from deescalate.snapshot.where import At, as_object, get_objects, get_opt_str, get_str
+
+
+def read_json(path: Path, shown: str) -> Any:
+    """Parse one JSON file; `shown` is how error messages name it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise SnapshotError(f"{shown}: no such file") from e
+    except IsADirectoryError as e:
+        raise SnapshotError(f"{shown}: is a directory, expected a JSON file") from e
+    except UnicodeDecodeError as e:
+        raise SnapshotError(f"{shown}: not UTF-8 text (byte {e.start})") from e
+    except OSError as e:
+        raise SnapshotError(f"{shown}: cannot be read ({e.strerror})") from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        hint = " (the file looks truncated)" if e.pos >= len(text.rstrip()) else ""
+        raise SnapshotError(
+            f"{shown}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}{hint}"
+        ) from e
+    except RecursionError as e:
+        raise SnapshotError(f"{shown}: JSON nested too deeply to read") from e
+
+
+class _Dir:
+    """A snapshot directory; `get` reads a file by its layout path, or None when absent."""
+
+    def __init__(self, root: Path, shown: str) -> None:
+        self.root = root
+        self.shown = shown
+
+    def name(self, rel: str) -> str:
+        return f"{self.shown.rstrip('/')}/{rel}"
+
+    def get(self, rel: str) -> tuple[Any, At] | None:
+        path = self.root / rel
+        if not path.exists():
+            return None
+        return read_json(path, self.name(rel)), At(file=self.name(rel))
+
+    def need(self, rel: str) -> tuple[Any, At]:
+        got = self.get(rel)
+        if got is None:
+            raise SnapshotError(f"{self.name(rel)}: no such file (a snapshot directory needs it)")
+        return got
+
+
+def _manifest(d: _Dir) -> tuple[dict[str, Any], At]:
+    raw, at = d.need(L.MANIFEST)
+    man = as_object(raw, at)
+    version = man.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise at.key("format_version").error(f"expected a format version number, found {version!r}")
+    if version not in L.SUPPORTED_VERSIONS:
+        known = ", ".join(str(v) for v in L.SUPPORTED_VERSIONS)
+        raise at.key("format_version").error(
+            f"format version {version} is not one this deescalate reads ({known}); upgrade deescalate "
+            "or collect the snapshot again"
+        )
+    return man, at
+
+
+def _inventory(man: dict[str, Any], at: At) -> list[InventoryRecord]:
+    out = []
+    for where, rec in get_objects(man, "inventory", at):
+        state_raw = get_str(rec, "state", where)
+        try:
+            state = InventoryState(state_raw)
+        except ValueError as e:
+            raise where.key("state").error(
+                f"unknown state {state_raw!r} (expected {', '.join(s.value for s in InventoryState)})"
+            ) from e
+        out.append(
+            InventoryRecord(
+                kind=get_str(rec, "kind", where),
+                region=get_str(rec, "region", where),
+                state=state,
+                error=get_opt_str(rec, "error", where),
+            )
+        )
+    return out
+
+
+def _load_dir(root: Path, shown: str) -> Snapshot:
+    d = _Dir(root, shown)
+    man, mat = _manifest(d)
+    account_id = get_str(man, "account_id", mat)
+    regions = []
+    for where, r in [(mat.key("regions").index(i), r) for i, r in enumerate(man.get("regions") or [])]:
+        if not isinstance(r, str):
+            raise where.error("expected a region name")
+        regions.append(r)
+    if man.get("regions") is not None and not isinstance(man.get("regions"), list):
+        raise mat.key("regions").error("expected a list")
+
+    raw, at = d.need(L.IAM_DETAILS)
+    iam = parse_details(raw, at.file)
+    users = iam.users
+    add_user_extras(
+        users,
+        access_keys=_pair(d.get(L.IAM_ACCESS_KEYS)),
+        login_profiles=_pair(d.get(L.IAM_LOGIN_PROFILES)),
+        mfa=_pair(d.get(L.IAM_MFA_DEVICES)),
+    )
+    profiles = dict(iam.instance_profiles)
+    got = d.get(L.IAM_INSTANCE_PROFILES)
+    if got is not None:
+        # ListInstanceProfiles also shows profiles with no role, which GetAccountAuthorizationDetails omits.
+        for arn, prof in parse_instance_profiles(got[0], got[1].file).items():
+            profiles.setdefault(arn, prof)
+
+    org_files = {
+        rel: got
+        for rel in (
+            L.ORG_DESCRIBE,
+            L.ORG_ROOTS,
+            L.ORG_PARENTS,
+            L.ORG_OUS,
+            L.ORG_TARGET_POLICIES,
+            L.ORG_POLICIES,
+        )
+        if (got := d.get(rel)) is not None
+    }
+    organization = parse_organization(org_files, account_id)
+
+    inventory = _inventory(man, mat)
+    role_by_name = {r.name: arn for arn, r in iam.roles.items()}
+
+    def role_arn(name_or_arn: str) -> str:
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        return role_by_name.get(name_or_arn, f"arn:aws:iam::{account_id}:role/{name_or_arn}")
+
+    resources: list[Resource] = []
+    for region in sorted({rec.region for rec in inventory}):
+        ok = frozenset(
+            rec.kind for rec in inventory if rec.region == region and rec.state is InventoryState.OK
+        )
+        files: dict[str, tuple[Any, At]] = {}
+        for kind in ok:
+            for service, command in L.KIND_FILES.get(kind, ()):
+                got = d.get(L.regional(region, service, command))
+                if got is not None:
+                    files[command] = got
+        ctx = Ctx(
+            region=region, account_id=account_id, instance_profiles=profiles, role_arn=role_arn, files=files
+        )
+        resources.extend(read_region(ctx, ok))
+
+    return Snapshot(
+        account_id=account_id,
+        caller_arn=get_opt_str(man, "caller_arn", mat),
+        collected_at=get_opt_str(man, "collected_at", mat),
+        regions=tuple(regions),
+        users=MappingProxyType(users),
+        groups=MappingProxyType(iam.groups),
+        roles=MappingProxyType(iam.roles),
+        policies=MappingProxyType(iam.policies),
+        instance_profiles=MappingProxyType(profiles),
+        organization=organization,
+        resources=tuple(resources),
+        inventory=tuple(inventory),
+        has_inventory=True,
+        source=shown,
+    )
+
+
+def _pair(got: tuple[Any, At] | None) -> tuple[Any, str] | None:
+    return None if got is None else (got[0], got[1].file)
+
+
+def _load_details_file(path: Path, shown: str) -> Snapshot:
+    doc = read_json(path, shown)
+    if not looks_like_details(doc):
+        raise SnapshotError(
+            f"{shown}: neither a snapshot directory's manifest nor the output of "
+            "`aws iam get-account-authorization-details` (no UserDetailList, RoleDetailList, "
+            "GroupDetailList or Policies)"
+        )
+    iam = parse_details(doc, shown)
+    return Snapshot(
+        account_id=account_from_arns(iam) or "unknown",
+        users=MappingProxyType(iam.users),
+        groups=MappingProxyType(iam.groups),
+        roles=MappingProxyType(iam.roles),
+        policies=MappingProxyType(iam.policies),
+        instance_profiles=MappingProxyType(iam.instance_profiles),
+        has_inventory=False,
+        source=shown,
+    )
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """Load a snapshot directory (or its manifest.json), or one get-account-authorization-details file."""
+    shown = str(path)
+    p = Path(path)
+    if p.is_dir():
+        return _load_dir(p, shown)
+    if p.name == L.MANIFEST and p.is_file():
+        return _load_dir(p.parent, str(p.parent))
+    if not p.exists():
+        raise SnapshotError(f"{shown}: no such file or directory")
+    return _load_details_file(p, shown)
+
+
+def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
+    """Several accounts' snapshots as one: every principal of all; the first account is the home account."""
+    if not snapshots:
+        raise SnapshotError("no snapshot given")
+    if len(snapshots) == 1:
+        return snapshots[0]
+    first = snapshots[0]
+    users: dict[str, Any] = {}
+    groups: dict[str, Any] = {}
+    roles: dict[str, Any] = {}
+    policies: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
+    regions: list[str] = []
+    for s in snapshots:
+        users.update(s.users)
+        groups.update(s.groups)
+        roles.update(s.roles)
+        for arn, pol in s.policies.items():
+            policies.setdefault(arn, pol)  # AWS managed policies appear in every account
+        profiles.update(s.instance_profiles)
+        regions.extend(r for r in s.regions if r not in regions)
+    return Snapshot(
+        account_id=first.account_id,
+        caller_arn=first.caller_arn,
+        collected_at=first.collected_at,
+        regions=tuple(regions),
+        users=MappingProxyType(users),
+        groups=MappingProxyType(groups),
+        roles=MappingProxyType(roles),
+        policies=MappingProxyType(policies),
+        instance_profiles=MappingProxyType(profiles),
+        organization=first.organization,
+        resources=tuple(r for s in snapshots for r in s.resources),
+        inventory=tuple(i for s in snapshots for i in s.inventory),
+        has_inventory=all(s.has_inventory for s in snapshots),
+        source=", ".join(s.source for s in snapshots),
+    )
+
+
+def load_snapshots(paths: list[str | Path] | tuple[str | Path, ...]) -> Snapshot:
+    """Load and merge several accounts' snapshots (see `merge_snapshots`)."""
+    return merge_snapshots([load_snapshot(p) for p in paths])
