@@ -1,0 +1,171 @@
+"""Exact minimum-cost hitting set: the combinatorial core of the deny planner.
+
+Cutting a principal's escalation edges means denying at least one grant of every alternative of
+every edge. Each alternative is a set of grant keys; a plan is a set of keys that *hits* every such
+set. We want the fewest keys, then the lowest total cost (the narrowest denies), then, among exact
+equals, the first in a fixed order so that the same input always gives the same plan.
+
+Minimum hitting set is NP-hard in general, but one principal's instance is small (tens of sets,
+tens of keys), and it falls apart into independent components, so an exact branch and bound is
+fast. The search is complete: every hitting set contains an element of any unhit set, so branching
+on the elements of the smallest unhit set (forbidding the elements already tried in earlier
+branches) visits every minimal solution once. A node budget guards against pathological inputs;
+when it runs out the best solution found so far is returned with `optimal=False`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+Key = tuple[str, str]  # (action, resource) of a grant
+DEFAULT_NODE_BUDGET = 200_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HittingSolution:
+    chosen: tuple[Key, ...]  # sorted
+    cost: int
+    optimal: bool  # False only when the node budget ran out
+    unhittable: int = 0  # number of empty input sets (nothing can hit them)
+    nodes: int = 0  # search nodes visited, for measurement
+
+
+def reduce_sets(sets: Iterable[frozenset[Key]]) -> list[frozenset[Key]]:
+    """Drop duplicates, empty sets and supersets: hitting a subset hits every superset of it."""
+    unique = sorted({s for s in sets if s}, key=lambda s: (len(s), sorted(s)))
+    kept: list[frozenset[Key]] = []
+    for s in unique:
+        if not any(k <= s for k in kept):
+            kept.append(s)
+    return kept
+
+
+def components(sets: Sequence[frozenset[Key]]) -> list[list[frozenset[Key]]]:
+    """Group sets that share elements (transitively); components can be solved independently."""
+    parent: dict[Key, Key] = {}
+
+    def find(x: Key) -> Key:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for s in sets:
+        items = sorted(s)
+        for k in items:
+            parent.setdefault(k, k)
+        for k in items[1:]:
+            ra, rb = find(items[0]), find(k)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[Key, list[frozenset[Key]]] = {}
+    for s in sets:
+        groups.setdefault(find(min(s)), []).append(s)
+    return [groups[r] for r in sorted(groups)]
+
+
+def minimum_hitting_set(
+    sets: Iterable[frozenset[Key]],
+    cost: Callable[[Key], int],
+    *,
+    node_budget: int = DEFAULT_NODE_BUDGET,
+) -> HittingSolution:
+    """The fewest keys hitting every non-empty set, then the least total `cost` (non-negative)."""
+    materialised = list(sets)
+    unhittable = sum(1 for s in materialised if not s)
+    chosen: list[Key] = []
+    total_cost = 0
+    optimal = True
+    nodes = 0
+    for comp in components(reduce_sets(materialised)):
+        search = _Search(comp, cost, node_budget=max(1, node_budget - nodes))
+        best, best_cost, complete = search.run()
+        nodes += search.nodes
+        chosen.extend(best)
+        total_cost += best_cost
+        optimal = optimal and complete
+    return HittingSolution(
+        chosen=tuple(sorted(chosen)), cost=total_cost, optimal=optimal, unhittable=unhittable, nodes=nodes
+    )
+
+
+class _Search:
+    """Branch and bound over one component, minimising (number of keys, total cost)."""
+
+    def __init__(self, sets: list[frozenset[Key]], cost: Callable[[Key], int], *, node_budget: int) -> None:
+        self.sets = sets
+        self.costs = {k: cost(k) for s in sets for k in s}
+        if any(c < 0 for c in self.costs.values()):
+            raise ValueError("hitting-set costs must be non-negative")
+        self.node_budget = node_budget
+        self.nodes = 0
+        self.exhausted = False
+        greedy = self._greedy()
+        self.best: list[Key] = greedy
+        self.best_size = len(greedy)
+        self.best_cost = sum(self.costs[k] for k in greedy)
+
+    def _order(self, s: frozenset[Key]) -> list[Key]:
+        return sorted(s, key=lambda k: (self.costs[k], k))
+
+    def _greedy(self) -> list[Key]:
+        # The key hitting the most unhit sets, cheapest first on ties: a good first upper bound.
+        remaining = list(self.sets)
+        picked: list[Key] = []
+        while remaining:
+            counts: dict[Key, int] = {}
+            for s in remaining:
+                for k in s:
+                    counts[k] = counts.get(k, 0) + 1
+            k = min(counts, key=lambda x: (-counts[x], self.costs[x], x))
+            picked.append(k)
+            remaining = [s for s in remaining if k not in s]
+        return picked
+
+    def _lower_bound(self, unhit: list[frozenset[Key]], forbidden: frozenset[Key]) -> tuple[int, int] | None:
+        # Pairwise-disjoint unhit sets each need their own key: their count bounds the size, and
+        # the sum of their cheapest allowed keys bounds the cost of a solution of exactly that size.
+        packed: list[frozenset[Key]] = []
+        used: set[Key] = set()
+        extra_cost = 0
+        for s in sorted(unhit, key=len):
+            allowed = s - forbidden
+            if not allowed:
+                return None  # infeasible in this branch
+            if used.isdisjoint(s):
+                packed.append(s)
+                used |= s
+                extra_cost += min(self.costs[k] for k in allowed)
+        return len(packed), extra_cost
+
+    def run(self) -> tuple[list[Key], int, bool]:
+        self._visit([], 0, list(self.sets), frozenset())
+        return sorted(self.best), self.best_cost, not self.exhausted
+
+    def _visit(
+        self, chosen: list[Key], cost: int, unhit: list[frozenset[Key]], forbidden: frozenset[Key]
+    ) -> None:
+        if self.exhausted:
+            return
+        self.nodes += 1
+        if self.nodes > self.node_budget:
+            self.exhausted = True
+            return
+        if not unhit:
+            if (len(chosen), cost) < (self.best_size, self.best_cost):
+                self.best, self.best_size, self.best_cost = list(chosen), len(chosen), cost
+            return
+        bound = self._lower_bound(unhit, forbidden)
+        if bound is None:
+            return
+        more, more_cost = bound
+        size = len(chosen) + more
+        if size > self.best_size or (size == self.best_size and cost + more_cost >= self.best_cost):
+            return
+        pivot = min(unhit, key=lambda s: (len(s - forbidden), sorted(s)))
+        tried: set[Key] = set()
+        for k in self._order(pivot - forbidden):
+            rest = [s for s in unhit if k not in s]
+            self._visit([*chosen, k], cost + self.costs[k], rest, forbidden | tried)
+            tried.add(k)

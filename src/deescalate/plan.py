@@ -1,0 +1,239 @@
+"""Report → Plan: the fewest, narrowest explicit denies that cut every escalation edge, verified.
+
+For one principal at risk, every escalation edge leaving it (to an admin or target, or a
+self-escalation to ADMIN) lists alternatives, each a set of grants that must all be allowed. The
+edge is cut when at least one grant of every alternative is denied. Over all of the principal's
+edges that is a hitting-set problem: the sets are the alternatives, the elements the distinct
+(action, resource) grants. `hitting.minimum_hitting_set` solves it exactly: fewest deny statements
+first, then the lowest total *narrowness score* (`grant_score`), then a fixed order.
+
+Narrowness score of denying `action` on `resource` (lower touches less of what the principal may
+legitimately do):
+
+    score = 3 * breadth(resource) + reach(action)
+    breadth: 0 a concrete ARN, 1 an ARN pattern with * or ?, 2 the bare "*"
+    reach:   0 iam:PassRole / sts:AssumeRole* (denies the use of one role only),
+             1 any other IAM or STS action (permission and credential management, which workloads
+               rarely need day to day),
+             2 an action of any other service (launching instances, functions, stacks: everyday
+               workload operations)
+
+A deny is unconditional: `Deny action on resource` with no Condition, even when the grant carried
+a request context such as iam:PassedToService. Copying the context into the deny would leave the
+same grant open under another context (pass the admin role to a different service), so the simple
+form is also the safe one; the cost is that the principal loses that action on that one resource
+in every context, which the plan's `why` states.
+
+The plan is then verified (`verify.py`): the denies are applied to the snapshot in memory and the
+whole analysis runs again. Edges that appear only now — typically the principal deleting or
+overwriting its own deny policy, or changing its boundary — join the instance and the plan is
+solved again, until the analysis finds nothing or finds nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from deescalate.fingerprint import snapshot_state
+from deescalate.hitting import HittingSolution, Key, minimum_hitting_set
+from deescalate.model import Deny, Edge, Plan, PrincipalPlan, Report, Snapshot
+from deescalate.quotas import choose_placement, render_document
+from deescalate.verify import AnalyzeFn, remaining_edges
+
+MAX_ROUNDS = 6
+
+_ROLE_USE_ACTIONS = (
+    "iam:passrole", "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"
+)
+
+
+def resource_breadth(resource: str) -> int:
+    if resource == "*":
+        return 2
+    return 1 if ("*" in resource or "?" in resource) else 0
+
+
+def action_reach(action: str) -> int:
+    low = action.lower()
+    if low in _ROLE_USE_ACTIONS:
+        return 0
+    return 1 if low.startswith(("iam:", "sts:")) else 2
+
+
+def grant_score(key: Key) -> int:
+    action, resource = key
+    return 3 * resource_breadth(resource) + action_reach(action)
+
+
+_BREADTH_TEXT = ("one specific resource", "a resource pattern", "every resource (*)")
+_REACH_TEXT = ("the use of one role", "an IAM/STS management action", "a workload action of another service")
+
+
+def edge_sets(edge: Edge) -> list[frozenset[Key]]:
+    return [frozenset((g.action, g.resource) for g in alt) for alt in edge.alternatives]
+
+
+def is_cut(edge: Edge, denied: Iterable[Key]) -> bool:
+    """Every alternative has a denied grant (an edge without alternatives can never be cut)."""
+    keys = set(denied)
+    sets = edge_sets(edge)
+    return bool(sets) and all(s & keys for s in sets)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrincipalSolution:
+    principal: str
+    denies: tuple[Deny, ...]
+    solution: HittingSolution
+    uncuttable: tuple[Edge, ...]  # edges with an empty alternative: no deny can cut them
+
+
+def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1) -> PrincipalSolution:
+    """The exact minimum deny set for one principal's edges, each deny explained."""
+    edge_list = sorted({e.id: e for e in edges}.values(), key=lambda e: e.id)
+    uncuttable = tuple(e for e in edge_list if not e.alternatives or any(not alt for alt in e.alternatives))
+    cuttable = [e for e in edge_list if e not in uncuttable]
+    sets = [s for e in cuttable for s in edge_sets(e)]
+    solution = minimum_hitting_set(sets, grant_score)
+    denies: list[Deny] = []
+    for n, key in enumerate(solution.chosen, start=first_id):
+        touched = [e for e in cuttable if any(key in s for s in edge_sets(e))]
+        score = grant_score(key)
+        proof = " (exact minimum)" if solution.optimal else (
+            " (search budget ran out: best found, not proven minimal)"
+        )
+        why = (
+            f"Hits {len(touched)} of the {len(cuttable)} escalation edge(s) of this principal. "
+            f"{len(solution.chosen)} deny statement(s) are the fewest that cut them all"
+            f"{proof}; "
+            f"among plans of that size this one has the lowest narrowness score ({solution.cost}). "
+            f"This deny scores {score}: {_BREADTH_TEXT[resource_breadth(key[1])]}, "
+            f"{_REACH_TEXT[action_reach(key[0])]}. Unconditional: the action is denied on this resource "
+            f"in every request context."
+        )
+        denies.append(
+            Deny(
+                id=f"d{n}",
+                principal=principal,
+                action=key[0],
+                resource=key[1],
+                cuts=tuple(e.id for e in touched),
+                techniques=tuple(sorted({e.technique for e in touched})),
+                why=why,
+            )
+        )
+    return PrincipalSolution(
+        principal=principal, denies=tuple(denies), solution=solution, uncuttable=uncuttable
+    )
+
+
+def principal_plan(
+    snapshot: Snapshot, principal: str, denies: tuple[Deny, ...], *, minimal: bool = True
+) -> PrincipalPlan:
+    """Render the active denies and place them within quotas."""
+    document = render_document(denies)
+    active = any(d.apply for d in denies)
+    placement = choose_placement(snapshot, principal, document)
+    return PrincipalPlan(
+        principal=principal,
+        denies=denies,
+        placement=placement.placement if active else "none",
+        policy_name=placement.policy_name if active else "",
+        document=json.dumps(document, indent=2) if active else "",
+        unfixable=placement.unfixable if active else None,
+        state=snapshot_state(snapshot, principal) or (),
+        minimal=minimal,
+    )
+
+
+def _merge_edge(known: dict[str, Edge], edge: Edge) -> bool:
+    """Add an edge (or new alternatives of a known edge); True when the instance grew."""
+    old = known.get(edge.id)
+    if old is None:
+        known[edge.id] = edge
+        return True
+    alts = list(old.alternatives)
+    grew = False
+    for alt in edge.alternatives:
+        if alt not in alts:
+            alts.append(alt)
+            grew = True
+    if grew:
+        known[edge.id] = replace(old, alternatives=tuple(alts))
+    return grew
+
+
+def build_plan(
+    snapshot: Snapshot,
+    report: Report,
+    analyze_fn: AnalyzeFn,
+    *,
+    principals: Iterable[str] | None = None,
+    targets: tuple[str, ...] = (),
+) -> Plan:
+    """Plan every finding (or only `principals`), then verify and re-plan until stable."""
+    wanted = set(principals) if principals is not None else None
+    instance: dict[str, dict[str, Edge]] = {}
+    for finding in report.findings:
+        if wanted is None or finding.principal in wanted:
+            edges = instance.setdefault(finding.principal, {})
+            for e in finding.edges:
+                _merge_edge(edges, e)
+    plan = _solve_all(snapshot, report, instance, targets)
+    for _ in range(MAX_ROUNDS):
+        remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
+        grew = False
+        for edge in remaining:
+            if edge.source in instance:
+                grew = _merge_edge(instance[edge.source], edge) or grew
+        if not remaining or not grew:
+            return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
+        plan = _solve_all(snapshot, report, instance, targets)
+    remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
+    return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
+
+
+def _all_fixable(plan: Plan) -> bool:
+    return all(p.unfixable is None for p in plan.principals)
+
+
+def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mapping[str, Edge]],
+               targets: tuple[str, ...]) -> Plan:
+    plans: list[PrincipalPlan] = []
+    next_id = 1
+    for principal in sorted(instance):
+        solved = solve_principal(principal, instance[principal].values(), first_id=next_id)
+        next_id += len(solved.denies)
+        plans.append(principal_plan(snapshot, principal, solved.denies, minimal=solved.solution.optimal))
+    return Plan(
+        account_id=snapshot.account_id,
+        snapshot=snapshot.source or report.source,
+        snapshot_time=snapshot.collected_at,
+        principals=tuple(plans),
+        targets=targets,
+    )
+
+
+def recheck_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> Plan:
+    """An edited plan: re-render each principal's active denies, re-place them, re-verify."""
+    principals = tuple(
+        replace(principal_plan(snapshot, p.principal, p.denies, minimal=p.minimal), state=p.state or
+                (snapshot_state(snapshot, p.principal) or ()))
+        for p in plan.principals
+    )
+    fresh = replace(plan, principals=principals)
+    remaining = remaining_edges(snapshot, fresh, analyze_fn, planned={p.principal for p in principals})
+    return replace(fresh, remaining=remaining, verified=not remaining and _all_fixable(fresh))
+
+
+def default_analyze(targets: tuple[str, ...] = ()) -> Callable[[Snapshot], Report]:
+    """The project's one analysis (no second copy of escalation logic here)."""
+    from deescalate.analyze import analyze
+
+    def run(snapshot: Snapshot) -> Report:
+        report: Report = analyze(snapshot, targets=targets)
+        return report
+
+    return run

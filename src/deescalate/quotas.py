@@ -1,0 +1,162 @@
+"""Deny statements → a policy document that fits AWS's IAM size quotas, and where to put it.
+
+Quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+the aggregate size of all inline policies of a user is 2,048 characters, of a group 5,120, of a
+role 10,240; a managed policy is at most 6,144 characters; a user or role has at most 10 managed
+policies attached by default. IAM does not count white space when it measures a policy.
+
+Placement rule: one inline policy named `deescalate-deny` when it fits next to the principal's
+other inline policies (our own earlier `deescalate-…` inline policy is replaced, so it does not
+count); otherwise one customer managed policy `deescalate-deny-<user|role>-<name>` when a managed
+attachment slot is free; otherwise the principal is reported unfixable within quotas, with the
+numbers. Denies only ever go on users and roles, never on groups (a group deny would reach every
+member, not just the principal at risk).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deescalate.model import Deny, Role, Snapshot, User
+
+POLICY_PREFIX = "deescalate-"
+INLINE_POLICY_NAME = "deescalate-deny"
+SID_PREFIX = "Deescalate"  # every statement we write carries it: how apply recognises its own documents
+
+INLINE_QUOTA = {"user": 2048, "group": 5120, "role": 10240}
+MANAGED_POLICY_QUOTA = 6144
+MANAGED_ATTACHMENTS_QUOTA = 10
+
+
+def policy_size(document: Any) -> int:
+    """Characters IAM counts: the JSON text without any white space."""
+    text = document if isinstance(document, str) else json.dumps(document, separators=(",", ":"))
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def principal_kind(arn: str) -> str:
+    """'user' or 'role' from an IAM ARN (arn:aws:iam::ACCT:user/path/name)."""
+    resource = arn.split(":", 5)[-1]
+    return resource.split("/", 1)[0]
+
+
+def managed_policy_name(arn: str) -> str:
+    name = arn.rsplit("/", 1)[-1]
+    return f"{POLICY_PREFIX}deny-{principal_kind(arn)}-{name}"[:128]
+
+
+def managed_policy_arn(account_id: str, arn: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy/{managed_policy_name(arn)}"
+
+
+def render_document(denies: Iterable[Deny]) -> dict[str, Any]:
+    """One Deny statement per group of denies, merged to be as small as possible.
+
+    Two merges are tried and the smaller document kept: denies on the same resource share one
+    statement listing several actions; statements with the same action list then share one
+    statement listing several resources. (The other order is tried too.) Merging never changes
+    what is denied: a statement denies the cross product of its actions and resources, and merges
+    only combine pairs that are all in the plan.
+    """
+    pairs = sorted({(d.action, d.resource) for d in denies if d.apply})
+    if not pairs:
+        return {"Version": "2012-10-17", "Statement": []}
+    by_resource = _merge(pairs, group_on_resource=True)
+    by_action = _merge(pairs, group_on_resource=False)
+    best = min((by_resource, by_action), key=lambda sts: (policy_size(sts), len(sts)))
+    statements = [
+        {
+            "Sid": f"{SID_PREFIX}{i}",
+            "Effect": "Deny",
+            "Action": actions[0] if len(actions) == 1 else list(actions),
+            "Resource": resources[0] if len(resources) == 1 else list(resources),
+        }
+        for i, (actions, resources) in enumerate(best, start=1)
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _merge(
+    pairs: list[tuple[str, str]], *, group_on_resource: bool
+) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    # First pass: resource -> actions (or action -> resources); second pass: identical lists merge.
+    first: dict[str, set[str]] = {}
+    for action, resource in pairs:
+        key, val = (resource, action) if group_on_resource else (action, resource)
+        first.setdefault(key, set()).add(val)
+    second: dict[tuple[str, ...], set[str]] = {}
+    for key, members in first.items():
+        second.setdefault(tuple(sorted(members)), set()).add(key)
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for shared, keys in second.items():
+        keys_sorted = tuple(sorted(keys))
+        out.append((shared, keys_sorted) if group_on_resource else (keys_sorted, shared))
+    return sorted(out)
+
+
+def is_own_document(document: Any) -> bool:
+    """True when every statement is a Deny whose Sid carries our prefix: a document apply wrote."""
+    doc = json.loads(document) if isinstance(document, str) else document
+    if not isinstance(doc, Mapping):
+        return False
+    statements = doc.get("Statement", [])
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    return isinstance(statements, list) and all(
+        isinstance(s, Mapping) and s.get("Effect") == "Deny" and str(s.get("Sid", "")).startswith(SID_PREFIX)
+        for s in statements
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    placement: str  # "inline" | "managed" | "none"
+    policy_name: str
+    unfixable: str | None = None
+    detail: str = ""  # the numbers behind the choice, for the plan's why and the docs
+
+
+def choose_placement(snapshot: Snapshot, arn: str, document: Mapping[str, Any]) -> Placement:
+    """Where the deny document goes for this principal, within AWS's quotas."""
+    principal: User | Role | None = snapshot.users.get(arn) or snapshot.roles.get(arn)
+    kind = principal_kind(arn)
+    size = policy_size(document)
+    if principal is None:
+        return Placement(placement="none", policy_name="", unfixable=f"{arn} is not in the snapshot")
+    used = sum(
+        policy_size(p.document or p.document_json())
+        for p in principal.inline_policies
+        if not p.ref.name.startswith(POLICY_PREFIX)
+    )
+    quota = INLINE_QUOTA[kind]
+    if used + size <= quota:
+        return Placement(
+            placement="inline",
+            policy_name=INLINE_POLICY_NAME,
+            detail=f"inline: {used} + {size} of {quota} characters",
+        )
+    own_managed = managed_policy_arn(snapshot.account_id, arn)
+    attached = [a for a in principal.managed_policy_arns if a != own_managed]
+    reason_inline = f"inline space is gone ({used} of {quota} characters used, the denies need {size})"
+    if size > MANAGED_POLICY_QUOTA:
+        return Placement(
+            placement="none",
+            policy_name="",
+            unfixable=f"{reason_inline}, and the denies exceed a managed policy's {MANAGED_POLICY_QUOTA}",
+        )
+    if len(attached) >= MANAGED_ATTACHMENTS_QUOTA:
+        return Placement(
+            placement="none",
+            policy_name="",
+            unfixable=f"{reason_inline}, and {len(attached)} managed policies are already attached "
+            f"(quota {MANAGED_ATTACHMENTS_QUOTA})",
+        )
+    return Placement(
+        placement="managed",
+        policy_name=managed_policy_name(arn),
+        detail=f"{reason_inline}; managed policy: {size} of {MANAGED_POLICY_QUOTA} characters, "
+        f"attachment {len(attached) + 1} of {MANAGED_ATTACHMENTS_QUOTA}",
+    )
