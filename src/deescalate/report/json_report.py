@@ -1,0 +1,128 @@
+"""The JSON report: a documented, versioned object (schema: `schemas/report.schema.json`).
+
+`schema_version` follows semantic versioning: a new optional field bumps the minor version, a
+removed or changed field bumps the major one. Consumers should check the major version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deescalate import __version__
+from deescalate.gate import GateResult
+from deescalate.model import Edge, Finding, Plan, Report
+from deescalate.report.common import view
+from deescalate.severity import Severity
+
+SCHEMA_VERSION = "1.0.0"
+
+
+def edge_obj(e: Edge) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "source": e.source,
+        "target": e.target,
+        "technique": e.technique,
+        "via": e.via,
+        "conditional": e.conditional,
+        "conditions": list(e.conditions),
+        "description": e.description,
+        "alternatives": [
+            [
+                {"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
+                for g in alt
+            ]
+            for alt in e.alternatives
+        ],
+    }
+
+
+def step_obj(e: Edge) -> dict[str, Any]:
+    return {"source": e.source, "target": e.target, "technique": e.technique, "via": e.via,
+            "conditions": list(e.conditions)}
+
+
+def finding_obj(f: Finding, severity: Severity) -> dict[str, Any]:
+    return {
+        "principal": f.principal,
+        "severity": severity.value,
+        "conditional": f.conditional,
+        "techniques": list(f.techniques),
+        "paths": [[step_obj(e) for e in p] for p in f.paths],
+        "edges": [edge_obj(e) for e in f.edges],
+    }
+
+
+def plan_obj(p: Plan) -> dict[str, Any]:
+    return {
+        "account_id": p.account_id,
+        "snapshot": p.snapshot,
+        "snapshot_time": p.snapshot_time,
+        "verified": p.verified,
+        "principals": [
+            {
+                "principal": pp.principal,
+                "placement": pp.placement,
+                "policy_name": pp.policy_name,
+                "document": json.loads(pp.document) if pp.document else None,
+                "unfixable": pp.unfixable,
+                "denies": [
+                    {"id": d.id, "action": d.action, "resource": d.resource, "cuts": list(d.cuts),
+                     "techniques": list(d.techniques), "why": d.why, "apply": d.apply}
+                    for d in pp.denies
+                ],
+            }
+            for pp in p.principals
+        ],
+        "remaining": [edge_obj(e) for e in p.remaining],
+    }
+
+
+def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
+    v = view(report, gate)
+    by_sev = {s.value: 0 for s in Severity}
+    for f in v.active:
+        by_sev[v.severity[f.principal].value] += 1
+    obj: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "deescalate", "version": __version__},
+        "account_id": report.account_id,
+        "source": report.source,
+        "admins": list(v.full_admins),
+        "targets": list(v.targets),
+        "admin_reasons": [
+            {"arn": a.arn, "reason": a.reason, "target_only": a.target_only} for a in report.admins
+        ],
+        "summary": {
+            "principals_at_risk": len(v.active),
+            "suppressed": len(v.suppressed),
+            "by_severity": by_sev,
+            "techniques": dict(v.technique_counts),
+            "graph_edges": len(report.edges),
+        },
+        "findings": [finding_obj(f, v.severity[f.principal]) for f in v.active],
+        "suppressed": [
+            {
+                **finding_obj(sf.finding, sf.severity),
+                "suppressed_by": [
+                    {"principal": s.principal, "technique": s.technique, "reason": s.reason,
+                     "expires": s.expires.isoformat() if s.expires else None}
+                    for s in sf.by
+                ],
+            }
+            for sf in v.suppressed
+        ],
+        "unexamined": list(report.unexamined),
+        "notes": list(report.notes),
+        "warnings": list(v.warnings),
+        "plan": plan_obj(report.plan) if report.plan is not None else None,
+    }
+    if gate is not None:
+        obj["gate"] = {"fail_on": gate.fail_on.value, "failing": len(gate.failing),
+                       "exit_code": gate.exit_code}
+    return obj
+
+
+def render(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
+    return json.dumps(report_obj(report, gate), indent=2, sort_keys=False) + "\n"

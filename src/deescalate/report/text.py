@@ -1,0 +1,105 @@
+"""The terminal summary: admins, principals at risk with their paths, technique counts, gaps.
+
+Colour (ANSI) only when the caller says the output is a terminal; piped output stays plain.
+Names are printed as they are, but control characters are replaced, so a crafted principal name
+cannot move the cursor or rewrite the terminal.
+"""
+
+from __future__ import annotations
+
+from deescalate.gate import GateResult
+from deescalate.model import Report
+from deescalate.report.common import edge_step, view
+from deescalate.severity import Severity
+from deescalate.techniques import technique
+
+_SEV_COLOR = {
+    Severity.CRITICAL: "1;31",
+    Severity.HIGH: "31",
+    Severity.MEDIUM: "33",
+    Severity.LOW: "36",
+}
+
+
+def _clean(s: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in s)
+
+
+def render(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
+    v = view(report, gate)
+
+    def paint(s: str, code: str) -> str:
+        return f"\x1b[{code}m{s}\x1b[0m" if color else s
+
+    def head(s: str) -> str:
+        return paint(s, "1")
+
+    out: list[str] = []
+    src = f" ({_clean(report.source)})" if report.source else ""
+    out.append(head(f"deescalate scan of account {_clean(report.account_id)}{src}"))
+    out.append("")
+    out.append(head(f"Administrators ({len(v.full_admins)})"))
+    reasons = {a.arn: a.reason for a in report.admins}
+    out += [f"  {_clean(a)}  - {_clean(reasons[a])}" for a in v.full_admins] or ["  (none)"]
+    if v.targets:
+        out.append(head(f"Targets (--target, {len(v.targets)})"))
+        out += [f"  {_clean(a)}" for a in v.targets]
+    out.append("")
+    out.append(head(f"Principals at risk ({len(v.active)})"))
+    if not v.active:
+        out.append("  none: no principal can escalate to an administrator or target")
+    for f in v.active:
+        sev = v.severity[f.principal]
+        cond = " (conditional)" if f.conditional else ""
+        out.append(f"  {paint(sev.value.upper(), _SEV_COLOR[sev])}  {_clean(f.principal)}{cond}")
+        out.append(f"    techniques: {', '.join(f.techniques)}")
+        for i, path in enumerate(f.paths, start=1):
+            hops = "step" if len(path) == 1 else "steps"
+            out.append(f"    path {i} ({len(path)} {hops}):")
+            out += [f"      {n}. {_clean(edge_step(e))}" for n, e in enumerate(path, start=1)]
+        direct = [e for e in f.edges if not any(e in p for p in f.paths)]
+        if direct:
+            out.append("    other escalation edges:")
+            out += [f"      - {_clean(edge_step(e))}" for e in direct]
+    if v.suppressed:
+        out.append("")
+        out.append(head(f"Suppressed ({len(v.suppressed)})"))
+        for sf in v.suppressed:
+            out.append(f"  {sf.severity.value}  {_clean(sf.finding.principal)}")
+            out += [f"    accepted: {_clean(s.label())}" for s in sf.by]
+    if v.technique_counts:
+        out.append("")
+        out.append(head("Techniques (principals at risk using each)"))
+        width = max(len(t) for t, _ in v.technique_counts)
+        for t, n in v.technique_counts:
+            out.append(f"  {t.ljust(width)}  {n:>4}  {technique(t).title}")
+    if report.unexamined:
+        out.append("")
+        out.append(head("Not examined (the snapshot cannot show them)"))
+        out += [f"  - {_clean(u)}" for u in report.unexamined]
+    if report.notes:
+        out.append("")
+        out.append(head("Notes"))
+        out += [f"  - {_clean(n)}" for n in report.notes]
+    if v.warnings:
+        out.append("")
+        out.append(paint("Warnings", "1;33"))
+        out += [f"  - {_clean(w)}" for w in v.warnings]
+    if report.plan is not None:
+        p = report.plan
+        n = sum(len(pp.denies) for pp in p.principals)
+        state = "verified" if p.verified else "NOT verified"
+        out.append("")
+        out.append(head(f"Plan: {n} deny statement(s) for {len(p.principals)} principal(s), {state}"))
+        for pp in p.principals:
+            out.append(f"  {_clean(pp.principal)}")
+            for d in pp.denies:
+                off = "" if d.apply else " (switched off)"
+                out.append(f"    {d.id}: Deny {_clean(d.action)} on {_clean(d.resource)}{off}"
+                           f" - cuts {len(d.cuts)} edge(s): {', '.join(d.techniques)}")
+    if gate is not None:
+        out.append("")
+        verdict = "FAIL" if gate.exit_code else "pass"
+        out.append(f"Gate --fail-on {gate.fail_on.value}: {verdict} "
+                   f"({len(gate.failing)} finding(s) at or above the threshold)")
+    return "\n".join(out) + "\n"
