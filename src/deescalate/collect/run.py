@@ -1,0 +1,170 @@
+"""`collect()`: the order of collection, the thread pool over regions, and the manifest.
+
+STS first (it proves the credentials and the endpoint, and gives the account id), then IAM, then
+Organizations, then every (region, resource kind) pair concurrently. Only the first call can stop
+collection; after it, a failed call is recorded and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from deescalate import __version__
+from deescalate.collect.iam import caller_identity, collect_iam
+from deescalate.collect.org import collect_organization
+from deescalate.collect.regional import KIND_COLLECTORS
+from deescalate.collect.session import GLOBAL, Aws, Failure, fatal
+from deescalate.collect.store import Store
+from deescalate.errors import CollectError
+from deescalate.snapshot import layout as L
+
+Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what was just done)
+
+REGION_WORKERS = 8
+DEFAULT_MAX_ATTEMPTS = 8
+
+
+class _Ticker:
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.done = 0
+        self.total = total
+        self.progress = progress
+
+    def __call__(self, what: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, what)
+
+
+def _regions(aws: Aws) -> list[str]:
+    try:
+        resp = aws.call("ec2", "us-east-1", "describe_regions")
+    except Failure as e:
+        raise CollectError(
+            f"cannot list the account's enabled regions ({e.call.summary()}); name them with --region"
+        ) from e
+    return sorted(r["RegionName"] for r in resp.get("Regions", []))
+
+
+def collect(
+    out_dir: str | Path,
+    *,
+    profile: str | None = None,
+    regions: Sequence[str] | None = None,
+    endpoint_url: str | None = None,
+    progress: Progress | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Path:
+    """Collect a snapshot of the account into `out_dir` with read-only calls; returns the directory.
+
+    `progress` is called after each step, possibly from worker threads, never concurrently.
+    """
+    started = time.monotonic()
+    out = Path(out_dir)
+    aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts)
+    try:
+        ident = caller_identity(aws)
+    except Failure as e:
+        raise fatal(e, endpoint_url) from e
+    except Exception as e:  # NoCredentialsError and friends are raised before any request
+        raise fatal(e, endpoint_url) from e
+    account_id = str(ident.get("Account", ""))
+    region_list = list(dict.fromkeys(regions)) if regions else _regions(aws)
+    store = Store(out)
+    try:
+        store.write(L.CALLER_IDENTITY, ident)
+        pairs = [(region, kind) for region in region_list for kind in KIND_COLLECTORS]
+        tick = _Ticker(3 + len(pairs), progress)
+        tick("sts: caller identity")
+        collect_iam(aws, store, tick)
+        org_status = collect_organization(aws, store, account_id)
+        tick(f"organizations: {org_status}")
+        inventory = _collect_regions(aws, store, pairs, tick)
+        store.write(
+            L.MANIFEST,
+            _manifest(
+                aws,
+                ident=ident,
+                regions=region_list,
+                org_status=org_status,
+                inventory=inventory,
+                endpoint_url=endpoint_url,
+                seconds=time.monotonic() - started,
+            ),
+        )
+        return store.finish()
+    except BaseException:
+        store.abandon()
+        raise
+
+
+def _collect_regions(
+    aws: Aws, store: Store, pairs: list[tuple[str, str]], tick: _Ticker
+) -> list[dict[str, Any]]:
+    def one(region: str, kind: str) -> dict[str, Any]:
+        service, fn = KIND_COLLECTORS[kind]
+        try:
+            files = fn(aws, region)
+        except Failure as e:
+            aws.record(e.call)
+            return {
+                "kind": kind,
+                "region": region,
+                "state": "failed",
+                "error": f"{e.call.operation}: {e.call.summary()}",
+            }
+        for command, data in files.items():
+            store.write(L.regional(region, service, command), data)
+        return {"kind": kind, "region": region, "state": "ok"}
+
+    inventory: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=REGION_WORKERS) as pool:
+        futures = {pool.submit(one, region, kind): (region, kind) for region, kind in pairs}
+        for fut in as_completed(futures):
+            rec = fut.result()
+            inventory.append(rec)
+            tick(f"{rec['region']}: {rec['kind']} {rec['state']}")
+    inventory.sort(key=lambda r: (r["region"], r["kind"]))
+    return inventory
+
+
+def _manifest(
+    aws: Aws,
+    *,
+    ident: dict[str, Any],
+    regions: list[str],
+    org_status: str,
+    inventory: list[dict[str, Any]],
+    endpoint_url: str | None,
+    seconds: float,
+) -> dict[str, Any]:
+    calls = [
+        {"service": s, "operation": op, "region": r, "count": n}
+        for (s, op, r), n in sorted(aws.calls.items())
+    ]
+    failures = sorted(
+        (f.as_json() for f in aws.failures), key=lambda f: (f["service"], f["operation"], f["region"])
+    )
+    return {
+        "format": L.FORMAT_NAME,
+        "format_version": L.FORMAT_VERSION,
+        "account_id": str(ident.get("Account", "")),
+        "caller_arn": ident.get("Arn"),
+        "collected_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "collector": f"deescalate {__version__}",
+        "endpoint_url": endpoint_url,
+        "duration_seconds": round(seconds, 2),
+        "regions": regions,
+        "organization": org_status,
+        "calls": calls,
+        "failures": failures,
+        "inventory": inventory,
+    }
+
+
+__all__ = ["GLOBAL", "Progress", "collect"]
