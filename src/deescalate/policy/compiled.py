@@ -1,0 +1,171 @@
+"""A policy compiled once for evaluation: its statements' matchers, indexed by service prefix.
+
+`CompiledPolicy.candidates(service)` returns only the statements whose Action list can name that
+service (plus those with NotAction or a wildcard service part), so a decision touches a handful of
+statements whatever the size of the policy.
+"""
+
+from __future__ import annotations
+
+from deescalate.errors import PolicyError
+from deescalate.model import Effect, Policy, PolicyKind, Statement, StatementMatch
+from deescalate.policy.conditions import CompiledCondition, compile_condition
+from deescalate.policy.match import ActionMatcher, Caller, PrincipalMatcher, ResourceMatcher, Via
+from deescalate.policy.variables import LookupFn
+
+# Variables are replaced only in 2012-10-17 documents:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+VARIABLE_VERSION = "2012-10-17"
+
+Unresolved = tuple[str, ...]
+
+
+class Request:
+    """One request as the statements see it: lower-cased action and its halves, resource, context."""
+
+    __slots__ = ("action", "lookup", "name", "resource", "service")
+
+    def __init__(self, action: str, resource: str, lookup: LookupFn) -> None:
+        self.action = action
+        self.service, _, self.name = action.partition(":")
+        self.resource = resource
+        self.lookup = lookup
+
+
+class CompiledStatement:
+    __slots__ = (
+        "action_negated",
+        "actions",
+        "conditions",
+        "effect",
+        "is_deny",
+        "policy",
+        "principal",
+        "resource_negated",
+        "resources",
+        "statement",
+    )
+
+    def __init__(self, policy: Policy, st: Statement, where: str) -> None:
+        substitute = policy.version == VARIABLE_VERSION
+        self.policy = policy
+        self.statement = st
+        self.effect = st.effect
+        self.is_deny = st.effect is Effect.DENY
+        self.action_negated = st.not_actions is not None
+        self.actions = ActionMatcher(st.not_actions if st.not_actions is not None else (st.actions or ()))
+        self.resource_negated = st.not_resources is not None
+        res = st.not_resources if st.not_resources is not None else st.resources
+        # No Resource element (trust policies) means the statement is about the resource it is on.
+        self.resources: ResourceMatcher | None = (
+            ResourceMatcher(res, substitute=substitute) if res is not None else None
+        )
+        if st.principal is not None:
+            self.principal: PrincipalMatcher | None = PrincipalMatcher(st.principal, negated=False)
+        elif st.not_principal is not None:
+            self.principal = PrincipalMatcher(st.not_principal, negated=True)
+        else:
+            self.principal = None
+        self.conditions: tuple[CompiledCondition, ...] = tuple(
+            compile_condition(c, substitute=substitute, where=f"{where}, {st.label()}") for c in st.conditions
+        )
+
+    def services(self) -> frozenset[str] | None:
+        return None if self.action_negated else self.actions.services
+
+    def evaluate(self, req: Request, caller: Caller | None) -> tuple[Unresolved, Via] | None:
+        """None when the statement does not apply; else (unresolved conditions, how Principal matched).
+
+        An empty `unresolved` tuple means it applies for certain.
+        """
+        if self.actions.matches(req.action, req.service, req.name) == self.action_negated:
+            return None
+        lookup = req.lookup
+        pending: list[str] = []
+        if self.resources is not None:
+            r = self.resources.matches(req.resource, lookup)
+            if isinstance(r, str):
+                pending.append(f"NOT {r}" if self.resource_negated else r)
+            elif r == self.resource_negated:
+                return None
+        via = Via.DIRECT
+        if self.principal is not None and caller is not None:
+            if self.is_deny and self.principal.negated and caller.has_boundary:
+                # "The NotPrincipal element with a Deny effect will always deny any IAM principal
+                # that has a permissions boundary policy attached, regardless of the values
+                # specified": https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+                m: Via | str = Via.DIRECT
+            else:
+                m = self.principal.match(caller)
+            if isinstance(m, str):
+                pending.append(m)
+            elif m is Via.NONE:
+                return None
+            else:
+                via = m
+        for c in self.conditions:
+            ok = c.evaluate(lookup)
+            if ok is None:
+                pending.append(c.label)
+            elif not ok:
+                return None
+        return tuple(pending), via
+
+    def match(self, unresolved: Unresolved = ()) -> StatementMatch:
+        return StatementMatch(
+            policy=self.policy.ref,
+            statement_index=self.statement.index,
+            sid=self.statement.sid,
+            effect=self.effect,
+            unresolved=unresolved,
+        )
+
+
+class CompiledPolicy:
+    __slots__ = ("by_service", "policy", "statements", "wild")
+
+    def __init__(self, policy: Policy, where: str) -> None:
+        self.policy = policy
+        self.statements = tuple(CompiledStatement(policy, st, where) for st in policy.statements)
+        by_service: dict[str, list[CompiledStatement]] = {}
+        wild: list[CompiledStatement] = []
+        for cs in self.statements:
+            svcs = cs.services()
+            if svcs is None:
+                wild.append(cs)
+            else:
+                for s in svcs:
+                    by_service.setdefault(s, []).append(cs)
+        self.by_service = {k: tuple(v) for k, v in by_service.items()}
+        self.wild = tuple(wild)
+
+    def candidates(self, service: str) -> tuple[CompiledStatement, ...]:
+        hit = self.by_service.get(service)
+        if hit is None:
+            return self.wild
+        return hit + self.wild if self.wild else hit
+
+
+class PolicyCache:
+    """Compiles each policy object once (keyed by identity; the policy is kept alive with it)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[Policy, CompiledPolicy]] = {}
+
+    def get(self, policy: Policy, principal: str | None) -> CompiledPolicy:
+        hit = self._cache.get(id(policy))
+        if hit is not None and hit[0] is policy:
+            return hit[1]
+        where = policy.ref.label() + (f" (evaluated for {principal})" if principal else "")
+        try:
+            compiled = CompiledPolicy(policy, where)
+        except PolicyError:
+            raise
+        except (ValueError, TypeError) as e:  # defensive: a malformed value AWS would have rejected
+            raise PolicyError(f"{where}: cannot be evaluated ({e})") from e
+        self._cache[id(policy)] = (policy, compiled)
+        return compiled
+
+
+def is_identity_kind(kind: PolicyKind) -> bool:
+    return kind in (PolicyKind.INLINE, PolicyKind.MANAGED)

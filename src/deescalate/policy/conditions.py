@@ -1,0 +1,293 @@
+"""Condition operators: the table, and three-valued evaluation of one compiled condition.
+
+Rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html):
+- Several values for one key are ORed; for a negated operator (StringNotEquals, NotIpAddress, ...)
+  they are NORed: the negation applies to "matches any of the values".
+- A key absent from the request: the condition is false, except for negated operators (true),
+  `...IfExists` (true) and `Null` (which tests presence).
+- `ForAllValues:` is true when every request value matches (and when the key is absent or empty);
+  `ForAnyValue:` is true when at least one does (false when absent or empty).
+- Policy variables are replaced in String, ARN and Bool values (2012-10-17 documents only).
+Evaluation returns True, False, or None when the answer depends on a key unknowable offline.
+An operator AWS does not define raises `PolicyError`: it is never treated as satisfied.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from deescalate.arn import arn_like, compile_wildcard
+from deescalate.errors import PolicyError
+from deescalate.model import Condition
+from deescalate.policy.variables import (
+    ABSENT,
+    UNKNOWN,
+    Lookup,
+    LookupFn,
+    Resolved,
+    Template,
+    parse_template,
+    resolve,
+)
+
+# base operator -> (value type, negated, comparison)
+_STRING_OPS: dict[str, tuple[str, bool, str]] = {
+    "StringEquals": ("string", False, "eq"),
+    "StringNotEquals": ("string", True, "eq"),
+    "StringEqualsIgnoreCase": ("string", False, "ieq"),
+    "StringNotEqualsIgnoreCase": ("string", True, "ieq"),
+    "StringLike": ("string", False, "like"),
+    "StringNotLike": ("string", True, "like"),
+    "NumericEquals": ("number", False, "eq"),
+    "NumericNotEquals": ("number", True, "eq"),
+    "NumericLessThan": ("number", False, "lt"),
+    "NumericLessThanEquals": ("number", False, "le"),
+    "NumericGreaterThan": ("number", False, "gt"),
+    "NumericGreaterThanEquals": ("number", False, "ge"),
+    "DateEquals": ("date", False, "eq"),
+    "DateNotEquals": ("date", True, "eq"),
+    "DateLessThan": ("date", False, "lt"),
+    "DateLessThanEquals": ("date", False, "le"),
+    "DateGreaterThan": ("date", False, "gt"),
+    "DateGreaterThanEquals": ("date", False, "ge"),
+    "Bool": ("bool", False, "eq"),
+    "BinaryEquals": ("binary", False, "eq"),
+    "IpAddress": ("ip", False, "in"),
+    "NotIpAddress": ("ip", True, "in"),
+    "ArnEquals": ("arn", False, "like"),
+    "ArnLike": ("arn", False, "like"),
+    "ArnNotEquals": ("arn", True, "like"),
+    "ArnNotLike": ("arn", True, "like"),
+    "Null": ("null", False, "null"),
+}
+OPERATORS: frozenset[str] = frozenset(_STRING_OPS)
+_VARIABLE_TYPES = frozenset({"string", "arn", "bool"})
+
+
+class UnknownOperator(ValueError):
+    pass
+
+
+def split_operator(operator: str) -> tuple[str | None, str, bool]:
+    """`ForAnyValue:StringLikeIfExists` -> ("any", "StringLike", True). Raises UnknownOperator."""
+    qualifier: str | None = None
+    rest = operator
+    if ":" in operator:
+        prefix, rest = operator.split(":", 1)
+        if prefix == "ForAllValues":
+            qualifier = "all"
+        elif prefix == "ForAnyValue":
+            qualifier = "any"
+        else:
+            raise UnknownOperator(operator)
+    if_exists = False
+    if rest.endswith("IfExists") and rest != "IfExists":
+        rest = rest[: -len("IfExists")]
+        if_exists = True
+    if rest not in _STRING_OPS or (if_exists and rest == "Null"):
+        raise UnknownOperator(operator)
+    return qualifier, rest, if_exists
+
+
+def _to_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _to_date(text: str) -> float | None:
+    t = text.strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", t):
+        return float(t)  # epoch seconds
+    try:
+        dt = datetime.fromisoformat(t.replace("Z", "+00:00") if t.endswith("Z") else t)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _to_bytes(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _to_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _to_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        net = _to_network(text)  # a request value written as a /32 still names one address
+        return net.network_address if net is not None and net.num_addresses == 1 else None
+
+
+_CONVERT: dict[str, Callable[[str], Any]] = {
+    "number": _to_number,
+    "date": _to_date,
+    "binary": _to_bytes,
+}
+
+
+class CompiledCondition:
+    """One (operator, key, values) compiled once; `evaluate(lookup)` -> True / False / None."""
+
+    __slots__ = (
+        "base",
+        "cmp",
+        "if_exists",
+        "key",
+        "label",
+        "negated",
+        "qualifier",
+        "templates",
+        "typed",
+        "vtype",
+    )
+
+    def __init__(self, cond: Condition, *, substitute: bool) -> None:
+        self.qualifier, self.base, self.if_exists = split_operator(cond.operator)
+        self.vtype, self.negated, self.cmp = _STRING_OPS[self.base]
+        self.key = cond.key.lower()
+        self.label = f"{cond.operator} {cond.key} {json.dumps(list(cond.values))}"
+        subst = substitute and self.vtype in _VARIABLE_TYPES
+        self.templates: tuple[Template, ...] = tuple(parse_template(v, substitute=subst) for v in cond.values)
+        # Values without variables are converted once, here.
+        self.typed: tuple[Any, ...] | None = None
+        if not any(t.has_vars for t in self.templates):
+            self.typed = tuple(self._convert_policy_value(t.text, None) for t in self.templates)
+
+    def _convert_policy_value(self, text: str, resolved: Resolved | None) -> Any:
+        vt = self.vtype
+        if vt == "string":
+            if self.cmp == "like":
+                src = resolved.regex_source if resolved is not None else None
+                if src is not None:
+                    return re.compile(src + r"\Z", re.DOTALL)
+                return compile_wildcard(text)
+            if self.cmp == "ieq":
+                return text.lower()
+            return text
+        if vt == "arn":
+            return text
+        if vt == "bool":
+            return text.lower()
+        if vt == "ip":
+            return _to_network(text)
+        if vt == "null":
+            return text.lower()
+        return _CONVERT[vt](text)
+
+    def _policy_values(self, lookup: LookupFn) -> tuple[Any, ...] | None:
+        if self.typed is not None:
+            return self.typed
+        out: list[Any] = []
+        for t in self.templates:
+            if not t.has_vars:
+                out.append(self._convert_policy_value(t.text, None))
+                continue
+            r = resolve(t, lookup)
+            if r is UNKNOWN:
+                return None
+            if isinstance(r, Lookup):
+                continue  # cannot be replaced: this value matches nothing
+            out.append(self._convert_policy_value(r.literal_text, r))
+        return tuple(out)
+
+    def _match_one(self, value: str, policy_values: tuple[Any, ...]) -> bool:
+        """Does one request value match any policy value (before negation)?"""
+        vt, cmp = self.vtype, self.cmp
+        if vt == "string":
+            if cmp == "eq":
+                return value in policy_values
+            if cmp == "ieq":
+                return value.lower() in policy_values
+            return any(p.match(value) is not None for p in policy_values)
+        if vt == "arn":
+            return any(arn_like(p, value) for p in policy_values)
+        if vt == "bool":
+            return value.lower() in policy_values
+        if vt == "ip":
+            addr = _to_address(value)
+            return addr is not None and any(
+                n is not None and addr.version == n.version and addr in n for n in policy_values
+            )
+        if vt == "binary":
+            b = _to_bytes(value)
+            return b is not None and b in policy_values
+        conv = _CONVERT[vt](value)
+        if conv is None:
+            return False
+        for p in policy_values:
+            if p is None:
+                continue
+            if (
+                (cmp == "eq" and conv == p)
+                or (cmp == "lt" and conv < p)
+                or (cmp == "le" and conv <= p)
+                or (cmp == "gt" and conv > p)
+                or (cmp == "ge" and conv >= p)
+            ):
+                return True
+        return False
+
+    def evaluate(self, lookup: LookupFn) -> bool | None:
+        found = lookup(self.key)
+        if found is UNKNOWN:
+            return None
+        present = not isinstance(found, Lookup) and len(found) > 0
+        if self.vtype == "null":
+            # Null: "true" means the key must be absent, "false" that it must be present.
+            wanted = self.typed if self.typed is not None else ()
+            return any((w == "true") != present for w in wanted)
+        if not present:
+            if self.if_exists:
+                return True
+            if self.qualifier == "all":
+                return True
+            if self.qualifier == "any":
+                return False
+            return self.negated
+        assert not isinstance(found, Lookup)
+        pvals = self._policy_values(lookup)
+        if pvals is None:
+            return None
+        neg = self.negated
+        if self.qualifier == "all":
+            return all(self._match_one(v, pvals) != neg for v in found)
+        if self.qualifier == "any":
+            return any(self._match_one(v, pvals) != neg for v in found)
+        # A single-valued operator on several request values: true when any matches (then negated).
+        hit = any(self._match_one(v, pvals) for v in found)
+        return hit != neg
+
+
+def compile_condition(cond: Condition, *, substitute: bool, where: str) -> CompiledCondition:
+    try:
+        return CompiledCondition(cond, substitute=substitute)
+    except UnknownOperator as e:
+        raise PolicyError(
+            f"{where}: unknown condition operator {cond.operator!r} (on key {cond.key}); "
+            "AWS would reject this policy, and deescalate will not guess what it means"
+        ) from e
+
+
+__all__ = ["ABSENT", "OPERATORS", "CompiledCondition", "compile_condition", "split_operator"]

@@ -1,0 +1,80 @@
+"""The request-context keys the snapshot can supply for a principal and a resource.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+Keys the snapshot knows completely are "closed": when it has no value for them they are absent
+from the request (a role session has no `aws:username`; a user without a `team` tag has no
+`aws:PrincipalTag/team`). Every other key not passed in by the caller is unknown offline
+(`aws:SourceIp`, `aws:MultiFactorAuthPresent`, `aws:CurrentTime`, `aws:RequestTag/*`, ...): a
+condition on it is reported, never guessed.
+
+Approximations, stated: a role session's principal tags are taken to be the role's tags (session
+tags passed at AssumeRole time are not known); `aws:userid` of a role session is unknown (it
+carries the session name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from deescalate.model import Role, User
+
+# Closed for every principal: the snapshot knows them or knows they are absent.
+PRINCIPAL_CLOSED_KEYS = frozenset(
+    {
+        "aws:username",
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principaltype",
+        "aws:principalisawsservice",
+        "aws:principalservicename",
+        "aws:principalservicenameslist",
+        "aws:viaawsservice",
+        "aws:federatedprovider",
+    }
+)
+PRINCIPAL_CLOSED_PREFIXES = ("aws:principaltag/",)
+RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
+
+
+def principal_values(principal: User | Role) -> dict[str, tuple[str, ...]]:
+    """Context values derived from the principal, with lower-cased keys."""
+    account = principal.arn.split(":")[4]
+    out: dict[str, tuple[str, ...]] = {
+        "aws:principalarn": (principal.arn,),
+        "aws:principalaccount": (account,),
+        # Requests made by an IAM principal directly: not by a service on its behalf, unless the
+        # caller says so in the context.
+        "aws:principalisawsservice": ("false",),
+        "aws:viaawsservice": ("false",),
+    }
+    if isinstance(principal, User):
+        out["aws:username"] = (principal.name,)
+        out["aws:principaltype"] = ("User",)
+        if principal.user_id:
+            out["aws:userid"] = (principal.user_id,)
+    else:
+        out["aws:principaltype"] = ("AssumedRole",)
+    for k, v in principal.tags.items():
+        out[f"aws:principaltag/{k.lower()}"] = (v,)
+    return out
+
+
+def closed_keys_for(principal: User | Role) -> frozenset[str]:
+    if isinstance(principal, User) and principal.user_id:
+        return PRINCIPAL_CLOSED_KEYS | {"aws:userid"}
+    return PRINCIPAL_CLOSED_KEYS
+
+
+def resource_values(
+    resource_account: str, tags: Mapping[str, str] | None
+) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Values derived from the resource, and the key prefixes they close (tags, when known)."""
+    out: dict[str, tuple[str, ...]] = {}
+    if resource_account:
+        out["aws:resourceaccount"] = (resource_account,)
+    if tags is None:
+        return out, ()
+    for k, v in tags.items():
+        out[f"aws:resourcetag/{k.lower()}"] = (v,)
+        out[f"iam:resourcetag/{k.lower()}"] = (v,)
+    return out, RESOURCE_TAG_PREFIXES

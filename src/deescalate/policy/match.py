@@ -1,0 +1,200 @@
+"""Matchers for Action/NotAction, Resource/NotResource and Principal/NotPrincipal, compiled once.
+
+- Actions are `service:Name` and match case-insensitively, with `*` and `?`
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
+  A pattern list is compiled into: a set of exact names, one regex per service prefix for the
+  wildcard names of that service, and one regex for the rare patterns with a wildcard in the service
+  part. Matching is a set lookup plus at most two regex calls, whatever the number of patterns
+  (AWS's ReadOnlyAccess lists 2,677).
+- Resources are ARNs and match case-sensitively; `*` may cross `:` and `/`
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+- Principals follow https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html:
+  `*` is everyone, an account id or `arn:...:root` is the account (a delegation to it), a user ARN
+  is that user, a role ARN every session of that role, an `assumed-role` ARN one session.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+
+from deescalate.arn import account_of, compile_wildcard, has_wildcard, wildcard_regex_source
+from deescalate.model import PrincipalSpec
+from deescalate.policy.variables import UNKNOWN, Lookup, LookupFn, Template, parse_template, resolve
+
+
+class ActionMatcher:
+    __slots__ = ("everything", "exact", "global_rx", "per_service", "services")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.everything = False
+        exact: set[str] = set()
+        wild: dict[str, list[str]] = {}
+        global_wild: list[str] = []
+        for raw in patterns:
+            p = raw.strip().lower()
+            if p == "*":
+                self.everything = True
+                continue
+            svc, sep, name = p.partition(":")
+            if not sep:
+                continue  # not an action AWS would accept; matches nothing
+            if has_wildcard(svc):
+                global_wild.append(wildcard_regex_source(p))
+            elif name == "*":
+                wild.setdefault(svc, []).append(".*")
+            elif has_wildcard(name):
+                wild.setdefault(svc, []).append(wildcard_regex_source(name))
+            else:
+                exact.add(p)
+        self.exact = frozenset(exact)
+        self.per_service = {
+            svc: re.compile("(?:" + "|".join(sorted(set(srcs))) + r")\Z", re.DOTALL)
+            for svc, srcs in wild.items()
+        }
+        self.global_rx = (
+            re.compile("(?:" + "|".join(global_wild) + r")\Z", re.DOTALL) if global_wild else None
+        )
+        # Service prefixes this list can match, or None for "any service" (used to index statements).
+        if self.everything or self.global_rx is not None:
+            self.services: frozenset[str] | None = None
+        else:
+            self.services = frozenset({a.partition(":")[0] for a in exact} | set(wild))
+
+    def matches(self, action: str, service: str, name: str) -> bool:
+        """`action` lower-cased `service:name`, with its two halves."""
+        if self.everything or action in self.exact:
+            return True
+        rx = self.per_service.get(service)
+        if rx is not None and rx.match(name) is not None:
+            return True
+        return self.global_rx is not None and self.global_rx.match(action) is not None
+
+
+class ResourceMatcher:
+    """Resource patterns; those with policy variables are resolved per request."""
+
+    __slots__ = ("everything", "exact", "rx", "templates")
+
+    def __init__(self, patterns: tuple[str, ...], *, substitute: bool) -> None:
+        self.everything = False
+        exact: set[str] = set()
+        wild: list[str] = []
+        templates: list[Template] = []
+        for p in patterns:
+            t = parse_template(p, substitute=substitute)
+            if t.has_vars or any(part[0] == "lit" for part in t.parts):
+                templates.append(t)
+            elif p == "*":
+                self.everything = True
+            elif has_wildcard(p):
+                wild.append(wildcard_regex_source(p))
+            else:
+                exact.add(p)
+        self.exact = frozenset(exact)
+        self.rx = re.compile("(?:" + "|".join(wild) + r")\Z", re.DOTALL) if wild else None
+        self.templates = tuple(templates)
+
+    def matches(self, resource: str, lookup: LookupFn) -> bool | str:
+        """True / False, or a description of the unknown key the match depends on."""
+        if self.everything or resource in self.exact:
+            return True
+        if self.rx is not None and self.rx.match(resource) is not None:
+            return True
+        pending: str | None = None
+        for t in self.templates:
+            r = resolve(t, lookup)
+            if r is UNKNOWN:
+                pending = f"Resource {t.text} (depends on {', '.join(t.variables())})"
+                continue
+            if isinstance(r, Lookup):
+                continue
+            if _compile(r.regex_source).match(resource) is not None:
+                return True
+        return pending if pending is not None else False
+
+
+_RX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compile(source: str) -> re.Pattern[str]:
+    rx = _RX_CACHE.get(source)
+    if rx is None:
+        if len(_RX_CACHE) > 65536:
+            _RX_CACHE.clear()
+        rx = _RX_CACHE[source] = re.compile(source + r"\Z", re.DOTALL)
+    return rx
+
+
+class Via(IntEnum):
+    """How a resource-based policy's Principal named the caller; decides which rule applies.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+    """
+
+    NONE = 0
+    ACCOUNT = 1  # the account (id or :root): delegation, the identity policy must allow too
+    ROLE = 2  # the role ARN: grants every session, still limited by boundary and session policy
+    DIRECT = 3  # the user ARN, the session ARN or "*": grants the principal itself
+
+
+class Caller:
+    """The facts about the requesting principal that Principal matching needs."""
+
+    __slots__ = ("account", "arn", "has_boundary", "is_role", "name", "unique_id")
+
+    def __init__(self, *, arn: str, is_role: bool, name: str, unique_id: str, has_boundary: bool) -> None:
+        self.arn = arn
+        self.account = account_of(arn)
+        self.is_role = is_role
+        self.name = name
+        self.unique_id = unique_id
+        self.has_boundary = has_boundary
+
+
+class PrincipalMatcher:
+    __slots__ = ("entries", "negated")
+
+    def __init__(self, spec: PrincipalSpec, *, negated: bool) -> None:
+        self.entries = spec.entries
+        self.negated = negated
+
+    def _via(self, caller: Caller) -> Via | str:
+        best: Via = Via.NONE
+        pending: str | None = None
+        for ptype, value in self.entries:
+            if ptype == "*" or (ptype == "AWS" and value == "*"):
+                # Everyone: the user itself; for a role session it is no more specific than the
+                # role ARN, so the role's boundary and session policy still limit it.
+                best = max(best, Via.ROLE if caller.is_role else Via.DIRECT)
+                continue
+            if ptype != "AWS":
+                continue  # Service, Federated, CanonicalUser principals are never IAM users or roles
+            if value == caller.account or value.endswith(f":iam::{caller.account}:root"):
+                best = max(best, Via.ACCOUNT)
+            elif value == caller.arn or (caller.unique_id and value == caller.unique_id):
+                best = max(best, Via.ROLE if caller.is_role else Via.DIRECT)
+            elif caller.is_role and value.startswith(
+                f"arn:aws:sts::{caller.account}:assumed-role/{caller.name}/"
+            ):
+                pending = f"the role session name is {value.rsplit('/', 1)[1]}"
+        if best is Via.NONE and pending is not None:
+            return pending
+        return best
+
+    def match(self, caller: Caller) -> Via | str:
+        """Via.NONE when the statement does not apply; a string when it depends on the session name."""
+        via = self._via(caller)
+        if not self.negated:
+            return via
+        if isinstance(via, str):
+            return f"the role session name is not {via.rsplit(' ', 1)[1]}"
+        # NotPrincipal: applies to everyone the list does not name.
+        if via is not Via.NONE:
+            return Via.NONE
+        return Via.ROLE if caller.is_role else Via.DIRECT
+
+
+def exact_or_wildcard(pattern: str, value: str) -> bool:
+    return compile_wildcard(pattern).match(value) is not None if has_wildcard(pattern) else pattern == value

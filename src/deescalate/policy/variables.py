@@ -1,0 +1,165 @@
+"""Policy variables (`${aws:username}`), their defaults and escapes, and the request-context lookup.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+- Variables are replaced only in documents with `"Version": "2012-10-17"`; in older documents the
+  text `${aws:username}` is taken literally.
+- `${key, 'default'}` uses the default when the key is absent; `''` inside a default is one quote.
+- `${*}`, `${?}` and `${$}` stand for a literal `*`, `?` and `$` (not wildcards).
+- A variable whose key is absent (and has no default), or is multi-valued, cannot be replaced: the
+  Resource or condition value it sits in matches nothing.
+
+A `Template` is a string split into parts: wildcard-active text (`*`/`?` are wildcards), literal
+text (escapes and substituted values: never wildcards) and variables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+from deescalate.arn import wildcard_regex_source
+
+
+class Lookup(Enum):
+    """Why a context key has no value: known to be absent, or not knowable offline."""
+
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+ABSENT: Final = Lookup.ABSENT
+UNKNOWN: Final = Lookup.UNKNOWN
+
+Value = tuple[str, ...] | Lookup
+
+# (kind, text-or-key, default, written form): ("pat", text, None, text) wildcard-active text,
+# ("lit", text, None, text) literal text, ("var", key_lower, default or None, "${...}")
+Part = tuple[str, str, str | None, str]
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+_VAR_BODY = re.compile(r"^\s*([^\s,']+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    text: str  # as written
+    parts: tuple[Part, ...]
+    has_vars: bool
+
+    def variables(self) -> tuple[str, ...]:
+        return tuple(p[1] for p in self.parts if p[0] == "var")
+
+
+def parse_template(text: str, *, substitute: bool) -> Template:
+    """Split `text` into parts. With `substitute` False (old Version) the whole text is a pattern."""
+    if not substitute or "${" not in text:
+        return Template(text, (("pat", text, None, text),), False)
+    parts: list[Part] = []
+    pos = 0
+    has_vars = False
+    for m in _VAR.finditer(text):
+        if m.start() > pos:
+            chunk = text[pos : m.start()]
+            parts.append(("pat", chunk, None, chunk))
+        body = m.group(1)
+        if body in ("*", "?", "$"):
+            parts.append(("lit", body, None, m.group(0)))
+        else:
+            vm = _VAR_BODY.match(body)
+            has_vars = True
+            if vm is None:
+                # Malformed variable: AWS cannot replace it, so the value matches nothing.
+                parts.append(("var", "", None, m.group(0)))
+            else:
+                default = vm.group(2).replace("''", "'") if vm.group(2) is not None else None
+                parts.append(("var", vm.group(1).lower(), default, m.group(0)))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(("pat", text[pos:], None, text[pos:]))
+    return Template(text, tuple(parts), has_vars)
+
+
+class Resolved:
+    """A template with its variables replaced: either a wildcard regex source or plain text."""
+
+    __slots__ = ("literal_text", "regex_source")
+
+    def __init__(self, regex_source: str, literal_text: str) -> None:
+        self.regex_source = regex_source
+        self.literal_text = literal_text
+
+
+def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
+    """Replace the variables. ABSENT: a variable cannot be replaced; UNKNOWN: depends on context."""
+    rx: list[str] = []
+    txt: list[str] = []
+    for part in template.parts:
+        kind = part[0]
+        if kind == "pat":
+            rx.append(wildcard_regex_source(part[1]))
+            txt.append(part[1])
+        elif kind == "lit":
+            rx.append(re.escape(part[1]))
+            txt.append(part[1])
+        else:
+            key, default = part[1], part[2]
+            value = lookup(key) if key else ABSENT
+            if value is UNKNOWN:
+                return UNKNOWN
+            if isinstance(value, Lookup) or len(value) != 1:
+                if default is None:
+                    return ABSENT
+                chosen = default
+            else:
+                chosen = value[0]
+            rx.append(re.escape(chosen))
+            txt.append(chosen)
+    return Resolved("".join(rx), "".join(txt))
+
+
+class LookupFn:
+    """Case-insensitive request-context lookup: given keys first, then what the snapshot derives.
+
+    `closed_keys`/`closed_prefixes` name keys the snapshot knows completely: absent from `derived`
+    means absent from the request. Any other key not given by the caller is UNKNOWN.
+    Keys are stored lower-cased: condition key names are case-insensitive
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
+    """
+
+    __slots__ = ("closed_keys", "closed_prefixes", "derived", "given")
+
+    def __init__(
+        self,
+        given: Mapping[str, tuple[str, ...]],
+        derived: Mapping[str, tuple[str, ...]],
+        closed_keys: frozenset[str],
+        closed_prefixes: tuple[str, ...],
+    ) -> None:
+        self.given = given
+        self.derived = derived
+        self.closed_keys = closed_keys
+        self.closed_prefixes = closed_prefixes
+
+    def __call__(self, key: str) -> Value:
+        v = self.given.get(key)
+        if v is not None:
+            return v if v else ABSENT
+        v = self.derived.get(key)
+        if v is not None:
+            return v if v else ABSENT
+        if key in self.closed_keys or key.startswith(self.closed_prefixes):
+            return ABSENT
+        return UNKNOWN
+
+
+def normalise_context(context: Mapping[str, str | Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Lower-case keys, tuple values. An empty sequence means "known to be absent"."""
+    if not context:
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for k, v in context.items():
+        out[k.lower()] = (v,) if isinstance(v, str) else tuple(v)
+    return out
