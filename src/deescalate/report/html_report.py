@@ -91,7 +91,8 @@ def _svg(report: Report, v: View) -> str:
             f'<g class="node {n.role}"><title>{_e(n.arn)}</title>'
             f'<rect x="{n.x:.1f}" y="{n.y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="8" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{2 if n.role != "other" else 1}"/>'
-            f'<text x="{n.x + 10:.1f}" y="{n.y + 19:.1f}" font-weight="600" fill="{color}">{_e(label)}</text>'
+            f'<text x="{n.x + 10:.1f}" y="{n.y + (19 if sub_text else 27):.1f}" font-weight="600" '
+            f'fill="{color}">{_e(label)}</text>'
             f'<text x="{n.x + 10:.1f}" y="{n.y + 36:.1f}" fill="{color}" opacity="0.8">'
             f"{_e(sub_text)}</text></g>"
         )

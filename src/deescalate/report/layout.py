@@ -16,7 +16,7 @@ from deescalate.report.common import kind_of, short_name
 
 NODE_W = 210
 NODE_H = 46
-COL_GAP = 150
+COL_GAP = 190
 ROW_GAP = 26
 MARGIN = 30
 
@@ -80,10 +80,11 @@ def layout(
         fwd[e.source].append(e.target)
     for layer in range(1, depth + 1):
         col = columns[layer]
+        idx = {n: i for i, n in enumerate(col)}
 
-        def key(n: str, col: list[str] = col) -> tuple[float, int]:
+        def key(n: str, idx: dict[str, int] = idx) -> tuple[float, int]:
             ys = [row[t] for t in fwd[n] if t in row]
-            return (sum(ys) / len(ys) if ys else float(len(col)), col.index(n))
+            return (sum(ys) / len(ys) if ys else float(len(idx)), idx[n])
 
         col.sort(key=key)
         for i, n in enumerate(col):
@@ -110,10 +111,20 @@ def layout(
     width = MARGIN * 2 + (depth + 1) * NODE_W + depth * COL_GAP
     links: list[Link] = []
     seen: dict[tuple[str, str], int] = defaultdict(int)
+    placed: list[tuple[float, float, float]] = []  # label centre x, y and half width
     for e in sorted(edges, key=lambda e: (e.source, e.target, e.technique, e.via or "")):
         k = seen[(e.source, e.target)]
         seen[(e.source, e.target)] += 1
-        links.append(_link(e, pos[e.source], pos[e.target], k))
+        ln = _link(e, pos[e.source], pos[e.target], k)
+        # Labels of edges converging on one node would sit on each other: nudge down until free.
+        half = (8 + 7 * len(e.technique)) / 2
+        x, y = ln.label_x, ln.label_y
+        for _ in range(12):
+            if not any(abs(x - px) < half + ph + 4 and abs(y - py) < 20 for px, py, ph in placed):
+                break
+            y += 20
+        placed.append((x, y, half))
+        links.append(Link(edge=e, path=ln.path, label_x=x, label_y=y))
     return Layout(nodes=tuple(nodes), links=tuple(links), width=width, height=height)
 
 
@@ -130,7 +141,10 @@ def _link(e: Edge, src: tuple[float, float], dst: tuple[float, float], k: int) -
         # Same column or backwards: loop out to the right and back in from the left.
         c1 = (x0 + 120, y0 + 60 + offset * 2)
         c2 = (x3 - 120, y3 + 60 + offset * 2)
-    lx = (x0 + 3 * c1[0] + 3 * c2[0] + x3) / 8
-    ly = (y0 + 3 * c1[1] + 3 * c2[1] + y3) / 8
+    # The label sits 40% of the way along the curve: nearer the source than the crowded target.
+    t = 0.4
+    w0, w1, w2, w3 = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+    lx = w0 * x0 + w1 * c1[0] + w2 * c2[0] + w3 * x3
+    ly = w0 * y0 + w1 * c1[1] + w2 * c2[1] + w3 * y3
     d = f"M {x0:.1f} {y0:.1f} C {c1[0]:.1f} {c1[1]:.1f}, {c2[0]:.1f} {c2[1]:.1f}, {x3:.1f} {y3:.1f}"
     return Link(edge=e, path=d, label_x=lx, label_y=ly)
