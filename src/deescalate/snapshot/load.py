@@ -41,12 +41,33 @@ def read_json(path: Path, shown: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        hint = " (the file looks truncated)" if e.pos >= len(text.rstrip()) else ""
+        hint = "; the file ends before its JSON does (truncated?)" if _unbalanced(text) else ""
         raise SnapshotError(
-            f"{shown}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}{hint}"
+            f"{shown}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno}){hint}"
         ) from e
     except RecursionError as e:
         raise SnapshotError(f"{shown}: JSON nested too deeply to read") from e
+
+
+def _unbalanced(text: str) -> bool:
+    """True when a string or bracket is still open at the end of `text`: the mark of a cut-off file."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_string or depth > 0
 
 
 class _Dir:
