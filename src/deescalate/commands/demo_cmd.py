@@ -1,19 +1,30 @@
-"""`deescalate demo`: not built yet."""
+"""`deescalate demo`: the packaged demo account's findings, with no AWS and no network.
+
+Same report and gate options as `scan`; the text report by default.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from deescalate.errors import EXIT_USAGE
+from deescalate.commands import report_output
+from deescalate.commands.report_output import add_options, emit, parse_outputs
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("demo", help="demo (not built yet)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="show the findings of a packaged demo account (no AWS needed)",
+        description="Analyse the demo account shipped with deescalate and report its findings, exactly "
+        "as `scan` would for a real snapshot. No credentials, no network.",
+    )
+    add_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("deescalate demo: not built yet", file=sys.stderr)
-    return EXIT_USAGE
+    parse_outputs(args)
+    from deescalate.snapshot import load_demo
+
+    return emit(report_output.analyze_snapshot(load_demo(), args), args)

@@ -118,13 +118,13 @@ def layout(
         ln = _link(e, pos[e.source], pos[e.target], k)
         # Labels of edges converging on one node would sit on each other: nudge down until free.
         half = (8 + 7 * len(e.technique)) / 2
-        x, y = ln.label_x, ln.label_y
+        lx, ly = ln.label_x, ln.label_y
         for _ in range(12):
-            if not any(abs(x - px) < half + ph + 4 and abs(y - py) < 20 for px, py, ph in placed):
+            if not any(abs(lx - px) < half + ph + 4 and abs(ly - py) < 20 for px, py, ph in placed):
                 break
-            y += 20
-        placed.append((x, y, half))
-        links.append(Link(edge=e, path=ln.path, label_x=x, label_y=y))
+            ly += 20
+        placed.append((lx, ly, half))
+        links.append(Link(edge=e, path=ln.path, label_x=lx, label_y=ly))
     return Layout(nodes=tuple(nodes), links=tuple(links), width=width, height=height)
 
 

@@ -1,0 +1,115 @@
+"""Shared by `scan` and `demo`: the report/gate options, analysis, rendering and the exit code.
+
+Not a subcommand. Owns the I/O around `deescalate.report` and `deescalate.gate`: which formats go
+where (stdout, `-o FILE`, repeated `--output FORMAT=FILE`), colour only on a terminal, warnings to
+stderr, and the exit code from the gate (0 clean, 1 findings at or above `--fail-on`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from deescalate.errors import DeescalateError, UsageError
+from deescalate.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppressions
+from deescalate.model import Report, Snapshot
+from deescalate.report import FORMATS, render
+
+
+def add_options(p: argparse.ArgumentParser, *, default_fail_on: str = "any") -> None:
+    p.add_argument(
+        "--target",
+        action="append",
+        dest="targets",
+        default=[],
+        metavar="ARN-PATTERN",
+        help="also protect principals matching this ARN pattern (* and ? wildcards), as if admins "
+        "(repeatable)",
+    )
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="report format on stdout or -o (default text)")
+    p.add_argument("-o", dest="out", metavar="FILE",
+                   help="write the --format report to FILE instead of stdout")
+    p.add_argument(
+        "--output",
+        action="append",
+        dest="outputs",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write FORMAT to FILE (repeatable), e.g. --output sarif=results.sarif "
+        "--output html=report.html",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON_CHOICES,
+        default=default_fail_on,
+        help="exit 1 when a finding reaches this level: any (every finding, also conditional ones), "
+        "conditional (tolerate conditional findings: only certain ones fail), none (never), or a "
+        f"severity critical/high/medium/low and worse (default {default_fail_on})",
+    )
+    p.add_argument(
+        "--suppressions",
+        metavar="FILE",
+        help="YAML or JSON file of accepted risks (principal pattern, technique, reason, expires)",
+    )
+    p.add_argument("--with-plan", action="store_true",
+                   help="also compute the remediation plan and include it in the report")
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in the text report (auto: only when writing to a terminal, and NO_COLOR unset)",
+    )
+
+
+def parse_outputs(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
+    """[(format, file or None for stdout)], validated before any work is done."""
+    out: list[tuple[str, Path | None]] = [(args.format, Path(args.out) if args.out else None)]
+    for spec in args.outputs:
+        fmt, sep, file = spec.partition("=")
+        if not sep or not file:
+            raise UsageError(f"--output expects FORMAT=FILE, got {spec!r}")
+        if fmt not in FORMATS:
+            raise UsageError(f"--output {spec!r}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        out.append((fmt, Path(file)))
+    return out
+
+
+def analyze_snapshot(snapshot: Snapshot, args: argparse.Namespace) -> Report:
+    """Run the analysis (and the planner when asked). Imported lazily: the CLI starts fast."""
+    from deescalate.analyze import analyze
+
+    targets = tuple(args.targets)
+    report: Report = analyze(snapshot, targets=targets)
+    if args.with_plan and report.findings:
+        from deescalate.plan import build_plan, default_analyze
+
+        report = replace(report, plan=build_plan(snapshot, report, default_analyze(targets), targets=targets))
+    return report
+
+
+def emit(report: Report, args: argparse.Namespace) -> int:
+    """Gate, render every requested output, print warnings; return the exit code."""
+    outputs = parse_outputs(args)
+    suppressions = load_suppressions(args.suppressions) if args.suppressions else ()
+    gate = evaluate(report, fail_on=FailOn(args.fail_on), suppressions=suppressions)
+    for w in gate.warnings():
+        print(f"deescalate: warning: {w}", file=sys.stderr)
+    for fmt, file in outputs:
+        if file is None:
+            color = args.color == "always" or (
+                args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            )
+            sys.stdout.write(render(fmt, report, gate=gate, color=color and fmt == "text"))
+            sys.stdout.flush()
+        else:
+            text = render(fmt, report, gate=gate, color=args.color == "always" and fmt == "text")
+            try:
+                file.write_text(text, encoding="utf-8")
+            except OSError as e:
+                raise DeescalateError(f"cannot write the {fmt} report to {file}: {e.strerror or e}") from e
+            print(f"deescalate: wrote the {fmt} report to {file}", file=sys.stderr)
+    return gate.exit_code
