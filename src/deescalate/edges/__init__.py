@@ -1,0 +1,77 @@
+"""The escalation techniques: one module per AWS service, and the explicit registry of checkers.
+
+`REGISTRY` lists every checker in the order they run. Phase 0 checkers look at the snapshot
+directly; phase 1 combines phase-0 edges (take over T, then rewrite T); phase 2 re-analyses a
+changed snapshot (what the source could do after changing its own policies, groups or boundary).
+`edges_from(ctx, source)` runs them all for one source principal.
+"""
+
+from __future__ import annotations
+
+from deescalate.edges import (
+    cloudformation,
+    codebuild,
+    combos,
+    datapipeline,
+    ec2,
+    ecs,
+    glue,
+    iam_others,
+    iam_self,
+    lambda_,
+    sagemaker,
+    ssm,
+    sts,
+    whatif,
+)
+from deescalate.edges.base import Checker, EdgeContext, Principal
+from deescalate.model import Edge
+
+REGISTRY: tuple[Checker, ...] = (
+    *iam_self.CHECKERS,
+    *iam_others.CHECKERS,
+    *sts.CHECKERS,
+    *ec2.CHECKERS,
+    *ssm.CHECKERS,
+    *lambda_.CHECKERS,
+    *cloudformation.CHECKERS,
+    *codebuild.CHECKERS,
+    *glue.CHECKERS,
+    *sagemaker.CHECKERS,
+    *datapipeline.CHECKERS,
+    *ecs.CHECKERS,
+    *combos.CHECKERS,
+    *whatif.CHECKERS,
+)
+PHASES = (0, 1, 2)
+
+
+def edges_from(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> list[Edge]:
+    """Every edge leaving `source`, in a stable order, one per Edge.id."""
+    found: dict[str, Edge] = {}
+    for phase in PHASES:
+        if phase == 2 and not what_if:
+            break
+        prior = tuple(found.values())
+        for checker in REGISTRY:
+            if checker.phase != phase or not checker.applies(ctx, source):
+                continue
+            for edge in checker.find(ctx, source, prior):
+                if edge.id not in found:
+                    found[edge.id] = edge
+    return sorted(found.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+
+
+def unexamined(ctx: EdgeContext) -> list[str]:
+    """Techniques that go through resources the snapshot holds no inventory of."""
+    out: list[str] = []
+    for checker in REGISTRY:
+        missing = [k for k in checker.kinds if not ctx.inventoried(k)]
+        if checker.kinds and len(missing) == len(checker.kinds):
+            out.append(
+                f"{checker.technique} ({checker.title}): the snapshot has no {', '.join(missing)} inventory"
+            )
+    return out
+
+
+__all__ = ["REGISTRY", "Checker", "EdgeContext", "edges_from", "unexamined"]

@@ -1,0 +1,128 @@
+"""IAM techniques by which a principal takes over another user or role of its account.
+
+User credentials: a new access key (a user holds at most two:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), a new console password
+(CreateLoginProfile, only for a user without one) or a changed one (UpdateLoginProfile, only for a
+user with one). What the snapshot does not know about the target (key count, password) makes the
+edge conditional, named.
+
+Role trust: UpdateAssumeRolePolicy lets the source rewrite a role's trust policy to admit itself.
+Service-linked roles' trust policies cannot be edited, so they are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from deescalate.edges.base import Checker, EdgeContext, Principal
+from deescalate.model import Edge, Grant, User
+
+MAX_ACCESS_KEYS = 2
+
+
+def _users(ctx: EdgeContext, source: Principal) -> Iterator[User]:
+    account = source.account_id
+    for arn in sorted(ctx.snapshot.users):
+        user = ctx.snapshot.users[arn]
+        if arn != source.arn and user.account_id == account:
+            yield user
+
+
+def access_keys(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    can_delete = ctx.may(source.arn, "iam:DeleteAccessKey")
+    for user in _users(ctx, source):
+        create = Grant(action="iam:CreateAccessKey", resource=user.arn)
+        count = user.access_key_count
+        if count is None or count < MAX_ACCESS_KEYS:
+            unknown = (
+                ()
+                if count is not None
+                else (f"{user.name}'s access key count is unknown (CreateAccessKey fails if it has two)",)
+            )
+            edge = ctx.edge(
+                source=source.arn,
+                target=user.arn,
+                technique="iam-002",
+                candidates=[(create,)],
+                unknown=unknown,
+                description=f"create an access key for {user.name}",
+            )
+        elif can_delete:
+            edge = ctx.edge(
+                source=source.arn,
+                target=user.arn,
+                technique="iam-003",
+                candidates=[(create, Grant(action="iam:DeleteAccessKey", resource=user.arn))],
+                description=f"delete one of {user.name}'s two access keys and create a new one",
+            )
+        else:
+            edge = None
+        if edge is not None:
+            yield edge
+
+
+def login_profiles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    may_create = ctx.may(source.arn, "iam:CreateLoginProfile")
+    may_update = ctx.may(source.arn, "iam:UpdateLoginProfile")
+    for user in _users(ctx, source):
+        has = user.has_login_profile
+        unknown = () if has is not None else (f"whether {user.name} has a console password is unknown",)
+        if may_create and has is not True:
+            edge = ctx.edge(
+                source=source.arn,
+                target=user.arn,
+                technique="iam-004",
+                candidates=[(Grant(action="iam:CreateLoginProfile", resource=user.arn),)],
+                unknown=unknown,
+                description=f"give {user.name} a console password",
+            )
+            if edge is not None:
+                yield edge
+        if may_update and has is not False:
+            edge = ctx.edge(
+                source=source.arn,
+                target=user.arn,
+                technique="iam-006",
+                candidates=[(Grant(action="iam:UpdateLoginProfile", resource=user.arn),)],
+                unknown=unknown,
+                description=f"change {user.name}'s console password",
+            )
+            if edge is not None:
+                yield edge
+
+
+def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    for role in sorted(ctx.account_roles(source.account_id), key=lambda r: r.arn):
+        if role.arn == source.arn or role.is_service_linked:
+            continue
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique="iam-012",
+            candidates=[(Grant(action="iam:UpdateAssumeRolePolicy", resource=role.arn),)],
+            description=f"rewrite {role.name}'s trust policy to admit itself, then assume it",
+        )
+        if edge is not None:
+            yield edge
+
+
+CHECKERS: tuple[Checker, ...] = (
+    Checker(
+        technique="iam-002/iam-003",
+        title="CreateAccessKey (+ DeleteAccessKey) on another user",
+        needs=(("iam:CreateAccessKey",),),
+        find=access_keys,
+    ),
+    Checker(
+        technique="iam-004/iam-006",
+        title="CreateLoginProfile / UpdateLoginProfile on another user",
+        needs=(("iam:CreateLoginProfile",), ("iam:UpdateLoginProfile",)),
+        find=login_profiles,
+    ),
+    Checker(
+        technique="iam-012",
+        title="UpdateAssumeRolePolicy on a role",
+        needs=(("iam:UpdateAssumeRolePolicy",),),
+        find=trust_rewrite,
+    ),
+)

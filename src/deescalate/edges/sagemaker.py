@@ -1,0 +1,65 @@
+"""SageMaker techniques: notebooks, training and processing jobs run as a passed execution role;
+an existing notebook's role is reached through a presigned URL (its Jupyter terminal) or a new
+lifecycle configuration.
+https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html
+"""
+
+from __future__ import annotations
+
+from deescalate.edges.base import Checker
+from deescalate.edges.patterns import existing_checker, pass_role_checker
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+NOTEBOOK = "sagemaker:notebook-instance"
+
+CHECKERS: tuple[Checker, ...] = (
+    pass_role_checker(
+        "sagemaker-001",
+        "PassRole + CreateNotebookInstance + CreatePresignedNotebookInstanceUrl",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(
+            ("sagemaker:CreateNotebookInstance", "notebook-instance/*"),
+            ("sagemaker:CreatePresignedNotebookInstanceUrl", "notebook-instance/*"),
+        ),
+    ),
+    pass_role_checker(
+        "sagemaker-002",
+        "PassRole + CreateTrainingJob",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(("sagemaker:CreateTrainingJob", "training-job/*"),),
+    ),
+    pass_role_checker(
+        "sagemaker-003",
+        "PassRole + CreateProcessingJob",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(("sagemaker:CreateProcessingJob", "processing-job/*"),),
+    ),
+    existing_checker(
+        "sagemaker-004",
+        "CreatePresignedNotebookInstanceUrl on an existing notebook",
+        kind=NOTEBOOK,
+        service=SAGEMAKER,
+        service_name="sagemaker",
+        resource_type="notebook-instance/*",
+        actions=("sagemaker:CreatePresignedNotebookInstanceUrl",),
+        verb="open the Jupyter terminal of",
+    ),
+    existing_checker(
+        "sagemaker-005",
+        "lifecycle config + Stop/Update/StartNotebookInstance",
+        kind=NOTEBOOK,
+        service=SAGEMAKER,
+        service_name="sagemaker",
+        resource_type="notebook-instance/*",
+        actions=(
+            "sagemaker:StopNotebookInstance",
+            "sagemaker:UpdateNotebookInstance",
+            "sagemaker:StartNotebookInstance",
+        ),
+        verb="attach a new lifecycle script to",
+        also=(("sagemaker:CreateNotebookInstanceLifecycleConfig", "notebook-instance-lifecycle-config/*"),),
+    ),
+)

@@ -1,0 +1,346 @@
+"""Techniques judged by re-analysing a changed snapshot: "if the source did X, what could it do?".
+
+- iam-setdefaultversion: make an older version of a customer managed policy attached to itself
+  (or its group) the default again.
+- iam-013: add itself to a group.
+- X-RemoveDeny: delete, detach or overwrite one of its own policies (or its group's) that holds
+  a Deny — a remediation deny `deescalate-…` included — or leave the group that holds it.
+- X-Boundary: delete or replace its own permissions boundary.
+
+Each change is applied to a copy of the snapshot (only the source's view is re-analysed). If the
+changed source is admin, the edge goes to ADMIN; otherwise each edge the changed source has and
+the original had not becomes an edge of this technique, whose alternatives are the change's grants
+joined with the new edge's. A change that restores nothing gives no edge: a Deny that blocks
+nothing escalating is not worth removing. Sub-analyses run phases 0-1 only, so they never recurse;
+one change at a time is considered (two denies that must both go are a documented blind spot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+
+from deescalate.admins import ADMINISTRATOR_ACCESS, admin_reason
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal
+from deescalate.edges.iam_self import own_managed_policies
+from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Snapshot, User
+
+
+def _with_principal(snapshot: Snapshot, principal: Principal) -> Snapshot:
+    if isinstance(principal, User):
+        return replace(snapshot, users=MappingProxyType({**snapshot.users, principal.arn: principal}))
+    return replace(snapshot, roles=MappingProxyType({**snapshot.roles, principal.arn: principal}))
+
+
+def _with_group(snapshot: Snapshot, group: Group) -> Snapshot:
+    return replace(snapshot, groups=MappingProxyType({**snapshot.groups, group.arn: group}))
+
+
+def _has_deny(policy: Policy) -> bool:
+    return any(st.effect is Effect.DENY for st in policy.statements)
+
+
+def what_if(
+    ctx: EdgeContext,
+    source: Principal,
+    prior: Sequence[Edge],
+    changed: Snapshot,
+    *,
+    technique: str,
+    changes: Iterable[Alternative],
+    via: str,
+    description: str,
+) -> Iterator[Edge]:
+    gate = ctx.edge(
+        source=source.arn,
+        target=ADMIN,
+        technique=technique,
+        candidates=changes,
+        via=via,
+        description=description,
+    )
+    if gate is None:
+        return
+    new_source = changed.users.get(source.arn) or changed.roles.get(source.arn)
+    if new_source is None:
+        return
+    if admin_reason(changed, new_source) is not None:
+        yield replace(gate, description=f"{description}: it is then admin")
+        return
+    from deescalate.edges import edges_from  # the registry imports this module
+
+    sub = EdgeContext(changed, admins=ctx.admins, index=ctx.index)
+    before = {(e.target, e.technique, e.via) for e in prior}
+    by_target: dict[str, list[Edge]] = {}
+    for e in edges_from(sub, new_source, what_if=False):
+        if (e.target, e.technique, e.via) not in before:
+            by_target.setdefault(e.target, []).append(e)
+    for target, found in sorted(by_target.items()):
+        alts: list[Alternative] = []
+        for g in gate.alternatives:
+            for e in found:
+                for a in e.alternatives:
+                    joined = (*g, *(x for x in a if x not in g))
+                    if joined not in alts:
+                        alts.append(joined)
+        conditions = list(gate.conditions)
+        if all(e.conditional for e in found):
+            conditions.extend(c for e in found for c in e.conditions if c not in conditions)
+        yield Edge(
+            source=source.arn,
+            target=target,
+            technique=technique,
+            alternatives=tuple(alts),
+            via=via,
+            conditions=tuple(conditions),
+            description=f"{description}; then {', '.join(sorted({e.technique for e in found}))}",
+        )
+
+
+def set_default_version(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    for mp in own_managed_policies(ctx, source):
+        for vid in sorted(v for v in mp.versions if v != mp.default_version):
+            changed = replace(
+                ctx.snapshot,
+                policies=MappingProxyType(
+                    {**ctx.snapshot.policies, mp.arn: replace(mp, default_version=vid)}
+                ),
+            )
+            yield from what_if(
+                ctx,
+                source,
+                prior,
+                changed,
+                technique="iam-setdefaultversion",
+                changes=[(Grant(action="iam:SetDefaultPolicyVersion", resource=mp.arn),)],
+                via=f"{mp.arn}?version={vid}",
+                description=f"make version {vid} of {mp.name} the default again",
+            )
+
+
+def join_group(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    if not isinstance(source, User):
+        return
+    for garn in sorted(ctx.snapshot.groups):
+        group = ctx.snapshot.groups[garn]
+        if garn in source.group_arns or group.arn.split(":")[4] != source.account_id:
+            continue
+        if not group.inline_policies and not group.managed_policy_arns:
+            continue
+        changed = _with_principal(ctx.snapshot, replace(source, group_arns=(*source.group_arns, garn)))
+        yield from what_if(
+            ctx,
+            source,
+            prior,
+            changed,
+            technique="iam-013",
+            changes=[(Grant(action="iam:AddUserToGroup", resource=garn),)],
+            via=garn,
+            description=f"add itself to group {group.name}",
+        )
+
+
+def _policy_arn(arn: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return (("iam:PolicyARN", (arn,)),)
+
+
+def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    snap = ctx.snapshot
+    kind = "User" if isinstance(source, User) else "Role"
+    me = source.arn
+    for pol in source.inline_policies:
+        if not _has_deny(pol):
+            continue
+        changed = _with_principal(
+            snap, replace(source, inline_policies=tuple(p for p in source.inline_policies if p is not pol))
+        )
+        yield from what_if(
+            ctx,
+            source,
+            prior,
+            changed,
+            technique="X-RemoveDeny",
+            changes=[
+                (Grant(action=f"iam:Delete{kind}Policy", resource=me),),
+                (Grant(action=f"iam:Put{kind}Policy", resource=me),),
+            ],
+            via=f"{me}?inline={pol.ref.name}",
+            description=f"delete or overwrite its inline policy {pol.ref.name}, which holds a Deny",
+        )
+    for arn in source.managed_policy_arns:
+        mp = snap.policies.get(arn)
+        if mp is None or not _has_deny(mp.document):
+            continue
+        changed = _with_principal(
+            snap,
+            replace(source, managed_policy_arns=tuple(a for a in source.managed_policy_arns if a != arn)),
+        )
+        changes: list[Alternative] = [
+            (Grant(action=f"iam:Detach{kind}Policy", resource=me, context=_policy_arn(arn)),)
+        ]
+        if not mp.aws_managed:
+            changes.append((Grant(action="iam:CreatePolicyVersion", resource=arn),))
+        yield from what_if(
+            ctx,
+            source,
+            prior,
+            changed,
+            technique="X-RemoveDeny",
+            changes=changes,
+            via=f"{me}?managed={arn}",
+            description=f"detach {mp.name}, which holds a Deny",
+        )
+    if isinstance(source, User):
+        yield from _group_denies(ctx, source, prior)
+
+
+def _group_denies(ctx: EdgeContext, source: User, prior: Sequence[Edge]) -> Iterator[Edge]:
+    snap = ctx.snapshot
+    for garn in source.group_arns:
+        group = snap.groups.get(garn)
+        if group is None:
+            continue
+        leave = (Grant(action="iam:RemoveUserFromGroup", resource=garn),)
+        any_deny = False
+        for pol in group.inline_policies:
+            if not _has_deny(pol):
+                continue
+            any_deny = True
+            changed = _with_group(
+                snap, replace(group, inline_policies=tuple(p for p in group.inline_policies if p is not pol))
+            )
+            yield from what_if(
+                ctx,
+                source,
+                prior,
+                changed,
+                technique="X-RemoveDeny",
+                changes=[
+                    (Grant(action="iam:DeleteGroupPolicy", resource=garn),),
+                    (Grant(action="iam:PutGroupPolicy", resource=garn),),
+                ],
+                via=f"{garn}?inline={pol.ref.name}",
+                description=f"delete or overwrite {group.name}'s inline policy {pol.ref.name}",
+            )
+        for arn in group.managed_policy_arns:
+            mp = snap.policies.get(arn)
+            if mp is None or not _has_deny(mp.document):
+                continue
+            any_deny = True
+            changed = _with_group(
+                snap,
+                replace(group, managed_policy_arns=tuple(a for a in group.managed_policy_arns if a != arn)),
+            )
+            yield from what_if(
+                ctx,
+                source,
+                prior,
+                changed,
+                technique="X-RemoveDeny",
+                changes=[(Grant(action="iam:DetachGroupPolicy", resource=garn, context=_policy_arn(arn)),)],
+                via=f"{garn}?managed={arn}",
+                description=f"detach {mp.name} from {group.name}",
+            )
+        if any_deny:
+            changed = _with_principal(
+                snap, replace(source, group_arns=tuple(g for g in source.group_arns if g != garn))
+            )
+            yield from what_if(
+                ctx,
+                source,
+                prior,
+                changed,
+                technique="X-RemoveDeny",
+                changes=[leave],
+                via=f"{garn}?leave",
+                description=f"leave group {group.name}, which holds a Deny",
+            )
+
+
+def lift_boundary(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    if source.boundary_arn is None:
+        return
+    kind = "User" if isinstance(source, User) else "Role"
+    changes: list[Alternative] = [
+        (Grant(action=f"iam:Delete{kind}PermissionsBoundary", resource=source.arn),),
+        # Replacing it with AdministratorAccess is the same as lifting it.
+        (
+            Grant(
+                action=f"iam:Put{kind}PermissionsBoundary",
+                resource=source.arn,
+                context=(("iam:PermissionsBoundary", (ADMINISTRATOR_ACCESS,)),),
+            ),
+        ),
+    ]
+    boundary = ctx.snapshot.policies.get(source.boundary_arn)
+    if boundary is not None and not boundary.aws_managed:
+        changes.append((Grant(action="iam:CreatePolicyVersion", resource=boundary.arn),))
+    changed = _with_principal(ctx.snapshot, replace(source, boundary_arn=None))
+    yield from what_if(
+        ctx,
+        source,
+        prior,
+        changed,
+        technique="X-Boundary",
+        changes=changes,
+        via=source.boundary_arn,
+        description=f"lift its permissions boundary {source.boundary_arn}",
+    )
+
+
+CHECKERS: tuple[Checker, ...] = (
+    Checker(
+        technique="iam-setdefaultversion",
+        title="SetDefaultPolicyVersion to an older, stronger version",
+        needs=(("iam:SetDefaultPolicyVersion",),),
+        find=set_default_version,
+        phase=2,
+    ),
+    Checker(
+        technique="iam-013",
+        title="AddUserToGroup on itself",
+        sources="user",
+        needs=(("iam:AddUserToGroup",),),
+        find=join_group,
+        phase=2,
+    ),
+    Checker(
+        technique="X-RemoveDeny",
+        title="delete, detach or overwrite a policy of its own holding a Deny",
+        needs=tuple(
+            (a,)
+            for a in (
+                "iam:DeleteUserPolicy",
+                "iam:PutUserPolicy",
+                "iam:DetachUserPolicy",
+                "iam:DeleteRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeleteGroupPolicy",
+                "iam:PutGroupPolicy",
+                "iam:DetachGroupPolicy",
+                "iam:RemoveUserFromGroup",
+            )
+        ),
+        find=remove_deny,
+        phase=2,
+    ),
+    Checker(
+        technique="X-Boundary",
+        title="delete or replace its own permissions boundary",
+        needs=tuple(
+            (a,)
+            for a in (
+                "iam:DeleteUserPermissionsBoundary",
+                "iam:PutUserPermissionsBoundary",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:PutRolePermissionsBoundary",
+                "iam:CreatePolicyVersion",
+            )
+        ),
+        find=lift_boundary,
+        phase=2,
+    ),
+)
