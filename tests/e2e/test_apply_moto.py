@@ -1,0 +1,174 @@
+"""apply / revert against a real moto server, with plans built by hand (independent of the analysis)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from apply_helpers import FailingIAM, iam_dump
+
+from deescalate.apply import Clients, connect, execute, live_state, prepare
+from deescalate.cli import main
+from deescalate.errors import ApplyError
+from deescalate.journal import Journal, read_journal, records
+from deescalate.model import Deny, Plan, PrincipalPlan
+from deescalate.planfile import write_plan
+from deescalate.quotas import render_document
+from deescalate.revert import execute_reverts, revert_calls
+
+pytestmark = pytest.mark.e2e
+ACCT = "123456789012"
+ALLOW_ALL_IAM = json.dumps({"Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]})
+
+
+def seed(url: str) -> Clients:
+    clients = connect(endpoint_url=url)
+    iam = clients.iam
+    iam.create_user(UserName="alice")
+    iam.put_user_policy(UserName="alice", PolicyName="dev", PolicyDocument=ALLOW_ALL_IAM)
+    iam.create_user(UserName="bob")
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    iam.attach_role_policy(RoleName="app", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    return clients
+
+
+def deny(principal: str, n: int, action: str, resource: str, apply: bool = True) -> Deny:
+    return Deny(id=f"d{n}", principal=principal, action=action, resource=resource, cuts=("e",),
+                techniques=("iam-005",), why="test", apply=apply)
+
+
+def hand_plan(clients: Clients, placements: dict[str, str]) -> Plan:
+    out = []
+    for n, (arn, placement) in enumerate(sorted(placements.items())):
+        ds = (deny(arn, 2 * n, "iam:PutUserPolicy" if ":user/" in arn else "iam:PutRolePolicy", arn),
+              deny(arn, 2 * n + 1, "iam:PassRole", f"arn:aws:iam::{ACCT}:role/app"))
+        name = "deescalate-deny" if placement == "inline" else "deescalate-deny-" + arn.split(":")[5].replace("/", "-")
+        out.append(PrincipalPlan(principal=arn, denies=ds, placement=placement, policy_name=name,
+                                 document=json.dumps(render_document(ds)),
+                                 state=live_state(clients.iam, arn) or ()))
+    return Plan(account_id=ACCT, snapshot="hand", snapshot_time=None, principals=tuple(out), verified=True)
+
+
+ALICE = f"arn:aws:iam::{ACCT}:user/alice"
+BOB = f"arn:aws:iam::{ACCT}:user/bob"
+APP = f"arn:aws:iam::{ACCT}:role/app"
+
+
+def test_apply_is_idempotent_and_revert_restores_exactly(moto_endpoint: str, tmp_path: Path) -> None:
+    clients = seed(moto_endpoint)
+    before = iam_dump(clients.iam)
+    plan = hand_plan(clients, {ALICE: "inline", BOB: "managed", APP: "inline"})
+    prepared = prepare(plan, clients)
+    apis = [c.api for c in prepared.calls]
+    assert apis == ["PutRolePolicy", "PutUserPolicy", "CreatePolicy", "AttachUserPolicy"]  # by ARN
+    journal = Journal(tmp_path / "j.jsonl")
+    execute(prepared.calls, clients.iam, journal)
+    after = iam_dump(clients.iam)
+    alice_plan = next(p for p in plan.principals if p.principal == ALICE)
+    assert after["users"]["alice"]["inline"]["deescalate-deny"] == render_document(alice_plan.denies)
+    assert f"arn:aws:iam::{ACCT}:policy/deescalate-deny-user-bob" in after["users"]["bob"]["attached"]
+    assert after["users"]["alice"]["inline"]["dev"] == before["users"]["alice"]["inline"]["dev"]
+    # second apply: nothing to do
+    assert prepare(plan, clients).calls == ()
+    # revert from the journal
+    result = execute_reverts(clients.iam, revert_calls(records(read_journal(journal.path))), journal=journal)
+    assert result.errors == ()
+    assert iam_dump(clients.iam) == before
+    # reverting again is a no-op: every entry is marked reverted
+    assert revert_calls(records(read_journal(journal.path))) == []
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 4])
+def test_interrupted_apply_then_revert_leaves_the_account_as_it_started(
+    moto_endpoint: str, tmp_path: Path, fail_at: int
+) -> None:
+    clients = seed(moto_endpoint)
+    before = iam_dump(clients.iam)
+    plan = hand_plan(clients, {ALICE: "inline", BOB: "managed", APP: "inline"})
+    calls = prepare(plan, clients).calls
+    journal = Journal(tmp_path / "j.jsonl")
+    with pytest.raises(ApplyError, match="journal"):
+        execute(calls, FailingIAM(clients.iam, fail_at), journal)
+    recs = records(read_journal(journal.path))
+    assert [r.status for r in recs] == ["done"] * (fail_at - 1) + ["failed"]
+    if fail_at > 1:
+        assert iam_dump(clients.iam) != before
+    execute_reverts(clients.iam, revert_calls(recs), journal=journal)
+    assert iam_dump(clients.iam) == before
+
+
+def test_refuses_stale_plan_own_principal_and_foreign_policy(moto_endpoint: str) -> None:
+    clients = seed(moto_endpoint)
+    plan = hand_plan(clients, {ALICE: "inline"})
+    clients.iam.attach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    with pytest.raises(ApplyError, match=r"changed since the snapshot:\n.*\+ managed arn:aws:iam::aws:policy/ReadOnlyAccess"):
+        prepare(plan, clients)
+    clients.iam.detach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    # moto's caller identity is user "moto": a plan touching it is refused before any call
+    clients.iam.create_user(UserName="moto")
+    own = hand_plan(clients, {f"arn:aws:iam::{ACCT}:user/moto": "inline"})
+    with pytest.raises(ApplyError, match="caller's own principal"):
+        prepare(own, clients)
+    # a deescalate-deny policy someone else wrote (an Allow) is never overwritten
+    clients.iam.put_user_policy(UserName="bob", PolicyName="deescalate-deny", PolicyDocument=ALLOW_ALL_IAM)
+    with pytest.raises(ApplyError, match="did not write"):
+        prepare(hand_plan(clients, {BOB: "inline"}), clients)
+
+
+def test_switching_a_deny_off_rewrites_then_removes_only_our_policy(moto_endpoint: str, tmp_path: Path) -> None:
+    clients = seed(moto_endpoint)
+    before = iam_dump(clients.iam)
+    plan = hand_plan(clients, {BOB: "managed"})
+    journal = Journal(tmp_path / "j.jsonl")
+    execute(prepare(plan, clients).calls, clients.iam, journal)
+    (pp,) = plan.principals
+    one_off = Plan(account_id=ACCT, snapshot="hand", snapshot_time=None, principals=(
+        PrincipalPlan(principal=BOB, denies=(pp.denies[0], Deny(**{**{f: getattr(pp.denies[1], f) for f in (
+            "id", "principal", "action", "resource", "cuts", "techniques", "why")}, "apply": False})),
+            placement="managed", policy_name=pp.policy_name, state=pp.state),))
+    calls = prepare(one_off, clients).calls
+    assert [c.api for c in calls] == ["CreatePolicyVersion"]
+    execute(calls, clients.iam, journal)
+    assert iam_dump(clients.iam)["policies"]["deescalate-deny-user-bob"]["versions"] == 2
+    execute_reverts(clients.iam, revert_calls(records(read_journal(journal.path))), journal=journal)
+    assert iam_dump(clients.iam) == before
+
+
+def test_cli_dry_run_apply_and_revert_all_across_pages(moto_endpoint: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    clients = seed(moto_endpoint)
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    before = iam_dump(iam)
+    plan = hand_plan(clients, {ALICE: "inline", APP: "inline"})
+    plan_path = tmp_path / "plan.json"
+    write_plan(plan, plan_path)
+    assert main(["apply", str(plan_path), "--endpoint-url", moto_endpoint]) == 0
+    out = capsys.readouterr().out
+    assert "Dry run: 2 call(s)" in out and "iam:PutUserPolicy UserName=alice PolicyName=deescalate-deny" in out
+    assert '"Effect": "Deny"' in out
+    assert iam_dump(iam) == before  # dry run changed nothing
+    assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 0
+    assert (tmp_path / "plan.journal.jsonl").exists()
+    assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 0
+    assert "Nothing to do" in capsys.readouterr().out
+    # 105 more users carrying a deescalate- policy: more than one page of ListUsers (100 a page)
+    for i in range(105):
+        iam.create_user(UserName=f"u{i:03d}")
+        iam.put_user_policy(UserName=f"u{i:03d}", PolicyName="deescalate-deny",
+                            PolicyDocument=json.dumps(render_document([deny(f"u{i}", 0, "iam:X", "*")])))
+    assert main(["revert", "--all", "--endpoint-url", moto_endpoint]) == 0
+    assert "Dry run: 107 undo call(s)" in capsys.readouterr().out
+    assert main(["revert", "--all", "--yes", "--endpoint-url", moto_endpoint]) == 0
+    after = iam_dump(iam)
+    assert all(not u["inline"] for name, u in after["users"].items() if name.startswith("u"))
+    for name in ("u000", "u104"):
+        iam.delete_user(UserName=name)
+    after = iam_dump(iam)
+    after["users"] = {k: v for k, v in after["users"].items() if not k.startswith("u")}
+    assert after == before
+    assert main(["revert", "--endpoint-url", moto_endpoint]) == 2  # needs --journal or --all
