@@ -119,8 +119,12 @@ def _plan(plan: Plan, edges: dict[str, Edge]) -> str:
     out = [f"<p>{sum(len(p.denies) for p in plan.principals)} deny statement(s) for "
            f"{len(plan.principals)} principal(s); {_e(state)}.</p>"]
     for pp in plan.principals:
-        out.append(f"<h3><code>{_e(pp.principal)}</code> <span class=\"muted\">{_e(pp.placement)} policy "
-                   f"{_e(pp.policy_name)}</span></h3>")
+        where = f"{pp.placement} policy {pp.policy_name}" if pp.denies else ""
+        out.append(f"<h3><code>{_e(pp.principal)}</code> <span class=\"muted\">{_e(where)}</span></h3>")
+        if not pp.denies and not pp.unfixable:
+            out.append('<p class="muted">No deny of its own: every path it had goes through a principal '
+                       "fixed in this plan.</p>")
+            continue
         if pp.unfixable:
             out.append(f'<p class="cond">cannot be fixed within AWS quotas: {_e(pp.unfixable)}</p>')
         out.append("<table><tr><th>deny</th><th>action</th><th>resource</th><th>cuts</th><th>why</th></tr>")

@@ -60,6 +60,7 @@ def plan_obj(p: Plan) -> dict[str, Any]:
         "snapshot": p.snapshot,
         "snapshot_time": p.snapshot_time,
         "verified": p.verified,
+        "targets": list(p.targets),
         "principals": [
             {
                 "principal": pp.principal,
@@ -67,6 +68,7 @@ def plan_obj(p: Plan) -> dict[str, Any]:
                 "policy_name": pp.policy_name,
                 "document": json.loads(pp.document) if pp.document else None,
                 "unfixable": pp.unfixable,
+                "minimal": pp.minimal,
                 "denies": [
                     {"id": d.id, "action": d.action, "resource": d.resource, "cuts": list(d.cuts),
                      "techniques": list(d.techniques), "why": d.why, "apply": d.apply}

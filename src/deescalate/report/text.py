@@ -92,7 +92,13 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
         out.append("")
         out.append(head(f"Plan: {n} deny statement(s) for {len(p.principals)} principal(s), {state}"))
         for pp in p.principals:
-            out.append(f"  {_clean(pp.principal)}")
+            if not pp.denies and not pp.unfixable:
+                out.append(f"  {_clean(pp.principal)}: no deny of its own (its paths go through principals "
+                           "fixed here)")
+                continue
+            out.append(f"  {_clean(pp.principal)} ({pp.placement} policy {_clean(pp.policy_name)})")
+            if pp.unfixable:
+                out.append(f"    cannot be fixed within AWS quotas: {_clean(pp.unfixable)}")
             for d in pp.denies:
                 off = "" if d.apply else " (switched off)"
                 out.append(f"    {d.id}: Deny {_clean(d.action)} on {_clean(d.resource)}{off}"
