@@ -40,7 +40,7 @@ from deescalate.fingerprint import snapshot_state
 from deescalate.hitting import HittingSolution, Key, minimum_hitting_set
 from deescalate.model import Deny, Edge, Plan, PrincipalPlan, Report, Snapshot
 from deescalate.quotas import choose_placement, render_document
-from deescalate.verify import AnalyzeFn, remaining_edges
+from deescalate.verify import AnalyzeFn, Verification, remaining_edges, verify
 
 MAX_ROUNDS = 6
 
@@ -101,17 +101,27 @@ def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1)
     for n, key in enumerate(solution.chosen, start=first_id):
         touched = [e for e in cuttable if any(key in s for s in edge_sets(e))]
         score = grant_score(key)
+        rivals = sorted(
+            {k for e in touched for s in edge_sets(e) if key in s for k in s} - set(solution.chosen),
+            key=lambda k: (grant_score(k), k),
+        )
+        instead = (
+            " Preferred over " + "; ".join(f"{a} on {r} (score {grant_score((a, r))})" for a, r in rivals[:3])
+            + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
+            if rivals else ""
+        )
         proof = " (exact minimum)" if solution.optimal else (
             " (search budget ran out: best found, not proven minimal)"
         )
         why = (
-            f"Hits {len(touched)} of the {len(cuttable)} escalation edge(s) of this principal. "
+            f"Cuts, alone or with the other denies, {len(touched)} of the {len(cuttable)} escalation "
+            f"edge(s) of this principal. "
             f"{len(solution.chosen)} deny statement(s) are the fewest that cut them all"
             f"{proof}; "
             f"among plans of that size this one has the lowest narrowness score ({solution.cost}). "
             f"This deny scores {score}: {_BREADTH_TEXT[resource_breadth(key[1])]}, "
-            f"{_REACH_TEXT[action_reach(key[0])]}. Unconditional: the action is denied on this resource "
-            f"in every request context."
+            f"{_REACH_TEXT[action_reach(key[0])]}.{instead} Unconditional: the action is denied on this "
+            f"resource in every request context."
         )
         denies.append(
             Deny(
@@ -204,6 +214,8 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
     plans: list[PrincipalPlan] = []
     next_id = 1
     for principal in sorted(instance):
+        if not instance[principal]:
+            continue  # no escalation edge of its own: its paths run through principals planned here
         solved = solve_principal(principal, instance[principal].values(), first_id=next_id)
         next_id += len(solved.denies)
         plans.append(principal_plan(snapshot, principal, solved.denies, minimal=solved.solution.optimal))
@@ -218,14 +230,20 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
 
 def recheck_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> Plan:
     """An edited plan: re-render each principal's active denies, re-place them, re-verify."""
+    return check_plan(snapshot, plan, analyze_fn)[0]
+
+
+def check_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> tuple[Plan, Verification]:
+    """`recheck_plan` plus the verification itself (open paths of every principal, not just planned)."""
     principals = tuple(
         replace(principal_plan(snapshot, p.principal, p.denies, minimal=p.minimal), state=p.state or
                 (snapshot_state(snapshot, p.principal) or ()))
         for p in plan.principals
     )
     fresh = replace(plan, principals=principals)
-    remaining = remaining_edges(snapshot, fresh, analyze_fn, planned={p.principal for p in principals})
-    return replace(fresh, remaining=remaining, verified=not remaining and _all_fixable(fresh))
+    result = verify(snapshot, fresh, analyze_fn, planned={p.principal for p in principals})
+    remaining = result.remaining
+    return replace(fresh, remaining=remaining, verified=not remaining and _all_fixable(fresh)), result
 
 
 def default_analyze(targets: tuple[str, ...] = ()) -> Callable[[Snapshot], Report]:

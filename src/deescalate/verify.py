@@ -11,7 +11,7 @@ of the deny policy: deleting, detaching or overwriting it, or changing the princ
 from __future__ import annotations
 
 from collections.abc import Callable, Set
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from deescalate.model import (
@@ -76,10 +76,26 @@ def remaining_edges(
     snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn, *, planned: Set[str]
 ) -> tuple[Edge, ...]:
     """Escalation edges the analysis still finds for the planned principals once the plan is in."""
+    return verify(snapshot, plan, analyze_fn, planned=planned).remaining
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verification:
+    remaining: tuple[Edge, ...]  # escalation edges still leaving a planned principal
+    open_paths: tuple[tuple[str, tuple[Edge, ...]], ...]  # (principal, path) through a remaining edge
+    report: Report  # the re-analysis itself
+
+
+def verify(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn, *, planned: Set[str]) -> Verification:
     report = analyze_fn(apply_to_snapshot(snapshot, plan))
     out: dict[str, Edge] = {}
     for finding in report.findings:
         if finding.principal in planned:
             for edge in finding.edges:
                 out.setdefault(edge.id, edge)
-    return tuple(sorted(out.values(), key=lambda e: e.id))
+    remaining = tuple(sorted(out.values(), key=lambda e: e.id))
+    ids = set(out)
+    paths = tuple(
+        (f.principal, path) for f in report.findings for path in f.paths if any(e.id in ids for e in path)
+    )
+    return Verification(remaining=remaining, open_paths=paths, report=report)

@@ -1,4 +1,11 @@
-"""`deescalate plan`: not built yet."""
+"""`deescalate plan SNAPSHOT -o plan.json [--principal ARN ...]` and `plan --check plan.json SNAPSHOT`.
+
+Plan: analyse, compute the minimal verified deny plan, write it (JSON; stdout without -o) and print
+a summary. Check: re-read an edited plan, re-render its active denies, re-verify against the
+snapshot, and list exactly the escalation edges it leaves open.
+Exit codes: 0 verified (nothing left open), 1 edges left open or a principal unfixable within
+quotas, 2 usage error, 3 runtime error.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,139 @@ import argparse
 import sys
 from typing import Any
 
-from deescalate.errors import EXIT_USAGE
+from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
+from deescalate.model import Edge, Plan, Snapshot
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("plan", help="plan (not built yet)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "plan",
+        help="compute the minimal verified deny plan (or --check an edited one)",
+        description="Compute, for every principal at risk, the fewest and narrowest explicit denies that "
+        "cut all of its escalation edges, verified by re-running the analysis. With --check, re-verify an "
+        "edited plan file and list the paths it leaves open. Exit 0 verified, 1 paths left open.",
+    )
+    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT", help="snapshot directory or file")
+    p.add_argument("--demo", action="store_true", help="use the packaged demo account as the snapshot")
+    p.add_argument("-o", dest="out", metavar="FILE", help="write the plan to FILE (default: stdout)")
+    p.add_argument("--principal", action="append", dest="principals", default=[], metavar="ARN",
+                   help="plan only this principal (repeatable)")
+    p.add_argument("--target", action="append", dest="targets", default=[], metavar="ARN-PATTERN",
+                   help="also protect principals matching this pattern, as `scan --target` (repeatable)")
+    p.add_argument("--check", metavar="PLAN", help="re-verify this (edited) plan file against SNAPSHOT")
     p.set_defaults(func=run)
 
 
+def _snapshot(args: argparse.Namespace) -> Snapshot:
+    from deescalate.snapshot import load_demo, load_snapshot
+
+    if args.demo and args.snapshot:
+        raise UsageError("give SNAPSHOT or --demo, not both")
+    if args.demo:
+        return load_demo()
+    if not args.snapshot:
+        raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file) or --demo")
+    return load_snapshot(args.snapshot)
+
+
+def _short(arn: str) -> str:
+    return arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
+
+
+def edge_line(edge: Edge) -> str:
+    via = f" via {_short(edge.via)}" if edge.via else ""
+    grants = " | ".join(" + ".join(f"{g.action} on {g.resource}" for g in alt) for alt in edge.alternatives)
+    return (f"{_short(edge.source)} --{edge.technique}--> {_short(edge.target)}{via}\n"
+            f"        still allowed: {grants or '(nothing a deny can cut)'}")
+
+
+def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
+    from deescalate.quotas import choose_placement, render_document
+
+    lines = [f"Plan for account {plan.account_id} (snapshot {plan.snapshot}): "
+             f"{len(at_risk)} principal(s) at risk, {len(plan.principals)} with denies"]
+    planned = {p.principal for p in plan.principals}
+    for pp in plan.principals:
+        active = [d for d in pp.denies if d.apply]
+        proof = "exact minimum" if pp.minimal else "best found, not proven minimal"
+        where = choose_placement(snapshot, pp.principal, render_document(pp.denies))
+        place = (f"UNFIXABLE: {pp.unfixable}" if pp.unfixable else
+                 f"{pp.placement} policy {pp.policy_name} ({where.detail})" if active else "nothing to write")
+        lines.append(f"{_short(pp.principal)}: {len(active)} deny statement(s) ({proof}); {place}")
+        for d in pp.denies:
+            flag = "" if d.apply else "  [apply: false]"
+            lines.append(f"  {d.id} deny {d.action} on {d.resource}{flag}")
+            lines.append(f"      cuts {len(d.cuts)} edge(s): {', '.join(d.techniques)}")
+    for arn in at_risk:
+        if arn not in planned:
+            lines.append(f"{_short(arn)}: no escalation edge of its own; its paths run through the "
+                         "principals above")
+    return lines
+
+
+def _verdict(plan: Plan) -> list[str]:
+    if plan.verified:
+        return ["Verified: re-running the analysis with these denies finds no escalation edge left."]
+    lines = []
+    if plan.remaining:
+        lines.append(f"NOT verified: {len(plan.remaining)} escalation edge(s) remain open:")
+        lines += [f"  {edge_line(e)}" for e in plan.remaining]
+    for pp in plan.principals:
+        if pp.unfixable:
+            lines.append(f"  {_short(pp.principal)} cannot be fixed within AWS quotas: {pp.unfixable}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    print("deescalate plan: not built yet", file=sys.stderr)
-    return EXIT_USAGE
+    from deescalate.planfile import dumps, write_plan
+
+    snapshot = _snapshot(args)
+    if args.check:
+        return _check(args, snapshot)
+    from deescalate.analyze import analyze
+    from deescalate.plan import build_plan, default_analyze
+
+    targets = tuple(args.targets)
+    report = analyze(snapshot, targets=targets)
+    at_risk = [f.principal for f in report.findings]
+    unknown = [p for p in args.principals if p not in at_risk]
+    for arn in unknown:
+        print(f"deescalate: note: {arn} has no finding in this snapshot; nothing to plan for it",
+              file=sys.stderr)
+    wanted = args.principals or None
+    plan = build_plan(snapshot, report, default_analyze(targets), principals=wanted, targets=targets)
+    if args.out:
+        write_plan(plan, args.out)
+        shown = [a for a in at_risk if wanted is None or a in wanted]
+        print("\n".join([*_summary(plan, snapshot, shown), *_verdict(plan), f"Wrote {args.out}"]))
+    else:
+        sys.stdout.write(dumps(plan))
+    return EXIT_CLEAN if plan.verified else EXIT_FINDINGS
+
+
+def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
+    from deescalate.fingerprint import snapshot_state
+    from deescalate.plan import check_plan, default_analyze
+    from deescalate.planfile import read_plan
+
+    plan = read_plan(args.check)
+    if plan.account_id != snapshot.account_id:
+        raise UsageError(f"{args.check} is a plan for account {plan.account_id}, the snapshot is of "
+                         f"{snapshot.account_id}")
+    for pp in plan.principals:
+        if pp.state and snapshot_state(snapshot, pp.principal) != pp.state:
+            print(f"deescalate: warning: {pp.principal} differs from the state the plan recorded",
+                  file=sys.stderr)
+    targets = tuple(args.targets) or plan.targets
+    checked, result = check_plan(snapshot, plan, default_analyze(targets))
+    off = [d.id for p in checked.principals for d in p.denies if not d.apply]
+    print(f"Checked {args.check} against {snapshot.source or args.snapshot}: "
+          f"{sum(len(p.denies) for p in checked.principals)} deny statement(s), "
+          f"{len(off)} switched off{' (' + ', '.join(off) + ')' if off else ''}.")
+    print("\n".join(_verdict(checked)))
+    if result.open_paths:
+        print(f"Paths to an admin or target left open ({len(result.open_paths)}):")
+        for principal, path in result.open_paths:
+            hops = " -> ".join([_short(principal)] + [f"[{e.technique}] {_short(e.target)}" for e in path])
+            print(f"  {hops}")
+    return EXIT_CLEAN if checked.verified else EXIT_FINDINGS
