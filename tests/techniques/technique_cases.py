@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deescalate.model import ADMIN
 from builders import (
     ACCT,
     ADMIN_ACCESS,
@@ -27,6 +26,8 @@ from builders import (
     trust_service,
     user_arn,
 )
+
+from deescalate.model import ADMIN
 
 SERVICES = (
     "ec2.amazonaws.com",
