@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from deescalate import __version__
 from deescalate.gate import GateResult
@@ -98,7 +99,9 @@ def sarif_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
     rule_index = {t: i for i, t in enumerate(ids)}
     for t in used:  # known ids may come in another case or as an alias
         rule_index.setdefault(t, rule_index[technique(t).id])
-    uri = report.source or "snapshot"
+    # A URI reference: spaces and the like percent-encoded; a relative path stays relative, which is
+    # what code scanning links against the checked-out repository.
+    uri = quote(report.source or "snapshot", safe="/:@-._~")
     results: list[dict[str, Any]] = []
     for f in v.active:
         results += _results_for(f, v.severity[f.principal], rule_index, uri)
