@@ -88,6 +88,7 @@ def _arn_part_patterns(pattern: str) -> tuple[re.Pattern[str], ...] | None:
     return tuple(compile_wildcard(p) for p in parts)
 
 
+@lru_cache(maxsize=65536)
 def arn_like(pattern: str, value: str) -> bool:
     """ArnLike/ArnEquals: part-by-part wildcard match; wildcards do not cross `:` part boundaries."""
     if pattern == "*":

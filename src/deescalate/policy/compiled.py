@@ -36,6 +36,7 @@ class CompiledStatement:
     __slots__ = (
         "action_negated",
         "actions",
+        "certain",
         "conditions",
         "effect",
         "is_deny",
@@ -44,6 +45,8 @@ class CompiledStatement:
         "resource_negated",
         "resources",
         "statement",
+        "trivial",
+        "unresolved_matches",
     )
 
     def __init__(self, policy: Policy, st: Statement, where: str) -> None:
@@ -69,6 +72,18 @@ class CompiledStatement:
         self.conditions: tuple[CompiledCondition, ...] = tuple(
             compile_condition(c, substitute=substitute, where=f"{where}, {st.label()}") for c in st.conditions
         )
+        self.certain = StatementMatch(
+            policy=policy.ref, statement_index=st.index, sid=st.sid, effect=st.effect, unresolved=()
+        )
+        self.unresolved_matches: dict[Unresolved, StatementMatch] = {}
+        self.trivial = (
+            not self.is_deny
+            and not self.action_negated
+            and self.actions.everything
+            and (self.resources is None or (self.resources.everything and not self.resource_negated))
+            and self.principal is None
+            and not self.conditions
+        )
 
     def services(self) -> frozenset[str] | None:
         return None if self.action_negated else self.actions.services
@@ -76,16 +91,17 @@ class CompiledStatement:
     def evaluate(self, req: Request, caller: Caller | None) -> tuple[Unresolved, Via] | None:
         """None when the statement does not apply; else (unresolved conditions, how Principal matched).
 
-        An empty `unresolved` tuple means it applies for certain.
+        An empty `unresolved` tuple means it applies for certain. This is the hot path: it
+        allocates nothing when the statement applies for certain.
         """
         if self.actions.matches(req.action, req.service, req.name) == self.action_negated:
             return None
         lookup = req.lookup
-        pending: list[str] = []
+        pending: list[str] | None = None
         if self.resources is not None:
             r = self.resources.matches(req.resource, lookup)
-            if isinstance(r, str):
-                pending.append(f"NOT {r}" if self.resource_negated else r)
+            if r.__class__ is str:
+                pending = [f"NOT {r}" if self.resource_negated else str(r)]
             elif r == self.resource_negated:
                 return None
         via = Via.DIRECT
@@ -98,7 +114,7 @@ class CompiledStatement:
             else:
                 m = self.principal.match(caller)
             if isinstance(m, str):
-                pending.append(m)
+                pending = [*(pending or ()), m]
             elif m is Via.NONE:
                 return None
             else:
@@ -106,19 +122,31 @@ class CompiledStatement:
         for c in self.conditions:
             ok = c.evaluate(lookup)
             if ok is None:
-                pending.append(c.label)
+                pending = [*(pending or ()), c.label]
             elif not ok:
                 return None
+        if pending is None:
+            return _CERTAIN[via]
         return tuple(pending), via
 
     def match(self, unresolved: Unresolved = ()) -> StatementMatch:
-        return StatementMatch(
-            policy=self.policy.ref,
-            statement_index=self.statement.index,
-            sid=self.statement.sid,
-            effect=self.effect,
-            unresolved=unresolved,
-        )
+        if not unresolved:
+            return self.certain
+        hit = self.unresolved_matches.get(unresolved)
+        if hit is None:
+            if len(self.unresolved_matches) > 1000:
+                self.unresolved_matches.clear()
+            hit = self.unresolved_matches[unresolved] = StatementMatch(
+                policy=self.policy.ref,
+                statement_index=self.statement.index,
+                sid=self.statement.sid,
+                effect=self.effect,
+                unresolved=unresolved,
+            )
+        return hit
+
+
+_CERTAIN: dict[Via, tuple[Unresolved, Via]] = {v: ((), v) for v in Via}
 
 
 class CompiledPolicy:

@@ -71,6 +71,8 @@ _STRING_OPS: dict[str, tuple[str, bool, str]] = {
 }
 OPERATORS: frozenset[str] = frozenset(_STRING_OPS)
 _VARIABLE_TYPES = frozenset({"string", "arn", "bool"})
+# Keys whose value comes from the resource, not the principal (for memoisation).
+RESOURCE_KEY_PREFIXES = ("aws:resource", "iam:resourcetag/")
 
 
 class UnknownOperator(ValueError):
@@ -156,8 +158,10 @@ class CompiledCondition:
         "if_exists",
         "key",
         "label",
+        "memo",
         "negated",
         "qualifier",
+        "resource_dependent",
         "templates",
         "typed",
         "vtype",
@@ -174,6 +178,11 @@ class CompiledCondition:
         self.typed: tuple[Any, ...] | None = None
         if not any(t.has_vars for t in self.templates):
             self.typed = tuple(self._convert_policy_value(t.text, None) for t in self.templates)
+        # Without a caller-given context, the result depends only on the principal (or on the
+        # principal and the resource, for resource keys): remember it.
+        keys = (self.key, *(k for t in self.templates for k in t.variables()))
+        self.resource_dependent = any(k.startswith(RESOURCE_KEY_PREFIXES) for k in keys)
+        self.memo: dict[object, bool | None] = {}
 
     def _convert_policy_value(self, text: str, resolved: Resolved | None) -> Any:
         vt = self.vtype
@@ -250,6 +259,18 @@ class CompiledCondition:
         return False
 
     def evaluate(self, lookup: LookupFn) -> bool | None:
+        mk = lookup.resource_memo_key if self.resource_dependent else lookup.memo_key
+        if mk is None:
+            return self._evaluate(lookup)
+        memo = self.memo
+        if mk in memo:
+            return memo[mk]
+        if len(memo) > 100_000:
+            memo.clear()
+        result = memo[mk] = self._evaluate(lookup)
+        return result
+
+    def _evaluate(self, lookup: LookupFn) -> bool | None:
         found = lookup(self.key)
         if found is UNKNOWN:
             return None

@@ -40,7 +40,7 @@ from deescalate.model import (
     StatementMatch,
     User,
 )
-from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request
+from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache, Request
 from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
 from deescalate.policy.context import closed_keys_for, principal_values, resource_values
 from deescalate.policy.match import Caller, Via
@@ -62,6 +62,11 @@ TRUST_ACTIONS = frozenset(
 )
 
 
+_EMPTY: dict[str, tuple[str, ...]] = {}
+# Decisions without statements are values: share one of each.
+_DENIED = {r: Decision(outcome=Outcome.DENY, reason=r) for r in Reason}
+
+
 class _Principal:
     """Everything about one principal that does not depend on the request, compiled once."""
 
@@ -69,6 +74,7 @@ class _Principal:
         "arn",
         "boundary",
         "boundary_missing",
+        "by_service",
         "caller",
         "closed_keys",
         "identity",
@@ -131,12 +137,74 @@ class _Principal:
                 tuple(cache.get(p, obj.arn) for p in node.scps) for node in org.path if node.scps
             )
         self.may_allow_cache: dict[str, bool] = {}
+        # service prefix -> (identity statements, boundary statements, per-SCP-level statements)
+        self.by_service: dict[str, _Candidates] = {}
+
+    def candidates(self, service: str) -> _Candidates:
+        hit = self.by_service.get(service)
+        if hit is None:
+            hit = self.by_service[service] = (
+                _merge(self.identity, service),
+                self.boundary.candidates(service) if self.boundary is not None else (),
+                tuple(_merge(level, service) for level in self.scp_levels),
+            )
+        return hit
+
+
+_Candidates = tuple[
+    tuple[CompiledStatement, ...], tuple[CompiledStatement, ...], tuple[tuple[CompiledStatement, ...], ...]
+]
+
+
+def _merge(policies: Sequence[CompiledPolicy], service: str) -> tuple[CompiledStatement, ...]:
+    out: list[CompiledStatement] = []
+    for cp in policies:
+        out.extend(cp.candidates(service))
+    return tuple(out)
+
+
+def _scan(
+    statements: Sequence[CompiledStatement],
+    req: Request,
+    caller: Caller | None,
+    denies: list[StatementMatch],
+    deny_maybe: list[StatementMatch],
+) -> _Scan:
+    """Evaluate statements: Deny matches go to the shared lists, Allow matches into the result."""
+    out = _Scan()
+    for st in statements:
+        if st.trivial:  # Allow * on * without conditions (FullAWSAccess): no need to evaluate
+            out.matches.append(st.certain)
+            out.tri = YES
+            continue
+        r = st.evaluate(req, caller)
+        if r is None:
+            continue
+        unresolved = r[0]
+        if st.is_deny:
+            (deny_maybe if unresolved else denies).append(st.match(unresolved))
+        elif unresolved:
+            out.matches.append(st.match(unresolved))
+            out.labels.append(" AND ".join(unresolved))
+            out.tri = max(out.tri, MAYBE)
+        else:
+            out.matches.append(st.certain)
+            out.tri = YES
+    return out
 
 
 class _Target:
     """The resource side of a request: its policy, account, tags, and whether the policy is required."""
 
-    __slots__ = ("account", "closes", "label", "mandatory", "policy", "unknown_other_account", "values")
+    __slots__ = (
+        "account",
+        "closed_prefixes",
+        "label",
+        "mandatory",
+        "policy",
+        "unknown_other_account",
+        "values",
+    )
 
     def __init__(
         self,
@@ -153,7 +221,8 @@ class _Target:
         self.mandatory = mandatory
         self.label = label
         self.unknown_other_account = unknown_other_account
-        self.values, self.closes = resource_values(account, tags)
+        self.values, closes = resource_values(account, tags)
+        self.closed_prefixes = _PREFIXES + closes
 
 
 class _Scan:
@@ -170,8 +239,11 @@ class _Scan:
 class Authorizer:
     """Decides requests over one snapshot. Policies are compiled once, principals on first use."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, *, decision_cache: int = 200_000) -> None:
+        """`decision_cache`: how many context-free decisions to remember (0 turns the cache off)."""
         self.snapshot = snapshot
+        self._decision_cache_size = decision_cache
+        self._decisions: dict[tuple[str, str, str], Decision] = {}
         self._cache = PolicyCache()
         self._principals: dict[str, _Principal] = {}
         self._resources: dict[str, Resource] = {r.arn: r for r in snapshot.resources}
@@ -255,8 +327,7 @@ class Authorizer:
             svc, _, name = a.partition(":")
             hit = any(
                 not st.is_deny and st.actions.matches(a, svc, name) != st.action_negated
-                for cp in p.identity
-                for st in cp.candidates(svc)
+                for st in p.candidates(svc)[0]
             )
             p.may_allow_cache[a] = hit
         return hit
@@ -272,46 +343,35 @@ class Authorizer:
     ) -> Decision:
         p = self._principal(principal)
         act = action.lower()
+        key = None
+        if not context and not session_policies:
+            key = (principal, act, resource)
+            hit = self._decisions.get(key)
+            if hit is not None:
+                return hit
         svc = act.partition(":")[0]
-        trust = act in TRUST_ACTIONS
-        target = self._target(resource, trust, p)
-        derived = p.values
-        if target.values:
-            derived = {**derived, **target.values}
-        lookup = LookupFn(normalise_context(context), derived, p.closed_keys, _PREFIXES + target.closes)
+        target = self._target(resource, act in TRUST_ACTIONS, p)
+        lookup = LookupFn(
+            normalise_context(context) if context else _EMPTY,
+            p.values,
+            p.closed_keys,
+            target.closed_prefixes,
+            resource_derived=target.values,
+            principal=p.arn,
+            resource=resource,
+        )
         req = Request(act, resource, lookup)
         caller = p.caller
         denies: list[StatementMatch] = []
         deny_maybe: list[StatementMatch] = []
-
-        def scan(policies: Sequence[CompiledPolicy], with_caller: bool) -> _Scan:
-            out = _Scan()
-            who = caller if with_caller else None
-            for cp in policies:
-                for st in cp.candidates(svc):
-                    r = st.evaluate(req, who)
-                    if r is None:
-                        continue
-                    unresolved = r[0]
-                    if st.is_deny:
-                        (deny_maybe if unresolved else denies).append(st.match(unresolved))
-                    else:
-                        out.matches.append(st.match(unresolved))
-                        if unresolved:
-                            out.labels.append(" AND ".join(unresolved))
-                            out.tri = max(out.tri, MAYBE)
-                        else:
-                            out.tri = YES
-            return out
-
-        identity = scan(p.identity, False)
-        boundary = scan((p.boundary,), False) if p.boundary is not None else None
-        session = (
-            scan([self._cache.get(sp, principal) for sp in session_policies], False)
-            if session_policies
-            else None
-        )
-        scps = [scan(level, False) for level in p.scp_levels]
+        ident_st, bound_st, scp_st = p.candidates(svc)
+        identity = _scan(ident_st, req, None, denies, deny_maybe)
+        boundary = _scan(bound_st, req, None, denies, deny_maybe) if p.boundary is not None else None
+        session = None
+        if session_policies:
+            compiled = [self._cache.get(sp, principal) for sp in session_policies]
+            session = _scan(_merge(compiled, svc), req, None, denies, deny_maybe)
+        scps = [_scan(level, req, None, denies, deny_maybe) for level in scp_st]
         rcps: list[_Scan] = []
         if (
             self._rcp_levels
@@ -319,9 +379,9 @@ class Authorizer:
             and not p.service_linked
             and (target.account in ("", self.snapshot.account_id))
         ):
-            rcps = [scan(level, True) for level in self._rcp_levels]
+            rcps = [_scan(_merge(level, svc), req, caller, denies, deny_maybe) for level in self._rcp_levels]
         # Resource-based policy: allows split by how the Principal element named the caller.
-        by_via = {Via.ACCOUNT: _Scan(), Via.ROLE: _Scan(), Via.DIRECT: _Scan()}
+        by_via: dict[Via, _Scan] = {}
         if target.policy is not None:
             for st in target.policy.candidates(svc):
                 r = st.evaluate(req, caller)
@@ -331,7 +391,9 @@ class Authorizer:
                 if st.is_deny:
                     (deny_maybe if unresolved else denies).append(st.match(unresolved))
                     continue
-                g = by_via[via]
+                g = by_via.get(via)
+                if g is None:
+                    g = by_via[via] = _Scan()
                 g.matches.append(st.match(unresolved))
                 if unresolved:
                     g.labels.append(" AND ".join(unresolved))
@@ -340,22 +402,25 @@ class Authorizer:
                     g.tri = YES
 
         if denies:
-            return Decision(
-                outcome=Outcome.DENY,
-                reason=Reason.EXPLICIT_DENY,
-                statements=tuple(denies),
+            decision = Decision(outcome=Outcome.DENY, reason=Reason.EXPLICIT_DENY, statements=tuple(denies))
+        else:
+            decision = self._combine(
+                p,
+                target,
+                identity=identity,
+                boundary=boundary,
+                session=session,
+                scps=scps,
+                rcps=rcps,
+                by_via=by_via,
+                deny_maybe=deny_maybe,
             )
-        return self._combine(
-            p,
-            target,
-            identity=identity,
-            boundary=boundary,
-            session=session,
-            scps=scps,
-            rcps=rcps,
-            by_via=by_via,
-            deny_maybe=deny_maybe,
-        )
+        if key is not None:
+            if len(self._decisions) >= self._decision_cache_size:
+                self._decisions.clear()
+            if self._decision_cache_size:
+                self._decisions[key] = decision
+        return decision
 
     # ------------------------------------------------------------------ combining the gates
 
@@ -378,9 +443,9 @@ class Authorizer:
             b_tri, labels = MAYBE, [p.boundary_missing]
         s_tri = YES if session is None else session.tri
         i_tri = min(identity.tri, b_tri, s_tri)
-        d_tri = by_via[Via.DIRECT].tri
-        r_tri = by_via[Via.ROLE].tri
-        a_tri = by_via[Via.ACCOUNT].tri
+        d_tri = by_via[Via.DIRECT].tri if Via.DIRECT in by_via else NO
+        r_tri = by_via[Via.ROLE].tri if Via.ROLE in by_via else NO
+        a_tri = by_via[Via.ACCOUNT].tri if Via.ACCOUNT in by_via else NO
         limited = min(r_tri, b_tri, s_tri)  # a grant to the role ARN still meets boundary and session
         cross = bool(target.account) and target.account != p.caller.account
         if target.unknown_other_account:
@@ -403,9 +468,9 @@ class Authorizer:
 
         if final == NO:
             if scp_tri == NO:
-                return Decision(outcome=Outcome.DENY, reason=Reason.SCP)
+                return _DENIED[Reason.SCP]
             if rcp_tri == NO:
-                return Decision(outcome=Outcome.DENY, reason=Reason.RCP)
+                return _DENIED[Reason.RCP]
             reason = Reason.NO_ALLOW
             side = max(identity.tri, r_tri)
             if not (target.mandatory and res_tri == NO) and side > NO:
@@ -413,7 +478,7 @@ class Authorizer:
                     reason = Reason.BOUNDARY
                 elif s_tri == NO:
                     reason = Reason.SESSION_POLICY
-            return Decision(outcome=Outcome.DENY, reason=reason)
+            return _DENIED[reason]
 
         statements: list[StatementMatch] = list(identity.matches)
         for g in by_via.values():

@@ -129,7 +129,15 @@ class LookupFn:
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
     """
 
-    __slots__ = ("closed_keys", "closed_prefixes", "derived", "given")
+    __slots__ = (
+        "closed_keys",
+        "closed_prefixes",
+        "derived",
+        "given",
+        "memo_key",
+        "resource_derived",
+        "resource_memo_key",
+    )
 
     def __init__(
         self,
@@ -137,11 +145,22 @@ class LookupFn:
         derived: Mapping[str, tuple[str, ...]],
         closed_keys: frozenset[str],
         closed_prefixes: tuple[str, ...],
+        *,
+        resource_derived: Mapping[str, tuple[str, ...]] | None = None,
+        principal: str | None = None,
+        resource: str | None = None,
     ) -> None:
         self.given = given
         self.derived = derived
+        self.resource_derived = resource_derived
         self.closed_keys = closed_keys
         self.closed_prefixes = closed_prefixes
+        # Memo keys for condition results: only valid when the caller gave no context, so that
+        # every value comes from the snapshot (principal, and resource for resource keys).
+        self.memo_key: object = principal if principal is not None and not given else None
+        self.resource_memo_key: object = (
+            (principal, resource) if principal is not None and resource is not None and not given else None
+        )
 
     def __call__(self, key: str) -> Value:
         v = self.given.get(key)
@@ -150,6 +169,10 @@ class LookupFn:
         v = self.derived.get(key)
         if v is not None:
             return v if v else ABSENT
+        if self.resource_derived:
+            v = self.resource_derived.get(key)
+            if v is not None:
+                return v if v else ABSENT
         if key in self.closed_keys or key.startswith(self.closed_prefixes):
             return ABSENT
         return UNKNOWN
