@@ -32,6 +32,7 @@ solved again, until the analysis finds nothing or finds nothing new.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -158,6 +159,28 @@ def principal_plan(
     )
 
 
+def _denies_grant(pairs: Iterable[Key], action: str, resource: str) -> bool:
+    return any(
+        fnmatch.fnmatchcase(action.lower(), a.lower()) and fnmatch.fnmatchcase(resource, r) for a, r in pairs
+    )
+
+
+def strip_denied(edge: Edge, denied: Iterable[Key]) -> Edge:
+    """An edge that survived verification, without the grants the plan already denies.
+
+    If the analysis still finds an edge whose alternatives the plan's denies all hit, those denies
+    demonstrably do not cut it. The typical case is undoing the fix (X-RemoveDeny: delete the deny
+    policy, *then* use a way the policy denies): the denies of the policy being removed do not
+    count, only denying the removal does. So the surviving edge keeps, in each alternative, only
+    the grants the plan does not deny yet; an alternative left empty makes the edge uncuttable.
+    """
+    pairs = list(denied)
+    alternatives = tuple(
+        tuple(g for g in alt if not _denies_grant(pairs, g.action, g.resource)) for alt in edge.alternatives
+    )
+    return replace(edge, alternatives=alternatives)
+
+
 def _merge_edge(known: dict[str, Edge], edge: Edge) -> bool:
     """Add an edge (or new alternatives of a known edge); True when the instance grew."""
     old = known.get(edge.id)
@@ -195,9 +218,11 @@ def build_plan(
     for _ in range(MAX_ROUNDS):
         remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
         grew = False
+        denied = {p.principal: [(d.action, d.resource) for d in p.denies if d.apply] for p in plan.principals}
         for edge in remaining:
             if edge.source in instance:
-                grew = _merge_edge(instance[edge.source], edge) or grew
+                residual = strip_denied(edge, denied.get(edge.source, ()))
+                grew = _merge_edge(instance[edge.source], residual) or grew
         if not remaining or not grew:
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
         plan = _solve_all(snapshot, report, instance, targets)

@@ -52,6 +52,9 @@ def _denied(pairs: list[tuple[str, str]], g: Grant) -> bool:
 class ToyAnalysis:
     edges: list[Edge]
     can_undo: set[str] = field(default_factory=set)
+    # Like the real analysis: X-RemoveDeny's alternatives are "delete the deny policy, then escalate
+    # another way", listing the later way's grants too, though the policy being deleted denies them.
+    undo_then: bool = False
     calls: int = 0
 
     def __call__(self, snapshot: Snapshot) -> Report:
@@ -59,7 +62,9 @@ class ToyAnalysis:
         live: dict[str, list[Edge]] = {}
         for e in self._all_edges(snapshot):
             pairs = denied_pairs(snapshot, e.source)
-            alts = tuple(alt for alt in e.alternatives if not any(_denied(pairs, g) for g in alt))
+            # For undoing the fix only the removal itself can be blocked (the rest is gone with it).
+            checked = (lambda alt: alt[:1]) if e.technique == "X-RemoveDeny" else (lambda alt: alt)
+            alts = tuple(alt for alt in e.alternatives if not any(_denied(pairs, g) for g in checked(alt)))
             if alts or not e.alternatives:
                 live.setdefault(e.source, []).append(Edge(
                     source=e.source, target=e.target, technique=e.technique, via=e.via, alternatives=alts))
@@ -79,6 +84,11 @@ class ToyAnalysis:
                 any(p.ref.name.startswith("deescalate-") for p in principal.inline_policies)
                 or any("deescalate-" in a for a in principal.managed_policy_arns)
             ):
-                out.append(edge(arn, "X-RemoveDeny", [("iam:DeleteUserPolicy", arn)],
-                                [("iam:PutUserPolicy", arn)], [("iam:DetachUserPolicy", arn)]))
+                removals = [("iam:DeleteUserPolicy", arn), ("iam:PutUserPolicy", arn), ("iam:DetachUserPolicy", arn)]
+                if self.undo_then:
+                    later = [[(g.action, g.resource) for g in alt] for e in self.edges if e.source == arn
+                             for alt in e.alternatives]
+                    out.append(edge(arn, "X-RemoveDeny", *[[r, *w] for r in removals for w in later]))
+                else:
+                    out.append(edge(arn, "X-RemoveDeny", *[[r] for r in removals]))
         return out

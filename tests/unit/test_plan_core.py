@@ -62,6 +62,18 @@ def test_undo_edge_appears_on_verification_and_is_planned_too() -> None:
     assert toy.calls >= 3  # initial report, a failing verification, the final one
 
 
+def test_denies_inside_the_policy_being_removed_do_not_count() -> None:
+    # X-RemoveDeny alternatives also list the escalation the deny policy blocks; the plan already
+    # denies those grants, yet the edge survives: only denying the removal itself cuts it.
+    toy = ToyAnalysis([edge(ALICE, "iam-005", [("iam:AttachUserPolicy", ALICE)])], can_undo={ALICE},
+                      undo_then=True)
+    snap = snapshot(User(arn=ALICE, name="alice"))
+    plan = build_plan(snap, report_for(toy, snap), toy)
+    assert plan.verified, plan.remaining
+    actions = {d.action for d in plan.principals[0].denies}
+    assert actions == {"iam:AttachUserPolicy", "iam:DeleteUserPolicy", "iam:PutUserPolicy", "iam:DetachUserPolicy"}
+
+
 def test_uncuttable_edge_stays_in_remaining() -> None:
     bare = Edge(source=ALICE, target=ADMIN_ROLE, technique="sts-001", alternatives=((),))
     toy = ToyAnalysis([bare])
