@@ -21,7 +21,8 @@ USER_WORKERS = 8
 
 
 def caller_identity(aws: Aws) -> dict[str, Any]:
-    return aws.call("sts", GLOBAL, "get_caller_identity")
+    # Few attempts: this call proves credentials and endpoint, and a wrong one should fail fast.
+    return aws.call("sts", GLOBAL, "get_caller_identity", attempts=2)
 
 
 def collect_iam(aws: Aws, store: Store, tick: Callable[[str], None]) -> None:

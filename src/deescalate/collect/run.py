@@ -79,7 +79,7 @@ def collect(
     try:
         store.write(L.CALLER_IDENTITY, ident)
         pairs = [(region, kind) for region in region_list for kind in KIND_COLLECTORS]
-        tick = _Ticker(3 + len(pairs), progress)
+        tick = _Ticker(4 + len(pairs), progress)  # sts, iam details, iam credentials, org
         tick("sts: caller identity")
         collect_iam(aws, store, tick)
         org_status = collect_organization(aws, store, account_id)

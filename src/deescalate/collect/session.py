@@ -94,14 +94,20 @@ class Aws:
         self.calls: Counter[tuple[str, str, str]] = Counter()
         self.failures: list[FailedCall] = []
 
-    def client(self, service: str, region: str) -> Any:
-        """A client for `service` in `region` (GLOBAL means us-east-1, where IAM/STS/Organizations answer)."""
-        key = (service, region)
+    def client(self, service: str, region: str, *, attempts: int | None = None) -> Any:
+        """A client for `service` in `region` (GLOBAL means us-east-1, where IAM/STS/Organizations answer).
+
+        `attempts` overrides the retry count: the first call uses few, so a wrong endpoint fails fast.
+        """
+        key = (service, region if attempts is None else f"{region}#{attempts}")
         with self._lock:
             if key not in self._clients:
                 real_region = "us-east-1" if region == GLOBAL else region
+                config = self.config
+                if attempts is not None:
+                    config = config.merge(Config(retries={"mode": "standard", "max_attempts": attempts}))
                 client = self.session.client(
-                    service, region_name=real_region, endpoint_url=self.endpoint_url, config=self.config
+                    service, region_name=real_region, endpoint_url=self.endpoint_url, config=config
                 )
                 client.meta.events.register("before-call", self._counter(service, region))
                 self._clients[key] = client
@@ -118,9 +124,11 @@ class Aws:
         with self._lock:
             self.failures.append(failed)
 
-    def call(self, service: str, region: str, operation: str, **params: Any) -> dict[str, Any]:
+    def call(
+        self, service: str, region: str, operation: str, *, attempts: int | None = None, **params: Any
+    ) -> dict[str, Any]:
         """One call (`operation` in boto3's snake_case); a ClientError becomes `Failure`."""
-        client = self.client(service, region)
+        client = self.client(service, region, attempts=attempts)
         try:
             resp: dict[str, Any] = getattr(client, operation)(**params)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:

@@ -276,7 +276,7 @@ def _task_definitions(ctx: Ctx) -> dict[str, Resource]:
             arn=arn,
             region=ctx.region,
             name=get_str(td, "family", at, default=arn.rsplit("/", 1)[-1]),
-            role_arns=tuple(ctx.role_arn(r) for r in roles),
+            role_arns=tuple(dict.fromkeys(ctx.role_arn(r) for r in roles)),
             attributes=_attrs(
                 task_role_arn=get_opt_str(td, "taskRoleArn", at),
                 execution_role_arn=get_opt_str(td, "executionRoleArn", at),
