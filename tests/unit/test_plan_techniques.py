@@ -17,14 +17,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "techniques"))
 
-from builders import Account, allow, doc  # noqa: E402
-from technique_cases import CASES, Case, world  # noqa: E402
-from test_iam_vulnerable import attacker, statements  # noqa: E402
+from builders import Account, allow, doc
+from technique_cases import CASES, Case, world
+from test_iam_vulnerable import attacker, statements
 
-from deescalate.analyze import analyze  # noqa: E402
-from deescalate.model import Deny, Edge, Plan, Snapshot  # noqa: E402
-from deescalate.plan import build_plan, default_analyze, is_cut, principal_plan  # noqa: E402
-from deescalate.verify import apply_to_snapshot  # noqa: E402
+from deescalate.analyze import analyze
+from deescalate.model import Deny, Edge, Plan, Snapshot
+from deescalate.plan import build_plan, default_analyze, is_cut, principal_plan
+from deescalate.verify import apply_to_snapshot
 
 
 def fixture(case: Case, variant: str) -> tuple[Snapshot, str]:
