@@ -22,6 +22,8 @@ from deescalate.report.layout import NODE_H, NODE_W, layout
 from deescalate.severity import Severity
 from deescalate.techniques import technique
 
+MAX_DRAWN_NODES = 250
+
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 _CSS = """
@@ -57,7 +59,8 @@ def _sev(sev: Severity) -> str:
 def _svg(report: Report, v: View) -> str:
     at_risk = frozenset(f.principal for f in v.active)
     at_risk |= frozenset(sf.finding.principal for sf in v.suppressed)
-    lay = layout(v.subgraph, v.full_admins, v.targets, at_risk)
+    edges, note = _drawn_edges(v)
+    lay = layout(edges, v.full_admins, v.targets, at_risk)
     if not lay.nodes:
         return '<p class="muted">No administrators and no escalation edges to draw.</p>'
     parts = [
@@ -102,8 +105,35 @@ def _svg(report: Report, v: View) -> str:
         for r, t in (("admin", "administrator"), ("target", "--target"), ("risk", "principal at risk"),
                      ("self-admin", "self-escalation to admin"))
     )
-    return (f'<p class="legend">{legend}<span>dashed edge: conditional</span></p>'
+    return (f'<p class="legend">{legend}<span>dashed edge: conditional</span></p>{note}'
             f'<div class="graph">{"".join(parts)}</div>')
+
+
+def _drawn_edges(v: View) -> tuple[tuple[Edge, ...], str]:
+    """The whole escalation subgraph, or, past MAX_DRAWN_NODES, that of the most severe findings.
+
+    A drawing of thousands of boxes helps nobody (and weighs megabytes); the tables below still
+    list every finding, and `--format dot` gives the whole graph to Graphviz.
+    """
+    nodes = {n for e in v.subgraph for n in (e.source, e.target)}
+    if len(nodes) <= MAX_DRAWN_NODES:
+        return v.subgraph, ""
+    kept: dict[str, Edge] = {}
+    seen: set[str] = set(v.full_admins) | set(v.targets)
+    shown = 0
+    for f in v.active:
+        mine = [e for p in f.paths for e in p] + list(f.edges)
+        new = {n for e in mine for n in (e.source, e.target)} - seen
+        if len(seen) + len(new) > MAX_DRAWN_NODES and shown:
+            break
+        seen |= new
+        shown += 1
+        for e in mine:
+            kept.setdefault(e.id, e)
+    note = (f'<p class="cond">The graph has {len(nodes)} principals; drawn here: the paths of the '
+            f"{shown} most severe of {len(v.active)} principals at risk. The tables below list them all; "
+            "<code>--format dot</code> gives the whole graph to Graphviz.</p>")
+    return tuple(sorted(kept.values(), key=lambda e: e.id)), note
 
 
 def _step(e: Edge) -> str:

@@ -238,3 +238,31 @@ def test_all_formats_render_a_clean_report() -> None:
     for fmt in FORMATS:
         assert render(fmt, empty_report())
     assert "none: no principal can escalate" in render("text", empty_report())
+
+
+def test_html_draws_at_most_the_most_severe_part_of_a_huge_graph() -> None:
+    from report_fixtures import ACCT, e
+
+    from deescalate.model import AdminVerdict, Finding, Report
+    from deescalate.report.html_report import MAX_DRAWN_NODES
+
+    admin = f"arn:aws:iam::{ACCT}:role/Admin"
+    findings = []
+    for i in range(600):
+        u = f"arn:aws:iam::{ACCT}:user/u{i:03}"
+        # every tenth user is one step from admin (critical); the rest go through a middle role (high)
+        if i % 10 == 0:
+            edge = e(u, admin, "iam-002")
+            findings.append(Finding(principal=u, techniques=("iam-002",), paths=((edge,),), edges=(edge,)))
+        else:
+            mid = f"arn:aws:iam::{ACCT}:role/m{i:03}"
+            a, b = e(u, mid, "sts-001"), e(mid, admin, "iam-005")
+            findings.append(Finding(principal=u, techniques=("sts-001", "iam-005"), paths=((a, b),), edges=()))
+    r = Report(account_id=ACCT, admins=(AdminVerdict(arn=admin, reason="*"),), findings=tuple(findings), edges=())
+    page = render("html", r)
+    drawn = page.count('<g class="node ')
+    assert 2 <= drawn <= MAX_DRAWN_NODES + 1
+    assert "most severe of 600 principals at risk" in page
+    for i in range(0, 600, 10):  # every critical finding is in the drawing
+        assert f"<title>arn:aws:iam::{ACCT}:user/u{i:03}</title>" in page
+    assert page.count("<tr><td><span class=\"sev") == 600  # and the table lists them all
