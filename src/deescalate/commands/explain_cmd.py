@@ -1,19 +1,127 @@
-"""`deescalate explain`: not built yet."""
+"""`deescalate explain`: may this principal do this action on this resource, and why?
+
+One question from the command line, or many (`--batch FILE`, one JSON object per line, `-` for
+stdin) answered in one process, one JSON result per line.
+
+Exit codes: 0 a decision was made (whatever it is); 2 usage error (bad arguments, an unknown
+principal in single mode, a malformed batch line); 3 runtime error (unreadable snapshot, a policy
+AWS would reject). In batch mode a bad line yields `{"line": N, "error": ...}` and the exit code
+is 2 (malformed line / unknown principal) or 3 (evaluation error) once every line is answered.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import Any
+from typing import Any, TextIO
 
-from deescalate.errors import EXIT_USAGE
+from deescalate.errors import EXIT_CLEAN, EXIT_RUNTIME, EXIT_USAGE, DeescalateError, UsageError
+from deescalate.model import Snapshot
+from deescalate.policy.evaluate import Authorizer
+from deescalate.policy.explain import decision_json, decision_text, parse_context, resolve_principal
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("explain", help="explain (not built yet)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "explain",
+        help="decide one request (principal, action, resource) and show the statements behind it",
+        description="Evaluate a request the way AWS would (identity, resource and trust policies, "
+        "boundaries, SCPs/RCPs, conditions) against a snapshot, and print the decision (allow, deny, "
+        "or conditional on context keys the snapshot cannot know) with the statements that made it. "
+        "Exit 0 when a decision was made, 2 usage error, 3 runtime error.",
+    )
+    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT",
+                   help="snapshot directory or get-account-authorization-details file")
+    p.add_argument("--demo", action="store_true", help="use the packaged demo account as SNAPSHOT")
+    p.add_argument("--principal", help="user or role ARN (or its unique name)")
+    p.add_argument("--action", help="e.g. iam:PassRole (case-insensitive)")
+    p.add_argument("--resource", default="*", help="resource ARN (default: *)")
+    p.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
+                   help="a request context value, e.g. aws:SourceIp=203.0.113.7 (repeatable; a key "
+                   "given twice is multi-valued; KEY= means the key is absent)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--batch", metavar="FILE",
+                   help="JSON lines of {principal, action, resource, context}; '-' reads stdin")
     p.set_defaults(func=run)
 
 
+def _snapshot(args: argparse.Namespace) -> Snapshot:
+    if args.demo and args.snapshot:
+        raise UsageError("give SNAPSHOT or --demo, not both")
+    if args.demo:
+        from deescalate.snapshot import load_demo
+
+        return load_demo()
+    if not args.snapshot:
+        raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file) or --demo")
+    from deescalate.snapshot import load_snapshot
+
+    return load_snapshot(args.snapshot)
+
+
 def run(args: argparse.Namespace) -> int:
-    print("deescalate explain: not built yet", file=sys.stderr)
-    return EXIT_USAGE
+    if args.batch is None:
+        if not args.principal or not args.action:
+            raise UsageError("--principal and --action are required (or --batch FILE)")
+        context = parse_context(args.context)
+        snap = _snapshot(args)
+        principal = resolve_principal(snap, args.principal)
+        decision = Authorizer(snap).decide(principal, args.action, args.resource, context)
+        if args.format == "json":
+            out = decision_json(decision, principal=principal, action=args.action,
+                                resource=args.resource, context=context)
+            print(json.dumps(out, indent=2))
+        else:
+            print(decision_text(decision, principal=principal, action=args.action, resource=args.resource))
+        return EXIT_CLEAN
+    if args.principal or args.action or args.context:
+        raise UsageError("--batch takes the requests from FILE; drop --principal/--action/--context")
+    snap = _snapshot(args)
+    if args.batch == "-":
+        return _batch(snap, sys.stdin)
+    try:
+        with open(args.batch, encoding="utf-8") as fh:
+            return _batch(snap, fh)
+    except OSError as e:
+        raise UsageError(f"--batch {args.batch}: {e.strerror or e}") from e
+
+
+def _request(raw: Any) -> tuple[str, str, str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        raise UsageError("each line must be a JSON object")
+    principal, action = raw.get("principal"), raw.get("action")
+    resource = raw.get("resource", "*")
+    context = raw.get("context") or {}
+    if not isinstance(principal, str) or not isinstance(action, str) or not isinstance(resource, str):
+        raise UsageError('"principal", "action" (and "resource", default "*") must be strings')
+    if not isinstance(context, dict) or not all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+        for v in context.values()
+    ):
+        raise UsageError('"context" must map keys to a string or a list of strings')
+    return principal, action, resource, context
+
+
+def _batch(snap: Snapshot, lines: TextIO) -> int:
+    auth = Authorizer(snap)
+    worst = EXIT_CLEAN
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"not JSON ({e.msg} at column {e.colno})") from e
+            principal, action, resource, context = _request(raw)
+            principal = resolve_principal(snap, principal)
+            decision = auth.decide(principal, action, resource, context)
+            out: dict[str, Any] = {"line": n, **decision_json(
+                decision, principal=principal, action=action, resource=resource, context=context)}
+        except DeescalateError as e:
+            worst = max(worst, e.exit_code if e.exit_code in (EXIT_USAGE, EXIT_RUNTIME) else EXIT_RUNTIME)
+            out = {"line": n, "error": str(e)}
+        print(json.dumps(out), flush=False)
+    sys.stdout.flush()
+    return worst
