@@ -226,6 +226,14 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
                 h.append(f"<p>Path {i}:</p><ol class=\"path\">" + "".join(f"<li>{_step(e)}</li>" for e in p)
                          + "</ol>")
         h.append("</section>")
+    if v.technique_counts:
+        h.append('<section id="techniques"><h2>Techniques</h2><table><tr><th>technique</th>'
+                 "<th>principals at risk</th><th>what it takes</th></tr>")
+        for tid, n in v.technique_counts:
+            t = technique(tid)
+            h.append(f'<tr><td><a href="{_e(t.link)}">{_e(tid)}</a></td><td>{n}</td>'
+                     f"<td>{_e(t.title)}<br><span class=\"muted\">{_e(t.description)}</span></td></tr>")
+        h.append("</table></section>")
     if v.suppressed:
         h.append('<section id="suppressed"><h2>Suppressed (accepted risks)</h2><table>'
                  "<tr><th>severity</th><th>principal</th><th>accepted because</th></tr>")
