@@ -225,6 +225,10 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
             for i, p in enumerate(f.paths, start=1):
                 h.append(f"<p>Path {i}:</p><ol class=\"path\">" + "".join(f"<li>{_step(e)}</li>" for e in p)
                          + "</ol>")
+            other = [e for e in f.edges if not any(e in p for p in f.paths)]
+            if other:
+                h.append("<p>Other escalation edges:</p><ul>" + "".join(f"<li>{_step(e)}</li>" for e in other)
+                         + "</ul>")
         h.append("</section>")
     if v.technique_counts:
         h.append('<section id="techniques"><h2>Techniques</h2><table><tr><th>technique</th>'
