@@ -51,3 +51,27 @@ def test_demo_diagrams(capsys, fmt: str) -> None:
     code, out = demo(capsys, "--format", fmt)
     assert code == 1
     assert "roleB" in out and "sts-001" in out
+
+
+def test_scan_of_two_snapshots_reports_both_accounts(tmp_path: Path, capsys) -> None:
+    from deescalate.snapshot import demo_path
+
+    other = "222222222222"
+    bob = f"arn:aws:iam::{other}:user/bob"
+    raw = {
+        "UserDetailList": [{
+            "UserName": "bob", "UserId": "AIDABOB", "Arn": bob, "Path": "/", "GroupList": [],
+            "AttachedManagedPolicies": [],
+            "UserPolicyList": [{"PolicyName": "self", "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": bob}]}}],
+        }],
+        "GroupDetailList": [], "RoleDetailList": [], "Policies": [],
+    }
+    f = tmp_path / "details.json"
+    f.write_text(json.dumps(raw))
+    assert main(["scan", str(demo_path()), str(f), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    found = {x["principal"]: x for x in doc["findings"]}
+    assert {f"{DEMO}:user/userA", f"{DEMO}:role/roleB", bob} <= set(found)
+    assert found[bob]["severity"] == "critical" and found[bob]["paths"][0][0]["target"] == "admin"
