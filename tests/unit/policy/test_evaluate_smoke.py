@@ -30,3 +30,68 @@ def test_may_allow_is_a_case_insensitive_superset_filter() -> None:
     a = Authorizer(b.build())
     assert a.may_allow(u, "S3:getobject")
     assert not a.may_allow(u, "iam:PassRole")
+
+
+def test_unknown_operator_is_a_policy_error_naming_policy_and_principal() -> None:
+    import pytest
+
+    from deescalate.errors import PolicyError
+
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt(Condition={"StringEqualsMaybe": {"aws:username": "alice"}})))
+    with pytest.raises(PolicyError) as e:
+        Authorizer(b.build()).decide(u, "s3:GetObject", "*")
+    assert "StringEqualsMaybe" in str(e.value) and u in str(e.value) and "alice-inline-0" in str(e.value)
+
+
+def test_unknown_qualifier_and_null_ifexists_are_rejected() -> None:
+    import pytest
+
+    from deescalate.errors import PolicyError
+
+    for op in ("ForSomeValues:StringEquals", "NullIfExists", "StringMatches"):
+        b = SnapshotBuilder()
+        u = b.user("alice", doc(stmt(Condition={op: {"aws:username": "alice"}})))
+        with pytest.raises(PolicyError):
+            Authorizer(b.build()).decide(u, "s3:GetObject", "*")
+
+
+def test_unknown_principal_is_a_clear_error() -> None:
+    import pytest
+
+    from deescalate.errors import DeescalateError
+
+    with pytest.raises(DeescalateError, match="not a user or role in the snapshot"):
+        Authorizer(SnapshotBuilder().build()).decide("arn:aws:iam::1:user/ghost", "s3:GetObject", "*")
+
+
+def test_decision_cache_returns_same_answer_and_context_bypasses_it() -> None:
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt(action="ec2:*", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))
+    a = Authorizer(b.build())
+    first = a.decide(u, "ec2:RunInstances", "*")
+    assert first.outcome is Outcome.CONDITIONAL
+    assert a.decide(u, "ec2:RunInstances", "*") == first
+    assert a.decide(u, "ec2:RunInstances", "*", {"aws:SourceIp": "10.1.2.3"}).outcome is Outcome.ALLOW
+    assert a.decide(u, "ec2:RunInstances", "*", {"aws:SourceIp": "192.0.2.1"}).outcome is Outcome.DENY
+
+
+def test_boundary_missing_from_snapshot_is_conditional() -> None:
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt()), boundary="arn:aws:iam::111111111111:policy/gone")
+    d = Authorizer(b.build()).decide(u, "s3:GetObject", "*")
+    assert d.outcome is Outcome.CONDITIONAL and any("gone" in c for c in d.conditions)
+
+
+def test_session_policies_are_a_union() -> None:
+    from policy_builders import policy
+
+    from deescalate.model import PolicyKind
+
+    b = SnapshotBuilder()
+    r = b.role("app", doc(stmt()))
+    s1 = policy(doc(stmt(action="s3:*")), PolicyKind.SESSION, name="s1")
+    s2 = policy(doc(stmt(action="ec2:*")), PolicyKind.SESSION, name="s2")
+    a = Authorizer(b.build())
+    assert a.decide(r, "ec2:RunInstances", "*", session_policies=(s1, s2)).allowed
+    assert a.decide(r, "iam:PassRole", "*", session_policies=(s1, s2)).reason is Reason.SESSION_POLICY
