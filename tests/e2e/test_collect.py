@@ -378,3 +378,26 @@ def test_collecting_again_replaces_the_snapshot(
     assert collect(moto_endpoint, out, capsys, ("us-east-1",))[0] == 0
     assert [u.name for u in load_snapshot(out).users.values()] == ["carol"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]  # no partial directory left behind
+
+
+def test_progress_bar_only_on_a_terminal(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    argv = ["collect", "-o", str(tmp_path / "snap"), "--endpoint-url", moto_endpoint, "--region", "us-east-1"]
+    assert main([*argv, "--max-attempts", "1"]) == 0
+    frames = term.getvalue().split("\r")
+    total = 4 + len(L.RESOURCE_KINDS)
+    assert any(f.startswith(f"[{'#' * 30}] {total}/{total} ") for f in frames)
+    assert frames[1].startswith("[") and " 1/" in frames[1]
+    assert "collected account 123456789012" in frames[-1]
+
+    plain = io.StringIO()  # not a terminal: no bar, only the summary
+    monkeypatch.setattr("sys.stderr", plain)
+    assert main([*argv, "--max-attempts", "1"]) == 0
+    assert "\r" not in plain.getvalue() and plain.getvalue().startswith("collected account")

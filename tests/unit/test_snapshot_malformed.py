@@ -205,3 +205,27 @@ def test_unknown_inventory_state(tmp_path: Path) -> None:
     man["inventory"][0]["state"] = "maybe"
     (d / L.MANIFEST).write_text(json.dumps(man))
     assert str(error_of(d)).startswith(f"{d}/manifest.json: inventory[0].state: unknown state 'maybe'")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"UserDetailList": [', "not valid JSON: Expecting value (line 1, column 21); the file ends before"),
+        ('{"UserDetailList": 3}', "UserDetailList: expected a list, found a number"),
+        (
+            '{"RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::1:role/r", "AssumeRolePolicyDocument": "%7Bx"}]}',
+            "RoleDetailList[0].AssumeRolePolicyDocument (role r): the policy document is not valid JSON",
+        ),
+    ],
+)
+def test_scan_of_a_malformed_file_exits_3_with_the_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
+) -> None:
+    from deescalate.cli import main
+
+    f = write(tmp_path, content)
+    assert main(["scan", str(f)]) == EXIT_RUNTIME
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"deescalate: {f}: {expected}")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
