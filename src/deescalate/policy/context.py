@@ -33,6 +33,20 @@ PRINCIPAL_CLOSED_KEYS = frozenset(
     }
 )
 PRINCIPAL_CLOSED_PREFIXES = ("aws:principaltag/",)
+# Present only when a service calls on the principal's behalf (or is the principal); with
+# aws:ViaAWSService and aws:PrincipalIsAWSService false they are absent. A caller that says the
+# request comes through a service (either key "true" in the context) reopens them.
+SERVICE_CHAIN_KEYS = frozenset(
+    {
+        "aws:sourcearn",
+        "aws:sourceaccount",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:calledvia",
+        "aws:calledviafirst",
+        "aws:calledvialast",
+    }
+)
 RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
 
 
@@ -60,9 +74,19 @@ def principal_values(principal: User | Role) -> dict[str, tuple[str, ...]]:
 
 
 def closed_keys_for(principal: User | Role) -> frozenset[str]:
+    closed = PRINCIPAL_CLOSED_KEYS | SERVICE_CHAIN_KEYS
     if isinstance(principal, User) and principal.user_id:
-        return PRINCIPAL_CLOSED_KEYS | {"aws:userid"}
-    return PRINCIPAL_CLOSED_KEYS
+        return closed | {"aws:userid"}
+    return closed
+
+
+def via_service(given: Mapping[str, tuple[str, ...]]) -> bool:
+    """Does the caller's context say a service makes (or forwards) the request?"""
+    return any(
+        v.lower() == "true"
+        for k in ("aws:viaawsservice", "aws:principalisawsservice")
+        for v in given.get(k, ())
+    )
 
 
 def resource_values(

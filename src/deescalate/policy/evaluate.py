@@ -42,7 +42,13 @@ from deescalate.model import (
 )
 from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache, Request
 from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
-from deescalate.policy.context import closed_keys_for, principal_values, resource_values
+from deescalate.policy.context import (
+    SERVICE_CHAIN_KEYS,
+    closed_keys_for,
+    principal_values,
+    resource_values,
+    via_service,
+)
 from deescalate.policy.match import Caller, Via
 from deescalate.policy.variables import LookupFn, normalise_context
 
@@ -351,10 +357,14 @@ class Authorizer:
                 return hit
         svc = act.partition(":")[0]
         target = self._target(resource, act in TRUST_ACTIONS, p)
+        given = normalise_context(context) if context else _EMPTY
+        closed = p.closed_keys
+        if given and via_service(given):
+            closed = closed - SERVICE_CHAIN_KEYS
         lookup = LookupFn(
-            normalise_context(context) if context else _EMPTY,
+            given,
             p.values,
-            p.closed_keys,
+            closed,
             target.closed_prefixes,
             resource_derived=target.values,
             principal=p.arn,
