@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from deescalate.model import Effect, Policy, Role, Snapshot, Statement, User
 
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
-_EVERY_ACTION = frozenset({"*", "*:*"})
 
 
 def identity_policies(snapshot: Snapshot, principal: User | Role) -> Iterator[Policy]:
@@ -58,7 +57,7 @@ def grants_everything(st: Statement) -> bool:
         st.effect is Effect.ALLOW
         and not st.conditions
         and st.actions is not None
-        and any(a in _EVERY_ACTION for a in st.actions)
+        and ("*" in st.actions or "*:*" in st.actions)
         and st.resources is not None
         and "*" in st.resources
     )

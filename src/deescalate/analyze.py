@@ -14,24 +14,26 @@ import fnmatch
 from collections.abc import Sequence
 
 from deescalate.edges import EdgeContext, edges_from, unexamined
+from deescalate.edges.base import Principal
 from deescalate.graph import admin_verdicts, findings
-from deescalate.model import Edge, Report, Snapshot
+from deescalate.model import ADMIN, Edge, Report, Role, Snapshot
 
 
 def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     verdicts = admin_verdicts(snapshot, targets)
     admins = frozenset(v.arn for v in verdicts if not v.target_only)
     ctx = EdgeContext(snapshot, admins=admins)
-    edges: list[Edge] = []
+    sources = []
     skipped_service_linked = 0
     for arn in sorted(snapshot.principal_arns()):
         if arn in admins:
             continue
         principal = ctx.principals[arn]
-        if getattr(principal, "is_service_linked", False):
+        if isinstance(principal, Role) and principal.is_service_linked:
             skipped_service_linked += 1
             continue
-        edges.extend(edges_from(ctx, principal))
+        sources.append(principal)
+    edges = _grow(ctx, sources, {v.arn for v in verdicts} | {ADMIN})
     found = findings(snapshot.principal_arns(), edges, verdicts)
 
     notes: list[str] = []
@@ -68,6 +70,33 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
         unexamined=tuple(missing),
         notes=tuple(notes),
         source=snapshot.source,
+    )
+
+
+def _grow(ctx: EdgeContext, sources: list[Principal], sinks: set[str]) -> list[Edge]:
+    """Every edge on some path to a sink, found in rounds outwards from the sinks.
+
+    Round 1 asks only for edges into the sinks (admins, targets, ADMIN); round k+1 only for edges
+    into the principals round k found able to reach a sink. Edges into principals from which
+    nothing escalates are never decided: that is what keeps 10,000 principals fast.
+    """
+    reached = set(sinks)
+    frontier = set(sinks)
+    found: dict[str, Edge] = {}
+    while frontier:
+        ctx.wanted = frozenset(frontier)
+        new: set[str] = set()
+        for source in sources:
+            for edge in edges_from(ctx, source):
+                if edge.target in reached and edge.id not in found:
+                    found[edge.id] = edge
+                    if source.arn not in reached:
+                        new.add(source.arn)
+        reached |= new
+        frontier = new
+    # Sources that rewrite others see every target (EdgeContext.wants); keep what leads somewhere.
+    return sorted(
+        (e for e in found.values() if e.target in reached), key=lambda e: (e.source, e.target, e.id)
     )
 
 

@@ -14,7 +14,7 @@ resources of a kind, and the inventory gaps of a kind.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +24,7 @@ from deescalate.model import (
     Effect,
     Grant,
     InventoryState,
+    ManagedPolicy,
     Resource,
     Role,
     Snapshot,
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
     from deescalate.edges.sts import TrustIndex
 
 Principal = User | Role
+# Actions by which a source rewrites another principal's permissions (see EdgeContext.wants).
+REWRITE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:CreatePolicyVersion",
+)
 Alternative = tuple[Grant, ...]
 
 
@@ -123,12 +132,27 @@ class SharedIndex:
     by_kind: dict[str, tuple[Resource, ...]] | None = None
     gaps: dict[str, tuple[Gap, ...]] = field(default_factory=dict)
     trust: TrustIndex | None = None  # built by edges/sts.py on first use
+    users_by_account: dict[str, tuple[User, ...]] = field(default_factory=dict)
+    # (id of the policies mapping, account) -> (that mapping, admin-grade managed policy ARNs)
+    admin_policies: dict[tuple[int, str], tuple[Mapping[str, ManagedPolicy], list[str]]] = field(
+        default_factory=dict
+    )
 
 
 class EdgeContext:
     """One analysis run's view of the snapshot: the evaluator plus caches shared by all checkers."""
 
-    __slots__ = ("_decisions", "_may", "admins", "authorizer", "index", "principals", "snapshot")
+    __slots__ = (
+        "_decisions",
+        "_may",
+        "_unfiltered",
+        "admins",
+        "authorizer",
+        "index",
+        "principals",
+        "snapshot",
+        "wanted",
+    )
 
     def __init__(
         self,
@@ -145,6 +169,10 @@ class EdgeContext:
         self.principals: dict[str, Principal] = {**snapshot.users, **snapshot.roles}
         self._may: dict[tuple[str, str], bool] = {}
         self._decisions: dict[tuple[str, Grant], Decision] = {}
+        # Targets worth an edge (None: every target). analyze() grows it from the admins outwards,
+        # so nobody pays for edges into principals from which nothing escalates.
+        self.wanted: frozenset[str] | None = None
+        self._unfiltered: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ permissions
 
@@ -165,6 +193,20 @@ class EdgeContext:
             self._decisions[key] = hit
         return hit
 
+    def wants(self, source: str, target: str) -> bool:
+        """Whether an edge source -> target is worth deciding in this round.
+
+        Sources that can rewrite other principals' permissions see every target: taking over a
+        harmless principal and rewriting it is a combination technique (edges/combos.py).
+        """
+        if self.wanted is None or target in self.wanted:
+            return True
+        hit = self._unfiltered.get(source)
+        if hit is None:
+            hit = any(self.may(source, a) for a in REWRITE_ACTIONS)
+            self._unfiltered[source] = hit
+        return hit
+
     def edge(
         self,
         *,
@@ -175,12 +217,17 @@ class EdgeContext:
         via: str | None = None,
         unknown: Sequence[str] = (),
         description: str = "",
+        always: bool = False,
     ) -> Edge | None:
         """Build the edge if at least one candidate alternative is possible, else None.
+
+        `always` skips the `wants` filter (for a what-if's gate, which is not itself an edge).
 
         `unknown` names facts the snapshot lacks that the edge depends on (a failed inventory call,
         an unknown access-key count): they make the edge conditional whatever the evaluator says.
         """
+        if not always and not self.wants(source, target):
+            return None
         kept: list[Alternative] = []
         certain = False
         conditions: list[str] = []
@@ -219,6 +266,17 @@ class EdgeContext:
         )
 
     # ------------------------------------------------------------------ the account
+
+    def account_users(self, account: str) -> tuple[User, ...]:
+        hit = self.index.users_by_account.get(account)
+        if hit is None:
+            hit = tuple(
+                sorted(
+                    (u for u in self.snapshot.users.values() if u.account_id == account), key=lambda u: u.arn
+                )
+            )
+            self.index.users_by_account[account] = hit
+        return hit
 
     def account_roles(self, account: str) -> Iterator[Role]:
         for role in self.snapshot.roles.values():

@@ -32,7 +32,7 @@ def _in_cluster(technique: str, start: str) -> Checker:
             action="ecs:RegisterTaskDefinition", resource=new_resource("ecs", account, "task-definition/*")
         )
         for role in ctx.roles_trusting(TASKS, account):
-            if role.arn == source.arn:
+            if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
                 continue
             pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(TASKS))
             # CreateService is authorised on the service ARN, RunTask on the task definition; both

@@ -34,7 +34,7 @@ def _update_job(technique: str, trigger: tuple[str, str] | None) -> Checker:
             for g in gaps
         ]
         for role in ctx.roles_trusting(GLUE, account):
-            if role.arn == source.arn:
+            if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
                 continue
             pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(GLUE))
             # Any one job will do: each job is one alternative of the same edge.

@@ -21,10 +21,8 @@ MAX_ACCESS_KEYS = 2
 
 
 def _users(ctx: EdgeContext, source: Principal) -> Iterator[User]:
-    account = source.account_id
-    for arn in sorted(ctx.snapshot.users):
-        user = ctx.snapshot.users[arn]
-        if arn != source.arn and user.account_id == account:
+    for user in ctx.account_users(source.account_id):
+        if user.arn != source.arn and ctx.wants(source.arn, user.arn):
             yield user
 
 
@@ -93,7 +91,7 @@ def login_profiles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) 
 
 def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     for role in sorted(ctx.account_roles(source.account_id), key=lambda r: r.arn):
-        if role.arn == source.arn or role.is_service_linked:
+        if role.arn == source.arn or role.is_service_linked or not ctx.wants(source.arn, role.arn):
             continue
         edge = ctx.edge(
             source=source.arn,

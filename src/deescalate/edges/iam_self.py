@@ -21,15 +21,22 @@ def admin_policies(ctx: EdgeContext, account: str) -> list[str]:
     """Managed policies whose attachment makes the holder admin: AdministratorAccess plus any
     customer policy of the account that grants everything (a condition on iam:PolicyARN may allow
     only those)."""
+    policies = ctx.snapshot.policies
+    key = (id(policies), account)  # a what-if with changed policies gets its own answer
+    hit = ctx.index.admin_policies.get(key)
+    if hit is not None and hit[0] is policies:
+        return hit[1]
     out = [ADMINISTRATOR_ACCESS]
-    for mp in ctx.snapshot.policies.values():
+    for mp in policies.values():
         if (
             mp.arn != ADMINISTRATOR_ACCESS
             and mp.arn.split(":")[4] in (account, "aws")
             and (policy_grants_admin([mp.document]))
         ):
             out.append(mp.arn)
-    return sorted(set(out))
+    result = sorted(set(out))
+    ctx.index.admin_policies[key] = (policies, result)
+    return result
 
 
 def attach(action: str, target: str, policies: list[str]) -> list[tuple[Grant, ...]]:

@@ -51,7 +51,7 @@ def pass_role_edges(
     seen: set[str] = set()
     for service in services:
         for role in ctx.roles_trusting(service, account):
-            if role.arn == source.arn or role.arn in seen:
+            if role.arn == source.arn or role.arn in seen or not ctx.wants(source.arn, role.arn):
                 continue
             seen.add(role.arn)
             calls = [
@@ -113,7 +113,7 @@ def resource_edges(
             (*(Grant(action=a, resource=res.arn) for a in way), *more) for way in ways
         ]
         for role_arn in res.role_arns:
-            if role_arn == source.arn:
+            if role_arn == source.arn or not ctx.wants(source.arn, role_arn):
                 continue
             edge = ctx.edge(
                 source=source.arn,
@@ -122,9 +122,7 @@ def resource_edges(
                 candidates=candidates,
                 via=res.arn,
                 unknown=doubt,
-                description=f"{verb} {kind} {res.name or res.arn}, which runs as {role_arn.rsplit('/', 1)[-1]}"[
-                    :200
-                ],
+                description=f"{verb} {kind} {res.name or res.arn}, which runs as {_name(role_arn)}",
             )
             if edge is not None:
                 yield edge
@@ -132,7 +130,7 @@ def resource_edges(
         pattern = gap_resource(gap.region, account)
         candidates = [tuple(Grant(action=a, resource=pattern) for a in way) for way in ways]
         for role in gap_roles(account):
-            if role.arn == source.arn:
+            if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
                 continue
             edge = ctx.edge(
                 source=source.arn,

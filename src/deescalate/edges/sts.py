@@ -85,6 +85,8 @@ def _index(ctx: EdgeContext) -> TrustIndex:
 
 def assume(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     for role_arn in _index(ctx).candidates(source):
+        if not ctx.wants(source.arn, role_arn):
+            continue
         role = ctx.snapshot.roles[role_arn]
         edge = ctx.edge(
             source=source.arn,

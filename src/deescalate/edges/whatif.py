@@ -59,6 +59,7 @@ def what_if(
         candidates=changes,
         via=via,
         description=description,
+        always=True,
     )
     if gate is None:
         return
@@ -66,11 +67,13 @@ def what_if(
     if new_source is None:
         return
     if admin_reason(changed, new_source) is not None:
-        yield replace(gate, description=f"{description}: it is then admin")
+        if ctx.wants(source.arn, ADMIN):
+            yield replace(gate, description=f"{description}: it is then admin")
         return
     from deescalate.edges import edges_from  # the registry imports this module
 
     sub = EdgeContext(changed, admins=ctx.admins, index=ctx.index)
+    sub.wanted = ctx.wanted
     before = {(e.target, e.technique, e.via) for e in prior}
     by_target: dict[str, list[Edge]] = {}
     for e in edges_from(sub, new_source, what_if=False):
