@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         techniques = Counter(e.technique for e in report.edges)
         print(
-            f"principals={len(snap.users) + len(snap.roles)} (users={len(snap.users)} roles={len(snap.roles)} "
-            f"groups={len(snap.groups)} policies={len(snap.policies)} resources={len(snap.resources)})"
+            f"principals={len(snap.users) + len(snap.roles)} "
+            f"(users={len(snap.users)} roles={len(snap.roles)} groups={len(snap.groups)} policies={len(snap.policies)} resources={len(snap.resources)})"
         )
         print(
             f"  analyze: wall {wall:.2f} s, cpu {cpu:.2f} s"
