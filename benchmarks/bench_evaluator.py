@@ -63,8 +63,10 @@ def build_account(n: int, rng: random.Random, reference: Path) -> tuple[Snapshot
              "Condition": {"StringEquals": {"aws:ResourceTag/team": f"t{i}"}}},
             {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCT}:role/svc-*",
              "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
-            {"Effect": "Deny", "Action": "*", "Resource": "*",
-             "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}},
+            # One team in four requires MFA: a Deny on a key the snapshot cannot know.
+            *([{"Effect": "Deny", "Action": "*", "Resource": "*",
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]
+              if i % 4 == 0 else []),
         ]}) for i in range(20)
     ]
     boundary = _managed("boundary", {"Version": "2012-10-17", "Statement": [
@@ -108,7 +110,7 @@ def build_account(n: int, rng: random.Random, reference: Path) -> tuple[Snapshot
                         PolicyRef(kind=PolicyKind.SCP, name="FullAWSAccess"))
     guard = parse_policy({"Version": "2012-10-17", "Statement": [
         {"Effect": "Deny", "Action": ["organizations:LeaveOrganization", "account:*"], "Resource": "*"},
-        {"Effect": "Deny", "Action": "*", "Resource": "*",
+        {"Effect": "Deny", "Action": ["ec2:*", "lambda:*", "rds:*"], "Resource": "*",
          "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]},
                        "ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:role/admin-*"}}}]},
         PolicyRef(kind=PolicyKind.SCP, name="guardrails"))

@@ -85,6 +85,7 @@ class _Principal:
         "closed_keys",
         "identity",
         "may_allow_cache",
+        "scp_applies",
         "scp_levels",
         "service_linked",
         "values",
@@ -142,6 +143,7 @@ class _Principal:
             self.scp_levels = tuple(
                 tuple(cache.get(p, obj.arn) for p in node.scps) for node in org.path if node.scps
             )
+        self.scp_applies = bool(self.scp_levels)
         self.may_allow_cache: dict[str, bool] = {}
         # service prefix -> (identity statements, boundary statements, per-SCP-level statements)
         self.by_service: dict[str, _Candidates] = {}
@@ -152,14 +154,36 @@ class _Principal:
             hit = self.by_service[service] = (
                 _merge(self.identity, service),
                 self.boundary.candidates(service) if self.boundary is not None else (),
-                tuple(_merge(level, service) for level in self.scp_levels),
             )
         return hit
 
 
-_Candidates = tuple[
-    tuple[CompiledStatement, ...], tuple[CompiledStatement, ...], tuple[tuple[CompiledStatement, ...], ...]
-]
+_Candidates = tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
+# A guardrail level (SCP/RCP) for one service: an unconditional Allow-all present?, its Deny and
+# its other Allow statements. With the Allow-all (FullAWSAccess) only the Denies need evaluating.
+_Guard = tuple[bool, tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
+
+
+def _guard(policies: Sequence[CompiledPolicy], service: str) -> _Guard:
+    stmts = _merge(policies, service)
+    return (
+        any(s.trivial for s in stmts),
+        tuple(s for s in stmts if s.is_deny),
+        tuple(s for s in stmts if not s.is_deny and not s.trivial),
+    )
+
+
+def _scan_guard(
+    level: _Guard,
+    req: Request,
+    caller: Caller | None,
+    denies: list[StatementMatch],
+    deny_maybe: list[StatementMatch],
+) -> _Scan:
+    trivial, deny_st, allow_st = level
+    if deny_st:
+        _scan(deny_st, req, caller, denies, deny_maybe)
+    return _ALLOWED_LEVEL if trivial else _scan(allow_st, req, caller, denies, deny_maybe)
 
 
 def _merge(policies: Sequence[CompiledPolicy], service: str) -> tuple[CompiledStatement, ...]:
@@ -236,10 +260,13 @@ class _Scan:
 
     __slots__ = ("labels", "matches", "tri")
 
-    def __init__(self) -> None:
-        self.tri = NO
+    def __init__(self, tri: int = NO) -> None:
+        self.tri = tri
         self.matches: list[StatementMatch] = []
         self.labels: list[str] = []
+
+
+_ALLOWED_LEVEL = _Scan(YES)  # shared, never mutated: a guardrail level with an Allow-all
 
 
 class Authorizer:
@@ -254,6 +281,8 @@ class Authorizer:
         self._principals: dict[str, _Principal] = {}
         self._resources: dict[str, Resource] = {r.arn: r for r in snapshot.resources}
         self._targets: dict[tuple[str, bool], _Target] = {}
+        self._scp_by_service: dict[str, tuple[_Guard, ...]] = {}
+        self._rcp_by_service: dict[str, tuple[_Guard, ...]] = {}
         org = snapshot.organization
         self._rcp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
         if org is not None and org.rcps_enabled and snapshot.account_id != org.management_account_id:
@@ -374,14 +403,20 @@ class Authorizer:
         caller = p.caller
         denies: list[StatementMatch] = []
         deny_maybe: list[StatementMatch] = []
-        ident_st, bound_st, scp_st = p.candidates(svc)
+        ident_st, bound_st = p.candidates(svc)
         identity = _scan(ident_st, req, None, denies, deny_maybe)
         boundary = _scan(bound_st, req, None, denies, deny_maybe) if p.boundary is not None else None
         session = None
         if session_policies:
             compiled = [self._cache.get(sp, principal) for sp in session_policies]
             session = _scan(_merge(compiled, svc), req, None, denies, deny_maybe)
-        scps = [_scan(level, req, None, denies, deny_maybe) for level in scp_st]
+        scps: list[_Scan] = []
+        if p.scp_applies:
+            # Every principal the SCPs apply to is in the snapshot's account: one set of levels.
+            levels = self._scp_by_service.get(svc)
+            if levels is None:
+                levels = self._scp_by_service[svc] = tuple(_guard(lv, svc) for lv in p.scp_levels)
+            scps = [_scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
         rcps: list[_Scan] = []
         if (
             self._rcp_levels
@@ -389,7 +424,10 @@ class Authorizer:
             and not p.service_linked
             and (target.account in ("", self.snapshot.account_id))
         ):
-            rcps = [_scan(_merge(level, svc), req, caller, denies, deny_maybe) for level in self._rcp_levels]
+            rlevels = self._rcp_by_service.get(svc)
+            if rlevels is None:
+                rlevels = self._rcp_by_service[svc] = tuple(_guard(lv, svc) for lv in self._rcp_levels)
+            rcps = [_scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
         # Resource-based policy: allows split by how the Principal element named the caller.
         by_via: dict[Via, _Scan] = {}
         if target.policy is not None:
@@ -472,8 +510,12 @@ class Authorizer:
         else:
             res_tri = max(d_tri, limited)
             allowed = max(i_tri, d_tri, limited)
-        scp_tri = min((s.tri for s in scps), default=YES)
-        rcp_tri = min((s.tri for s in rcps), default=YES)
+        scp_tri = YES
+        for g in scps:
+            scp_tri = min(scp_tri, g.tri)
+        rcp_tri = YES
+        for g in rcps:
+            rcp_tri = min(rcp_tri, g.tri)
         final = min(allowed, scp_tri, rcp_tri)
 
         if final == NO:
