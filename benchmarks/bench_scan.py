@@ -44,10 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             tracemalloc.stop()
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         techniques = Counter(e.technique for e in report.edges)
-        print(
-            f"principals={len(snap.users) + len(snap.roles)} "
-            f"(users={len(snap.users)} roles={len(snap.roles)} groups={len(snap.groups)} policies={len(snap.policies)} resources={len(snap.resources)})"
-        )
+        size = f"users={len(snap.users)} roles={len(snap.roles)} groups={len(snap.groups)}"
+        size += f" policies={len(snap.policies)} resources={len(snap.resources)}"
+        print(f"principals={len(snap.users) + len(snap.roles)} ({size})")
         print(
             f"  analyze: wall {wall:.2f} s, cpu {cpu:.2f} s"
             + (f", peak heap {peak_heap / 2**20:.1f} MiB" if peak_heap is not None else "")
