@@ -19,6 +19,7 @@ from deescalate.edges import (
     iam_others,
     iam_self,
     lambda_,
+    passrole_more,
     sagemaker,
     ssm,
     sts,
@@ -40,6 +41,7 @@ REGISTRY: tuple[Checker, ...] = (
     *sagemaker.CHECKERS,
     *datapipeline.CHECKERS,
     *ecs.CHECKERS,
+    *passrole_more.CHECKERS,
     *combos.CHECKERS,
     *whatif.CHECKERS,
 )
