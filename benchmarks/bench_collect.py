@@ -188,11 +188,18 @@ def main() -> None:
 
         for label in ("cold (moto builds its regional backends on first use)", "warm"):
             timed_collect(proc.pid, url, out, args.regions, label)
-        moto_cpu0 = cpu_seconds(proc.pid)
+        # The same, one thread for users and one for regions: what the threads buy on this machine.
+        import deescalate.collect.iam as collect_iam
+        import deescalate.collect.run as collect_run
+
+        collect_iam.USER_WORKERS = collect_run.REGION_WORKERS = 1
+        timed_collect(proc.pid, url, out, args.regions, "warm, single-threaded")
+        moto_cpu0, our_cpu0 = cpu_seconds(proc.pid), time.process_time()
         plain, plain_calls = plain_boto3(url, args.regions)
         print(
             f"plain boto3, one thread, same reads ({plain_calls} calls): {plain:.1f}s wall, "
-            f"moto server CPU {cpu_seconds(proc.pid) - moto_cpu0:.1f}s"
+            f"moto server CPU {cpu_seconds(proc.pid) - moto_cpu0:.1f}s, "
+            f"client CPU {time.process_time() - our_cpu0:.1f}s"
         )
 
         t0 = time.perf_counter()
