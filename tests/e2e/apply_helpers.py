@@ -65,3 +65,39 @@ class FailingIAM:
             return attr(**kwargs)
 
         return wrapped
+
+
+def seed_from_snapshot(iam: Any, snapshot: Any) -> None:
+    """Recreate a snapshot's IAM (customer managed policies, groups, users, roles, their policies,
+    attachments, boundaries, instance profiles) in an empty moto account of the same id, so a plan
+    made from the snapshot matches the live state exactly (used for the demo walkthrough)."""
+    for p in snapshot.policies.values():
+        if not p.aws_managed:
+            iam.create_policy(PolicyName=p.name, Path=p.path, PolicyDocument=p.document.document)
+    for g in snapshot.groups.values():
+        iam.create_group(GroupName=g.name, Path=g.path)
+        for pol in g.inline_policies:
+            iam.put_group_policy(GroupName=g.name, PolicyName=pol.ref.name, PolicyDocument=pol.document)
+        for a in g.managed_policy_arns:
+            iam.attach_group_policy(GroupName=g.name, PolicyArn=a)
+    for u in snapshot.users.values():
+        extra = {"PermissionsBoundary": u.boundary_arn} if u.boundary_arn else {}
+        iam.create_user(UserName=u.name, Path=u.path, **extra)
+        for pol in u.inline_policies:
+            iam.put_user_policy(UserName=u.name, PolicyName=pol.ref.name, PolicyDocument=pol.document)
+        for a in u.managed_policy_arns:
+            iam.attach_user_policy(UserName=u.name, PolicyArn=a)
+        for g in u.group_arns:
+            iam.add_user_to_group(UserName=u.name, GroupName=g.rsplit("/", 1)[-1])
+    for r in snapshot.roles.values():
+        extra = {"PermissionsBoundary": r.boundary_arn} if r.boundary_arn else {}
+        trust = r.trust_policy.document if r.trust_policy else json.dumps({"Version": "2012-10-17", "Statement": []})
+        iam.create_role(RoleName=r.name, Path=r.path, AssumeRolePolicyDocument=trust, **extra)
+        for pol in r.inline_policies:
+            iam.put_role_policy(RoleName=r.name, PolicyName=pol.ref.name, PolicyDocument=pol.document)
+        for a in r.managed_policy_arns:
+            iam.attach_role_policy(RoleName=r.name, PolicyArn=a)
+    for ip in snapshot.instance_profiles.values():
+        iam.create_instance_profile(InstanceProfileName=ip.name)
+        for role_arn in ip.role_arns:
+            iam.add_role_to_instance_profile(InstanceProfileName=ip.name, RoleName=role_arn.rsplit("/", 1)[-1])

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from deescalate.apply import connect, execute, prepare
+from deescalate.errors import UsageError
 from deescalate.journal import Call, Journal, default_journal_path
 from deescalate.planfile import read_plan
 from deescalate.quotas import render_document
@@ -42,11 +43,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     for pp in plan.principals:
-        if pp.document and json.loads(pp.document) != render_document(pp.denies):
-            print(
-                f"deescalate: note: {pp.principal}: the document is re-rendered from the denies switched on "
-                "(edits to `document` itself are not used)",
-                file=sys.stderr,
+        rendered = render_document(pp.denies)
+        recorded = json.loads(pp.document) if pp.document else {"Version": "2012-10-17", "Statement": []}
+        if recorded != rendered and not pp.unfixable:
+            raise UsageError(
+                f"{args.plan}: the denies switched on for {pp.principal} differ from its verified "
+                f"document: the plan was edited after it was checked. Run `deescalate plan --check "
+                f"{args.plan} SNAPSHOT` first (it re-verifies the edit and records the result in the plan)"
             )
     clients = connect(profile=args.profile, endpoint_url=args.endpoint_url)
     prepared = prepare(plan, clients)

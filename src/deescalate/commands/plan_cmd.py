@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
     from deescalate.fingerprint import snapshot_state
     from deescalate.plan import check_plan, default_analyze
-    from deescalate.planfile import read_plan
+    from deescalate.planfile import read_plan, write_plan
 
     plan = read_plan(args.check)
     if plan.account_id != snapshot.account_id:
@@ -138,6 +138,9 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
                   file=sys.stderr)
     targets = tuple(args.targets) or plan.targets
     checked, result = check_plan(snapshot, plan, default_analyze(targets))
+    # Record the result (re-rendered documents, placement, verified, remaining) in the plan itself:
+    # apply refuses a plan whose switched-on denies differ from its recorded, checked document.
+    write_plan(checked, args.check)
     off = [d.id for p in checked.principals for d in p.denies if not d.apply]
     print(f"Checked {args.check} against {snapshot.source or args.snapshot}: "
           f"{sum(len(p.denies) for p in checked.principals)} deny statement(s), "
@@ -148,4 +151,5 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
         for principal, path in result.open_paths:
             hops = " -> ".join([_short(principal)] + [f"[{e.technique}] {_short(e.target)}" for e in path])
             print(f"  {hops}")
+    print(f"Recorded the result in {args.check}.")
     return EXIT_CLEAN if checked.verified else EXIT_FINDINGS
