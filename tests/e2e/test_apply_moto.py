@@ -172,3 +172,16 @@ def test_cli_dry_run_apply_and_revert_all_across_pages(moto_endpoint: str, tmp_p
     after["users"] = {k: v for k, v in after["users"].items() if not k.startswith("u")}
     assert after == before
     assert main(["revert", "--endpoint-url", moto_endpoint]) == 2  # needs --journal or --all
+
+
+def test_apply_refuses_a_plan_edited_after_its_check(moto_endpoint: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    clients = seed(moto_endpoint)
+    plan_path = tmp_path / "plan.json"
+    write_plan(hand_plan(clients, {ALICE: "inline"}), plan_path)
+    raw = json.loads(plan_path.read_text())
+    raw["principals"][0]["denies"][0]["apply"] = False
+    plan_path.write_text(json.dumps(raw))
+    assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 2
+    assert "edited after it was checked" in capsys.readouterr().err
+    assert "deescalate-deny" not in clients.iam.list_user_policies(UserName="alice")["PolicyNames"]
