@@ -26,7 +26,7 @@ from deescalate.edges import (
     whatif,
 )
 from deescalate.edges.base import Checker, EdgeContext, Principal
-from deescalate.model import Edge
+from deescalate.model import ADMIN, Edge
 
 REGISTRY: tuple[Checker, ...] = (
     *iam_self.CHECKERS,
@@ -52,7 +52,12 @@ def edges_from(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> 
     """Every edge leaving `source`, in a stable order, one per Edge.id."""
     found: dict[str, Edge] = {}
     for phase in PHASES:
-        if phase == 2 and not what_if:
+        if phase == 2 and (
+            not what_if or any(e.target == ADMIN and not e.conditional for e in found.values())
+        ):
+            # What-if re-analyses are the expensive part; a source that can already make itself
+            # admin outright is a finding either way, and once a plan cuts those edges the
+            # verification run examines its what-ifs (removing the new deny included).
             break
         prior = tuple(found.values())
         for checker in REGISTRY:
