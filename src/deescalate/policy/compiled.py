@@ -7,6 +7,8 @@ statements whatever the size of the policy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from deescalate.errors import PolicyError
 from deescalate.model import Effect, Policy, PolicyKind, Statement, StatementMatch
 from deescalate.policy.conditions import CompiledCondition, compile_condition
@@ -20,16 +22,37 @@ VARIABLE_VERSION = "2012-10-17"
 Unresolved = tuple[str, ...]
 
 
-class Request:
-    """One request as the statements see it: lower-cased action and its halves, resource, context."""
+class Request(LookupFn):
+    """One request as the statements see it: lower-cased action and its halves, resource, and the
+    context lookup (this object is the lookup, to save one allocation per decision)."""
 
-    __slots__ = ("action", "lookup", "name", "resource", "service")
+    __slots__ = ("action", "name", "resource", "service")
 
-    def __init__(self, action: str, resource: str, lookup: LookupFn) -> None:
+    def __init__(
+        self,
+        action: str,
+        resource: str,
+        *,
+        given: Mapping[str, tuple[str, ...]],
+        derived: Mapping[str, tuple[str, ...]],
+        closed_keys: frozenset[str],
+        closed_prefixes: tuple[str, ...],
+        resource_derived: Mapping[str, tuple[str, ...]] | None,
+        principal: str,
+    ) -> None:
+        LookupFn.__init__(
+            self,
+            given,
+            derived,
+            closed_keys,
+            closed_prefixes,
+            resource_derived=resource_derived,
+            principal=principal,
+            resource=resource,
+        )
         self.action = action
         self.service, _, self.name = action.partition(":")
         self.resource = resource
-        self.lookup = lookup
 
 
 class CompiledStatement:
@@ -96,7 +119,7 @@ class CompiledStatement:
         """
         if self.actions.matches(req.action, req.service, req.name) == self.action_negated:
             return None
-        lookup = req.lookup
+        lookup = req
         pending: list[str] | None = None
         if self.resources is not None:
             r = self.resources.matches(req.resource, lookup)

@@ -50,7 +50,7 @@ from deescalate.policy.context import (
     via_service,
 )
 from deescalate.policy.match import Caller, Via
-from deescalate.policy.variables import LookupFn, normalise_context
+from deescalate.policy.variables import normalise_context
 
 NO, MAYBE, YES = 0, 1, 2
 # Services whose resources RCPs govern (Organizations user guide, "List of AWS services that support RCPs").
@@ -390,16 +390,16 @@ class Authorizer:
         closed = p.closed_keys
         if given and via_service(given):
             closed = closed - SERVICE_CHAIN_KEYS
-        lookup = LookupFn(
-            given,
-            p.values,
-            closed,
-            target.closed_prefixes,
+        req = Request(
+            act,
+            resource,
+            given=given,
+            derived=p.values,
+            closed_keys=closed,
+            closed_prefixes=target.closed_prefixes,
             resource_derived=target.values,
             principal=p.arn,
-            resource=resource,
         )
-        req = Request(act, resource, lookup)
         caller = p.caller
         denies: list[StatementMatch] = []
         deny_maybe: list[StatementMatch] = []
