@@ -39,6 +39,7 @@ class Request(LookupFn):
         closed_prefixes: tuple[str, ...],
         resource_derived: Mapping[str, tuple[str, ...]] | None,
         principal: str,
+        memo_ok: bool,
     ) -> None:
         LookupFn.__init__(
             self,
@@ -49,6 +50,7 @@ class Request(LookupFn):
             resource_derived=resource_derived,
             principal=principal,
             resource=resource,
+            memo_ok=memo_ok,
         )
         self.action = action
         self.service, _, self.name = action.partition(":")

@@ -157,6 +157,7 @@ class CompiledCondition:
         "cmp",
         "if_exists",
         "key",
+        "keys",
         "label",
         "memo",
         "negated",
@@ -180,8 +181,8 @@ class CompiledCondition:
             self.typed = tuple(self._convert_policy_value(t.text, None) for t in self.templates)
         # Without a caller-given context, the result depends only on the principal (or on the
         # principal and the resource, for resource keys): remember it.
-        keys = (self.key, *(k for t in self.templates for k in t.variables()))
-        self.resource_dependent = any(k.startswith(RESOURCE_KEY_PREFIXES) for k in keys)
+        self.keys = (self.key, *(k for t in self.templates for k in t.variables()))
+        self.resource_dependent = any(k.startswith(RESOURCE_KEY_PREFIXES) for k in self.keys)
         self.memo: dict[object, bool | None] = {}
 
     def _convert_policy_value(self, text: str, resolved: Resolved | None) -> Any:
@@ -260,7 +261,8 @@ class CompiledCondition:
 
     def evaluate(self, lookup: LookupFn) -> bool | None:
         mk = lookup.resource_memo_key if self.resource_dependent else lookup.memo_key
-        if mk is None:
+        given = lookup.given
+        if mk is None or (given and any(k in given for k in self.keys)):
             return self._evaluate(lookup)
         memo = self.memo
         if mk in memo:

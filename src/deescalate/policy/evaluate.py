@@ -388,8 +388,10 @@ class Authorizer:
         target = self._target(resource, act in TRUST_ACTIONS, p)
         given = normalise_context(context) if context else _EMPTY
         closed = p.closed_keys
+        memo_ok = True
         if given and via_service(given):
             closed = closed - SERVICE_CHAIN_KEYS
+            memo_ok = False
         req = Request(
             act,
             resource,
@@ -399,6 +401,7 @@ class Authorizer:
             closed_prefixes=target.closed_prefixes,
             resource_derived=target.values,
             principal=p.arn,
+            memo_ok=memo_ok,
         )
         caller = p.caller
         denies: list[StatementMatch] = []

@@ -149,17 +149,19 @@ class LookupFn:
         resource_derived: Mapping[str, tuple[str, ...]] | None = None,
         principal: str | None = None,
         resource: str | None = None,
+        memo_ok: bool = True,
     ) -> None:
         self.given = given
         self.derived = derived
         self.resource_derived = resource_derived
         self.closed_keys = closed_keys
         self.closed_prefixes = closed_prefixes
-        # Memo keys for condition results: only valid when the caller gave no context, so that
-        # every value comes from the snapshot (principal, and resource for resource keys).
-        self.memo_key: object = principal if principal is not None and not given else None
+        # Memo keys for condition results. A condition whose keys the caller's context does not
+        # give depends only on the snapshot: the principal, and the resource for resource keys.
+        # `memo_ok` is False when the context changes which keys are closed (via a service).
+        self.memo_key: object = principal if principal is not None and memo_ok else None
         self.resource_memo_key: object = (
-            (principal, resource) if principal is not None and resource is not None and not given else None
+            (principal, resource) if principal is not None and resource is not None and memo_ok else None
         )
 
     def __call__(self, key: str) -> Value:

@@ -95,3 +95,18 @@ def test_session_policies_are_a_union() -> None:
     a = Authorizer(b.build())
     assert a.decide(r, "ec2:RunInstances", "*", session_policies=(s1, s2)).allowed
     assert a.decide(r, "iam:PassRole", "*", session_policies=(s1, s2)).reason is Reason.SESSION_POLICY
+
+
+def test_condition_memo_respects_context_and_service_chain() -> None:
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt(action="s3:GetObject", Condition={
+        "StringEquals": {"aws:SourceAccount": "111111111111", "aws:PrincipalTag/team": "ops"}})),
+        tags={"team": "ops"})
+    a = Authorizer(b.build())
+    assert a.decide(u, "s3:GetObject", "*").outcome is Outcome.DENY  # direct call: no SourceAccount
+    via = a.decide(u, "s3:GetObject", "*", {"aws:ViaAWSService": "true"})
+    assert via.outcome is Outcome.CONDITIONAL
+    given = a.decide(u, "s3:GetObject", "*", {"aws:ViaAWSService": "true", "aws:SourceAccount": "111111111111"})
+    assert given.outcome is Outcome.ALLOW
+    assert a.decide(u, "s3:GetObject", "*", {"aws:PrincipalTag/team": "dev"}).outcome is Outcome.DENY
+    assert a.decide(u, "s3:GetObject", "*", {"s3:prefix": "x"}).outcome is Outcome.DENY
