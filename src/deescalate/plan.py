@@ -206,23 +206,28 @@ def build_plan(
     principals: Iterable[str] | None = None,
     targets: tuple[str, ...] = (),
 ) -> Plan:
-    """Plan every finding (or only `principals`), then verify and re-plan until stable."""
-    wanted = set(principals) if principals is not None else None
+    """Plan every finding (or only `principals`), then verify and re-plan until stable.
+
+    With `principals`, the principals their paths run through are planned too when those hold the
+    escalation edges (a user who can only assume a role that escalates is fixed at the role).
+    """
+    by_principal = {f.principal: f for f in report.findings}
+    wanted = set(by_principal) if principals is None else set(principals) & set(by_principal)
+    for arn in list(wanted):
+        wanted |= {e.source for path in by_principal[arn].paths for e in path if e.source in by_principal}
     instance: dict[str, dict[str, Edge]] = {}
-    for finding in report.findings:
-        if wanted is None or finding.principal in wanted:
-            edges = instance.setdefault(finding.principal, {})
-            for e in finding.edges:
-                _merge_edge(edges, e)
+    for arn in sorted(wanted):
+        edges = instance.setdefault(arn, {})
+        for e in by_principal[arn].edges:
+            _merge_edge(edges, e)
     plan = _solve_all(snapshot, report, instance, targets)
     for _ in range(MAX_ROUNDS):
         remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
         grew = False
         denied = {p.principal: [(d.action, d.resource) for d in p.denies if d.apply] for p in plan.principals}
         for edge in remaining:
-            if edge.source in instance:
-                residual = strip_denied(edge, denied.get(edge.source, ()))
-                grew = _merge_edge(instance[edge.source], residual) or grew
+            residual = strip_denied(edge, denied.get(edge.source, ()))
+            grew = _merge_edge(instance.setdefault(edge.source, {}), residual) or grew
         if not remaining or not grew:
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
         plan = _solve_all(snapshot, report, instance, targets)

@@ -93,6 +93,11 @@ def verify(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn, *, planned: Se
         if finding.principal in planned:
             for edge in finding.edges:
                 out.setdefault(edge.id, edge)
+            # A planned principal still at risk only through others: the escalation edge ending each
+            # of its paths is open (its source is planned next round, or reported).
+            for path in finding.paths if not finding.edges else ():
+                if path:
+                    out.setdefault(path[-1].id, path[-1])
     remaining = tuple(sorted(out.values(), key=lambda e: e.id))
     ids = set(out)
     paths = tuple(

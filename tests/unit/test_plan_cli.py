@@ -70,3 +70,16 @@ def test_plan_to_stdout_and_principal_filter(capsys: pytest.CaptureFixture[str])
     assert main(["plan", "--demo", "--principal", planned[0]]) == 0
     raw = json.loads(capsys.readouterr().out)
     assert [p["principal"] for p in raw["principals"]] == [planned[0]]
+
+
+def test_planning_a_principal_at_risk_only_through_another_plans_the_other() -> None:
+    snap = load_demo()
+    report = analyze(snap)
+    covered = [f.principal for f in report.findings if not f.edges]
+    assert covered, "the demo has a principal at risk only through another (userA via roleB)"
+    plan = build_plan(snap, report, default_analyze(), principals=covered[:1])
+    assert plan.verified
+    assert plan.principals and all(p.principal not in covered for p in plan.principals)
+    from deescalate.verify import apply_to_snapshot
+
+    assert covered[0] not in {f.principal for f in analyze(apply_to_snapshot(snap, plan)).findings}
