@@ -60,13 +60,22 @@ def edges_from(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> 
             # verification run examines its what-ifs (removing the new deny included).
             break
         prior = tuple(found.values())
-        for checker in REGISTRY:
-            if checker.phase != phase or not checker.applies(ctx, source):
+        for checker in _applicable(ctx, source):
+            if checker.phase != phase:
                 continue
             for edge in checker.find(ctx, source, prior):
                 if edge.id not in found:
                     found[edge.id] = edge
     return sorted(found.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+
+
+def _applicable(ctx: EdgeContext, source: Principal) -> tuple[Checker, ...]:
+    """The checkers whose prefilter the source passes (asked once per source and context)."""
+    hit = ctx.applicable.get(source.arn)
+    if hit is None:
+        hit = tuple(c for c in REGISTRY if c.applies(ctx, source))
+        ctx.applicable[source.arn] = hit
+    return hit
 
 
 def unexamined(ctx: EdgeContext) -> list[str]:

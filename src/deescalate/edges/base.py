@@ -147,6 +147,7 @@ class EdgeContext:
         "_may",
         "_unfiltered",
         "admins",
+        "applicable",
         "authorizer",
         "index",
         "principals",
@@ -173,6 +174,7 @@ class EdgeContext:
         # so nobody pays for edges into principals from which nothing escalates.
         self.wanted: frozenset[str] | None = None
         self._unfiltered: dict[str, bool] = {}
+        self.applicable: dict[str, tuple[Checker, ...]] = {}  # filled by edges/__init__.py
 
     # ------------------------------------------------------------------ permissions
 

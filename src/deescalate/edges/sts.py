@@ -28,13 +28,14 @@ def _admits_assume(actions: tuple[str, ...] | None, not_actions: tuple[str, ...]
 class TrustIndex:
     """Which roles may admit which principals, read from trust policies' AWS principals."""
 
-    __slots__ = ("by_account", "by_arn", "by_role_name", "everyone")
+    __slots__ = ("_memo", "by_account", "by_arn", "by_role_name", "everyone")
 
     def __init__(self, roles: Sequence[Role]) -> None:
         self.by_arn: dict[str, set[str]] = {}
         self.by_account: dict[str, set[str]] = {}
         self.by_role_name: dict[tuple[str, str], set[str]] = {}  # (account, role name) from session ARNs
         self.everyone: set[str] = set()
+        self._memo: dict[str, list[str]] = {}
         for role in roles:
             trust = role.trust_policy
             if trust is None:
@@ -66,6 +67,12 @@ class TrustIndex:
             self.by_arn.setdefault(value, set()).add(role)
 
     def candidates(self, source: Principal) -> list[str]:
+        hit = self._memo.get(source.arn)
+        if hit is None:
+            hit = self._memo[source.arn] = self._candidates(source)
+        return hit
+
+    def _candidates(self, source: Principal) -> list[str]:
         out = set(self.everyone)
         out |= self.by_arn.get(source.arn, set())
         out |= self.by_account.get(source.account_id, set())
