@@ -141,3 +141,15 @@ def test_missing_snapshot_is_a_runtime_error_3(tmp_path, capsys) -> None:
 def test_unwritable_output_is_a_runtime_error_3(fixed_report, tmp_path, capsys) -> None:
     assert scan("-o", str(tmp_path / "no" / "such" / "dir" / "r.txt")) == 3
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_color_auto_follows_the_terminal_and_no_color(fixed_report, capsys, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    scan()
+    assert "\x1b[1;31m" in capsys.readouterr().out
+    monkeypatch.setenv("NO_COLOR", "1")
+    scan()
+    assert "\x1b[" not in capsys.readouterr().out
