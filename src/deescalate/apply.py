@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 from deescalate.errors import ApplyError
@@ -46,14 +47,17 @@ class Clients:
 
 
 def connect(*, profile: str | None = None, endpoint_url: str | None = None) -> Clients:
+    # Standard retry mode backs off on throttling (IAM's write APIs are rate-limited).
+    config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
     try:
         session = boto3.Session(profile_name=profile)
         return Clients(
-            iam=session.client("iam", endpoint_url=endpoint_url, region_name=IAM_REGION),
-            sts=session.client("sts", endpoint_url=endpoint_url, region_name=IAM_REGION),
+            iam=session.client("iam", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
+            sts=session.client("sts", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
         )
-    except botocore.exceptions.BotoCoreError as e:
-        raise ApplyError(f"cannot set up AWS clients (profile {profile or 'default'}): {e}") from e
+    except (botocore.exceptions.BotoCoreError, ValueError) as e:
+        where = f"profile {profile or 'default'}" + (f", endpoint {endpoint_url}" if endpoint_url else "")
+        raise ApplyError(f"cannot set up AWS clients ({where}): {e}") from e
 
 
 def _snake(api: str) -> str:
@@ -72,7 +76,12 @@ def call_api(iam: Any, api: str, params: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = getattr(iam, _snake(api))(**params)
         return result
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        raise ApplyError(f"iam:{api} {_brief(params)} failed: {e}") from e
+        raise ApplyError(f"{_service(iam)}:{api} {_brief(params)} failed: {e}".replace("  ", " ")) from e
+
+
+def _service(client: Any) -> str:
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    return str(getattr(model, "service_name", "iam"))
 
 
 def _brief(params: dict[str, Any]) -> str:

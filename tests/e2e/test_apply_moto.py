@@ -185,3 +185,15 @@ def test_apply_refuses_a_plan_edited_after_its_check(moto_endpoint: str, tmp_pat
     assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 2
     assert "edited after it was checked" in capsys.readouterr().err
     assert "deescalate-deny" not in clients.iam.list_user_policies(UserName="alice")["PolicyNames"]
+
+
+def test_unreachable_endpoint_and_bad_profile_are_runtime_errors(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    plan_path = tmp_path / "plan.json"
+    write_plan(Plan(account_id=ACCT, snapshot="hand", snapshot_time=None, principals=()), plan_path)
+    assert main(["apply", str(plan_path), "--endpoint-url", "http://127.0.0.1:9"]) == 3
+    err = capsys.readouterr().err
+    assert "sts:GetCallerIdentity" in err and "Traceback" not in err
+    assert main(["apply", str(plan_path), "--profile", "no-such-profile-h4"]) == 3
+    assert "cannot set up AWS clients (profile no-such-profile-h4)" in capsys.readouterr().err
+    assert main(["revert", "--all", "--endpoint-url", "not a url"]) == 3
