@@ -71,6 +71,7 @@ TRUST_ACTIONS = frozenset(
 _EMPTY: dict[str, tuple[str, ...]] = {}
 # Decisions without statements are values: share one of each.
 _DENIED = {r: Decision(outcome=Outcome.DENY, reason=r) for r in Reason}
+_NO_ALLOW = _DENIED[Reason.NO_ALLOW]
 
 
 class _Principal:
@@ -272,7 +273,7 @@ _ALLOWED_LEVEL = _Scan(YES)  # shared, never mutated: a guardrail level with an 
 class Authorizer:
     """Decides requests over one snapshot. Policies are compiled once, principals on first use."""
 
-    def __init__(self, snapshot: Snapshot, *, decision_cache: int = 200_000) -> None:
+    def __init__(self, snapshot: Snapshot, *, decision_cache: int = 0) -> None:
         """`decision_cache`: how many context-free decisions to remember (0 turns the cache off)."""
         self.snapshot = snapshot
         self._decision_cache_size = decision_cache
@@ -379,7 +380,7 @@ class Authorizer:
         p = self._principal(principal)
         act = action.lower()
         key = None
-        if not context and not session_policies:
+        if self._decision_cache_size and not context and not session_policies:
             key = (principal, act, resource)
             hit = self._decisions.get(key)
             if hit is not None:
@@ -469,8 +470,7 @@ class Authorizer:
         if key is not None:
             if len(self._decisions) >= self._decision_cache_size:
                 self._decisions.clear()
-            if self._decision_cache_size:
-                self._decisions[key] = decision
+            self._decisions[key] = decision
         return decision
 
     # ------------------------------------------------------------------ combining the gates
@@ -488,6 +488,30 @@ class Authorizer:
         by_via: dict[Via, _Scan],
         deny_maybe: list[StatementMatch],
     ) -> Decision:
+        if (
+            not by_via
+            and boundary is None
+            and session is None
+            and not rcps
+            and not deny_maybe
+            and not target.unknown_other_account
+            and not target.mandatory
+            and p.boundary_missing is None
+            and target.account in ("", p.caller.account)
+        ):
+            # The common case, same account and no resource policy: identity policies and SCPs
+            # alone decide (the same answer as the general rules below, sooner).
+            scp_tri = YES
+            for g in scps:
+                scp_tri = min(scp_tri, g.tri)
+            if scp_tri == NO:
+                return _DENIED[Reason.SCP]
+            if identity.tri == NO:
+                return _NO_ALLOW
+            if identity.tri == YES and scp_tri == YES:
+                return Decision(
+                    outcome=Outcome.ALLOW, reason=Reason.ALLOWED, statements=tuple(identity.matches)
+                )
         labels: list[str] = []
         b_tri = YES if boundary is None else boundary.tri
         if p.boundary_missing is not None:

@@ -74,7 +74,7 @@ class ActionMatcher:
 class ResourceMatcher:
     """Resource patterns; those with policy variables are resolved per request."""
 
-    __slots__ = ("everything", "exact", "rx", "templates")
+    __slots__ = ("everything", "exact", "memo", "rx", "templates")
 
     def __init__(self, patterns: tuple[str, ...], *, substitute: bool) -> None:
         self.everything = False
@@ -94,6 +94,7 @@ class ResourceMatcher:
         self.exact = frozenset(exact)
         self.rx = re.compile("(?:" + "|".join(wild) + r")\Z", re.DOTALL) if wild else None
         self.templates = tuple(templates)
+        self.memo: dict[tuple[int, object], re.Pattern[str] | Lookup] = {}
 
     def matches(self, resource: str, lookup: LookupFn) -> bool | str:
         """True / False, or a description of the unknown key the match depends on."""
@@ -102,16 +103,34 @@ class ResourceMatcher:
         if self.rx is not None and self.rx.match(resource) is not None:
             return True
         pending: str | None = None
-        for t in self.templates:
-            r = resolve(t, lookup)
-            if r is UNKNOWN:
+        for i, t in enumerate(self.templates):
+            rx = self._resolved(i, t, lookup)
+            if rx is UNKNOWN:
                 pending = f"Resource {t.text} (depends on {', '.join(t.variables())})"
-                continue
-            if isinstance(r, Lookup):
-                continue
-            if _compile(r.regex_source).match(resource) is not None:
+            elif isinstance(rx, re.Pattern) and rx.match(resource) is not None:
                 return True
         return pending if pending is not None else False
+
+
+    def _resolved(self, i: int, t: Template, lookup: LookupFn) -> re.Pattern[str] | Lookup:
+        """The template's regex for this request; remembered per principal when the caller's
+        context does not set any of its variables (then only the snapshot decides them)."""
+        mk = lookup.memo_key
+        given = lookup.given
+        if mk is None or (given and any(k in given for k in t.variables())):
+            return self._resolve(t, lookup)
+        key = (i, mk)
+        hit = self.memo.get(key)
+        if hit is None:
+            if len(self.memo) > 100_000:
+                self.memo.clear()
+            hit = self.memo[key] = self._resolve(t, lookup)
+        return hit
+
+    @staticmethod
+    def _resolve(t: Template, lookup: LookupFn) -> re.Pattern[str] | Lookup:
+        r = resolve(t, lookup)
+        return r if isinstance(r, Lookup) else _compile(r.regex_source)
 
 
 _RX_CACHE: dict[str, re.Pattern[str]] = {}
@@ -154,11 +173,12 @@ class Caller:
 
 
 class PrincipalMatcher:
-    __slots__ = ("entries", "negated")
+    __slots__ = ("entries", "memo", "negated")
 
     def __init__(self, spec: PrincipalSpec, *, negated: bool) -> None:
         self.entries = spec.entries
         self.negated = negated
+        self.memo: dict[str, Via | str] = {}  # by caller ARN: the answer depends on the caller only
 
     def _via(self, caller: Caller) -> Via | str:
         best: Via = Via.NONE
@@ -185,6 +205,12 @@ class PrincipalMatcher:
 
     def match(self, caller: Caller) -> Via | str:
         """Via.NONE when the statement does not apply; a string when it depends on the session name."""
+        hit = self.memo.get(caller.arn)
+        if hit is None:
+            hit = self.memo[caller.arn] = self._match(caller)
+        return hit
+
+    def _match(self, caller: Caller) -> Via | str:
         via = self._via(caller)
         if not self.negated:
             return via
