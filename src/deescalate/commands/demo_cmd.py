@@ -1,6 +1,7 @@
 """`deescalate demo`: the packaged demo account's findings, with no AWS and no network.
 
-Same report and gate options as `scan`; the text report by default.
+Same report and gate options as `scan`; the text report by default. Unlike `scan`, the gate
+defaults to `--fail-on none` (exit 0): the demo is meant to show findings, not to fail a shell.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def register(sub: Any) -> None:
         description="Analyse the demo account shipped with deescalate and report its findings, exactly "
         "as `scan` would for a real snapshot. No credentials, no network.",
     )
-    add_options(p)
+    add_options(p, default_fail_on="none")
     p.set_defaults(func=run)
 
 
