@@ -18,7 +18,7 @@ from deescalate import __version__
 from deescalate.collect.iam import caller_identity, collect_iam
 from deescalate.collect.org import collect_organization
 from deescalate.collect.regional import KIND_COLLECTORS
-from deescalate.collect.session import GLOBAL, Aws, Failure, fatal
+from deescalate.collect.session import GLOBAL, Aws, FailedCall, Failure, fatal
 from deescalate.collect.store import Store
 from deescalate.errors import CollectError
 from deescalate.snapshot import layout as L
@@ -62,10 +62,11 @@ def collect(
 ) -> Path:
     """Collect a snapshot of the account into `out_dir` with read-only calls; returns the directory.
 
-    `progress` is called after each step, possibly from worker threads, never concurrently.
+    `progress` is called after each step, from the calling thread.
     """
     started = time.monotonic()
     out = Path(out_dir)
+    Store.check(out)
     aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts)
     try:
         ident = caller_identity(aws)
@@ -108,19 +109,30 @@ def _collect_regions(
 ) -> list[dict[str, Any]]:
     def one(region: str, kind: str) -> dict[str, Any]:
         service, fn = KIND_COLLECTORS[kind]
+        rec: dict[str, Any] = {"kind": kind, "region": region}
+        if not aws.offered(service, region):
+            # No endpoint there: calling would only wait out connection retries. Nothing can exist.
+            return {**rec, "state": "ok", "note": f"{service} is not offered in {region}"}
         try:
             files = fn(aws, region)
         except Failure as e:
             aws.record(e.call)
-            return {
-                "kind": kind,
-                "region": region,
-                "state": "failed",
-                "error": f"{e.call.operation}: {e.call.summary()}",
-            }
+            return {**rec, "state": "failed", "error": f"{e.call.operation}: {e.call.summary()}"}
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            # A response of a shape the collector does not expect: keep going, say so.
+            aws.record(
+                FailedCall(
+                    service=service,
+                    operation=kind,
+                    region=region,
+                    code="UnexpectedResponse",
+                    message=f"{type(e).__name__}: {e}",
+                )
+            )
+            return {**rec, "state": "failed", "error": f"UnexpectedResponse: {type(e).__name__}: {e}"}
         for command, data in files.items():
             store.write(L.regional(region, service, command), data)
-        return {"kind": kind, "region": region, "state": "ok"}
+        return {**rec, "state": "ok"}
 
     inventory: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=REGION_WORKERS) as pool:

@@ -120,6 +120,19 @@ class Aws:
 
         return count
 
+    def offered(self, service: str, region: str) -> bool:
+        """False when botocore knows `region` and knows `service` has no endpoint there.
+
+        With --endpoint-url every service is assumed present; a region botocore does not know
+        (newer than its endpoint data) is tried rather than skipped.
+        """
+        if self.endpoint_url is not None:
+            return True
+        with self._lock:
+            known = set(self.session.get_available_regions("ec2"))
+            offered = set(self.session.get_available_regions(service))
+        return region not in known or not offered or region in offered
+
     def record(self, failed: FailedCall) -> None:
         with self._lock:
             self.failures.append(failed)

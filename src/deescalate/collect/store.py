@@ -28,12 +28,17 @@ def _default(value: Any) -> Any:
 
 
 class Store:
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
+    @staticmethod
+    def check(out_dir: Path) -> None:
+        """Refuse, before any AWS call, an output that exists and is not an earlier snapshot."""
         if out_dir.exists() and (
             not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / L.MANIFEST).is_file())
         ):
             raise UsageError(f"{out_dir}: exists and is not a snapshot directory; choose another -o")
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.check(out_dir)
         parent = out_dir.resolve().parent
         try:
             parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ account. The on-disk layout is in `layout.py` and docs/snapshot.md.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from deescalate.errors import SnapshotError
@@ -27,8 +28,6 @@ def load_demo() -> Snapshot:
     path = demo_path()
     if not (path / "manifest.json").is_file():
         raise SnapshotError(f"{path}: the packaged demo snapshot is missing; reinstall deescalate")
-    from dataclasses import replace
-
     return replace(load_snapshot(path), source="demo")
 
 

@@ -23,7 +23,7 @@ from deescalate.snapshot.iam import (
 )
 from deescalate.snapshot.org import parse_organization
 from deescalate.snapshot.resources import Ctx, read_region
-from deescalate.snapshot.where import At, as_object, get_objects, get_opt_str, get_str
+from deescalate.snapshot.where import At, as_object, get_list, get_objects, get_opt_str, get_str
 
 
 def read_json(path: Path, shown: str) -> Any:
@@ -134,12 +134,10 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
     man, mat = _manifest(d)
     account_id = get_str(man, "account_id", mat)
     regions = []
-    for where, r in [(mat.key("regions").index(i), r) for i, r in enumerate(man.get("regions") or [])]:
+    for where, r in get_list(man, "regions", mat):
         if not isinstance(r, str):
-            raise where.error("expected a region name")
+            raise where.error(f"expected a region name, found {r!r}")
         regions.append(r)
-    if man.get("regions") is not None and not isinstance(man.get("regions"), list):
-        raise mat.key("regions").error("expected a list")
 
     raw, at = d.need(L.IAM_DETAILS)
     iam = parse_details(raw, at.file)
