@@ -144,12 +144,12 @@ def test_cli_dry_run_apply_and_revert_all_across_pages(moto_endpoint: str, tmp_p
     clients = seed(moto_endpoint)
     iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
     before = iam_dump(iam)
-    plan = hand_plan(clients, {ALICE: "inline", APP: "inline"})
+    plan = hand_plan(clients, {ALICE: "inline", APP: "inline", BOB: "managed"})
     plan_path = tmp_path / "plan.json"
     write_plan(plan, plan_path)
     assert main(["apply", str(plan_path), "--endpoint-url", moto_endpoint]) == 0
     out = capsys.readouterr().out
-    assert "Dry run: 2 call(s)" in out and "iam:PutUserPolicy UserName=alice PolicyName=deescalate-deny" in out
+    assert "Dry run: 4 call(s)" in out and "iam:PutUserPolicy UserName=alice PolicyName=deescalate-deny" in out
     assert '"Effect": "Deny"' in out
     assert iam_dump(iam) == before  # dry run changed nothing
     assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 0
@@ -161,9 +161,17 @@ def test_cli_dry_run_apply_and_revert_all_across_pages(moto_endpoint: str, tmp_p
         iam.create_user(UserName=f"u{i:03d}")
         iam.put_user_policy(UserName=f"u{i:03d}", PolicyName="deescalate-deny",
                             PolicyDocument=json.dumps(render_document([deny(f"u{i}", 0, "iam:X", "*")])))
+    # a group policy under our prefix that deescalate did not write: reported, left alone
+    iam.create_group(GroupName="ops")
+    iam.put_group_policy(GroupName="ops", PolicyName="deescalate-notours", PolicyDocument=ALLOW_ALL_IAM)
     assert main(["revert", "--all", "--endpoint-url", moto_endpoint]) == 0
-    assert "Dry run: 107 undo call(s)" in capsys.readouterr().out
-    assert main(["revert", "--all", "--yes", "--endpoint-url", moto_endpoint]) == 0
+    assert "Dry run: 109 undo call(s)" in capsys.readouterr().out  # 105 + alice + app + ops + bob's managed
+    assert main(["revert", "--all", "--yes", "--endpoint-url", moto_endpoint]) == 3
+    captured = capsys.readouterr()
+    assert "deescalate-notours" in captured.err and "left alone" in captured.err
+    assert iam.list_group_policies(GroupName="ops")["PolicyNames"] == ["deescalate-notours"]
+    iam.delete_group_policy(GroupName="ops", PolicyName="deescalate-notours")
+    iam.delete_group(GroupName="ops")
     after = iam_dump(iam)
     assert all(not u["inline"] for name, u in after["users"].items() if name.startswith("u"))
     for name in ("u000", "u104"):
