@@ -422,6 +422,9 @@ class Authorizer:
                 levels = self._scp_by_service[svc] = tuple(_guard(lv, svc) for lv in p.scp_levels)
             scps = [_scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
         rcps: list[_Scan] = []
+        # RCPs: resources of member accounts, supported services; not the management account, and
+        # not actions of service-linked roles ("Resources and entities not restricted by RCPs",
+        # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#actions-not-restricted-by-rcps)
         if (
             self._rcp_levels
             and svc in RCP_SERVICES

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from deescalate.errors import UsageError
-from deescalate.model import Decision, Snapshot, StatementMatch
+from deescalate.model import Decision, Outcome, Snapshot, StatementMatch
 
 
 def statement_json(m: StatementMatch) -> dict[str, Any]:
@@ -66,10 +66,10 @@ _REASON_TEXT = {
 
 
 def decision_text(decision: Decision, *, principal: str, action: str, resource: str) -> str:
-    lines = [
-        f"{decision.outcome.value.upper()}: {principal} {action} on {resource}",
-        f"reason: {_REASON_TEXT.get(decision.reason.value, decision.reason.value)}",
-    ]
+    reason = _REASON_TEXT.get(decision.reason.value, decision.reason.value)
+    if decision.outcome is Outcome.CONDITIONAL:
+        reason = "allowed only if the conditions below hold"
+    lines = [f"{decision.outcome.value.upper()}: {principal} {action} on {resource}", f"reason: {reason}"]
     if decision.statements:
         lines.append("statements:")
         lines.extend("  " + statement_text(m) for m in decision.statements)
