@@ -401,3 +401,21 @@ def test_progress_bar_only_on_a_terminal(
     monkeypatch.setattr("sys.stderr", plain)
     assert main([*argv, "--max-attempts", "1"]) == 0
     assert "\r" not in plain.getvalue() and plain.getvalue().startswith("collected account")
+
+
+def test_an_unexpected_response_fails_one_kind_only(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deescalate.collect.run as run
+
+    def broken(aws: Any, region: str) -> dict[str, Any]:
+        return {"describe-instances": aws.pages("ec2", region, "describe_instances")["NoSuchKey"]}
+
+    kinds = {L.EC2_INSTANCE: ("ec2", broken), L.GLUE_JOB: run.KIND_COLLECTORS[L.GLUE_JOB]}
+    monkeypatch.setattr(run, "KIND_COLLECTORS", kinds)
+    code, err = collect(moto_endpoint, tmp_path / "snap", capsys, ("us-east-1",))
+    assert code == 0, err
+    s = load_snapshot(tmp_path / "snap")
+    states = {i.kind: (i.state, i.error) for i in s.inventory}
+    assert states[L.GLUE_JOB] == (InventoryState.OK, None)
+    assert states[L.EC2_INSTANCE] == (InventoryState.FAILED, "UnexpectedResponse: KeyError: 'NoSuchKey'")
