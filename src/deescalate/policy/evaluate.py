@@ -86,6 +86,7 @@ class _Principal:
         "closed_keys",
         "identity",
         "may_allow_cache",
+        "missing",
         "scp_applies",
         "scp_levels",
         "service_linked",
@@ -98,16 +99,24 @@ class _Principal:
         self.service_linked = isinstance(obj, Role) and obj.is_service_linked
         policies: list[Policy] = list(obj.inline_policies)
         managed_arns: list[str] = list(obj.managed_policy_arns)
+        # Policies the principal has but the snapshot lacks could allow anything: a request they
+        # would decide is conditional on them, never silently denied.
+        missing: list[str] = []
         if isinstance(obj, User):
             for garn in obj.group_arns:
                 group = snap.groups.get(garn)
                 if group is not None:
                     policies.extend(group.inline_policies)
                     managed_arns.extend(group.managed_policy_arns)
+                else:
+                    missing.append(f"the policies of group {garn} (not in the snapshot) allow it")
         for marn in dict.fromkeys(managed_arns):
             mp = snap.policies.get(marn)
             if mp is not None and mp.default_version in mp.versions:
                 policies.append(mp.document)
+            else:
+                missing.append(f"managed policy {marn} (not in the snapshot) allows it")
+        self.missing = tuple(missing)
         self.identity = tuple(cache.get(p, obj.arn) for p in policies)
         self.boundary: CompiledPolicy | None = None
         self.boundary_missing: str | None = None
@@ -357,6 +366,8 @@ class Authorizer:
         A cheap superset filter (ignores resources, conditions, denies, boundaries).
         """
         p = self._principal(principal)
+        if p.missing:
+            return True  # a policy the snapshot lacks could allow it
         a = action.lower()
         hit = p.may_allow_cache.get(a)
         if hit is None:
@@ -500,6 +511,7 @@ class Authorizer:
             and not target.unknown_other_account
             and not target.mandatory
             and p.boundary_missing is None
+            and not p.missing
             and target.account in ("", p.caller.account)
         ):
             # The common case, same account and no resource policy: identity policies and SCPs
@@ -520,7 +532,11 @@ class Authorizer:
         if p.boundary_missing is not None:
             b_tri, labels = MAYBE, [p.boundary_missing]
         s_tri = YES if session is None else session.tri
-        i_tri = min(identity.tri, b_tri, s_tri)
+        id_tri = identity.tri
+        if id_tri == NO and p.missing:
+            id_tri = MAYBE
+            labels.extend(p.missing)
+        i_tri = min(id_tri, b_tri, s_tri)
         d_tri = by_via[Via.DIRECT].tri if Via.DIRECT in by_via else NO
         r_tri = by_via[Via.ROLE].tri if Via.ROLE in by_via else NO
         a_tri = by_via[Via.ACCOUNT].tri if Via.ACCOUNT in by_via else NO

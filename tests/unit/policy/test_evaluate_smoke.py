@@ -110,3 +110,16 @@ def test_condition_memo_respects_context_and_service_chain() -> None:
     assert given.outcome is Outcome.ALLOW
     assert a.decide(u, "s3:GetObject", "*", {"aws:PrincipalTag/team": "dev"}).outcome is Outcome.DENY
     assert a.decide(u, "s3:GetObject", "*", {"s3:prefix": "x"}).outcome is Outcome.DENY
+
+
+def test_policies_missing_from_the_snapshot_make_it_conditional_not_denied() -> None:
+    b = SnapshotBuilder()
+    gone = "arn:aws:iam::aws:policy/NotCollected"
+    u = b.user("alice", doc(stmt("Deny", action="iam:*")), managed=[gone],
+               groups=["arn:aws:iam::111111111111:group/ghosts"])
+    a = Authorizer(b.build())
+    d = a.decide(u, "s3:GetObject", "*")
+    assert d.outcome is Outcome.CONDITIONAL
+    assert any("NotCollected" in c for c in d.conditions) and any("ghosts" in c for c in d.conditions)
+    assert a.decide(u, "iam:PassRole", "*").outcome is Outcome.DENY  # the known Deny still decides
+    assert a.may_allow(u, "ec2:RunInstances")
