@@ -113,6 +113,11 @@ CASES: list[Case] = [
     c("numge-lt", "NumericGreaterThanEquals", N, "10", "9", "deny"),
     c("numge-ifexists-present", "NumericGreaterThanEqualsIfExists", N, "10", "1", "deny"),
     c("numeric-unknown", "NumericLessThan", N, "10", None, "conditional"),
+    c("numne-ifexists-absent", "NumericNotEqualsIfExists", N, "10", ABSENT, "allow"),
+    c("numne-ifexists-equal", "NumericNotEqualsIfExists", N, "10", "10", "deny"),
+    c("numle-ifexists-absent", "NumericLessThanEqualsIfExists", N, "10", ABSENT, "allow"),
+    c("numle-ifexists-big", "NumericLessThanEqualsIfExists", N, "10", "11", "deny"),
+    c("numgt-ifexists-small", "NumericGreaterThanIfExists", N, "10", "3", "deny"),
     # ---------------------------------------------------------------- date operators
     c("dateeq", "DateEquals", T, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "allow"),
     c("dateeq-epoch", "DateEquals", T, "1704067200", "2024-01-01T00:00:00Z", "allow",
@@ -136,6 +141,17 @@ CASES: list[Case] = [
     c("datege-eq", "DateGreaterThanEquals", T, "2024-06-01T00:00:00Z", "2024-06-01T00:00:00Z", "allow"),
     c("datege-ifexists-absent", "DateGreaterThanEqualsIfExists", T, "2024-06-01T00:00:00Z", ABSENT, "allow"),
     c("date-unknown", "DateLessThan", T, "2030-01-01T00:00:00Z", None, "conditional"),
+    c("datene-ifexists-absent", "DateNotEqualsIfExists", T, "2024-01-01T00:00:00Z", ABSENT, "allow"),
+    c("datene-ifexists-equal", "DateNotEqualsIfExists", T, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z",
+      "deny"),
+    c("datele-ifexists-absent", "DateLessThanEqualsIfExists", T, "2024-06-01T00:00:00Z", ABSENT, "allow"),
+    c("datele-ifexists-late", "DateLessThanEqualsIfExists", T, "2024-06-01T00:00:00Z", "2024-06-02T00:00:00Z",
+      "deny"),
+    c("dategt-ifexists-absent", "DateGreaterThanIfExists", T, "2024-06-01T00:00:00Z", ABSENT, "allow"),
+    c("dategt-ifexists-early", "DateGreaterThanIfExists", T, "2024-06-01T00:00:00Z", "2024-01-01T00:00:00Z",
+      "deny"),
+    c("datege-ifexists-early", "DateGreaterThanEqualsIfExists", T, "2024-06-01T00:00:00Z",
+      "2024-05-31T23:59:59Z", "deny"),
     # ---------------------------------------------------------------- Bool
     c("bool-true", "Bool", B, "true", "true", "allow"),
     c("bool-false", "Bool", B, "true", "false", "deny"),
@@ -191,6 +207,10 @@ CASES: list[Case] = [
     c("arnnotlike", "ArnNotLike", ARN, "arn:aws:s3:::a*", "arn:aws:s3:::abc", "deny"),
     c("arnnotlike-absent", "ArnNotLike", ARN, "arn:aws:s3:::a*", ABSENT, "allow"),
     c("arnnotlike-ifexists-absent", "ArnNotLikeIfExists", ARN, "arn:aws:s3:::a*", ABSENT, "allow"),
+    c("arnnoteq-ifexists-absent", "ArnNotEqualsIfExists", ARN, "arn:aws:s3:::a", ABSENT, "allow"),
+    c("arnnoteq-ifexists-same", "ArnNotEqualsIfExists", ARN, "arn:aws:s3:::a", "arn:aws:s3:::a", "deny"),
+    c("arnlike-ifexists-match", "ArnLikeIfExists", ARN, "arn:aws:s3:::a*", "arn:aws:s3:::abc", "allow"),
+    c("arnnotlike-ifexists-match", "ArnNotLikeIfExists", ARN, "arn:aws:s3:::a*", "arn:aws:s3:::abc", "deny"),
     # ---------------------------------------------------------------- Null
     c("null-true-absent", "Null", K, "true", ABSENT, "allow"),
     c("null-true-present", "Null", K, "true", "x", "deny"),
@@ -360,3 +380,21 @@ def test_conditions_table(case: Case) -> None:
 
 def test_conditions_table_ids_unique() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
+
+
+def _operators_used() -> set[str]:
+    ops: set[str] = set()
+    for case in CASES:
+        for s in case.identity:
+            ops.update(s.get("Condition", {}))
+    return ops
+
+
+def test_every_operator_is_covered_with_and_without_ifexists() -> None:
+    from deescalate.policy.conditions import OPERATORS
+
+    used = _operators_used()
+    for op in OPERATORS:
+        assert op in used, op
+        if op != "Null":  # Null has no IfExists form
+            assert f"{op}IfExists" in used, f"{op}IfExists"
