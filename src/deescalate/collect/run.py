@@ -41,14 +41,25 @@ class _Ticker:
             self.progress(self.done, self.total, what)
 
 
-def _regions(aws: Aws) -> list[str]:
+def _regions(aws: Aws, asked: Sequence[str] | None) -> list[str]:
+    """The regions to collect: those asked for (checked against the enabled ones), else every enabled one."""
     try:
         resp = aws.call("ec2", "us-east-1", "describe_regions")
     except Failure as e:
+        if asked:  # cannot check them; calls in a wrong region will fail and be recorded
+            return list(dict.fromkeys(asked))
         raise CollectError(
             f"cannot list the account's enabled regions ({e.call.summary()}); name them with --region"
         ) from e
-    return sorted(r["RegionName"] for r in resp.get("Regions", []))
+    enabled = sorted(r["RegionName"] for r in resp.get("Regions", []))
+    if not asked:
+        return enabled
+    unknown = [r for r in asked if r not in enabled]
+    if unknown and aws.endpoint_url is None:
+        raise CollectError(
+            f"region {', '.join(unknown)} is not enabled for this account (enabled: {', '.join(enabled)})"
+        )
+    return list(dict.fromkeys(asked))
 
 
 def collect(
@@ -75,7 +86,8 @@ def collect(
     except Exception as e:  # NoCredentialsError and friends are raised before any request
         raise fatal(e, endpoint_url) from e
     account_id = str(ident.get("Account", ""))
-    region_list = list(dict.fromkeys(regions)) if regions else _regions(aws)
+    # With --endpoint-url the listed regions are taken as given (an emulator's list means little).
+    region_list = list(dict.fromkeys(regions)) if regions and endpoint_url else _regions(aws, regions)
     store = Store(out)
     try:
         store.write(L.CALLER_IDENTITY, ident)

@@ -1,0 +1,56 @@
+"""Which regions collect visits: every enabled one, or those asked for if they are enabled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deescalate.collect.run import _regions
+from deescalate.collect.session import FailedCall, Failure
+from deescalate.errors import CollectError
+
+
+class FakeAws:
+    endpoint_url: str | None = None
+
+    def __init__(self, enabled: list[str] | None) -> None:
+        self.enabled = enabled
+
+    def call(self, service: str, region: str, operation: str, **params: Any) -> dict[str, Any]:
+        assert (service, operation) == ("ec2", "describe_regions")
+        if self.enabled is None:
+            raise Failure(
+                FailedCall(
+                    service="ec2",
+                    operation="DescribeRegions",
+                    region=region,
+                    code="UnauthorizedOperation",
+                    message="no",
+                )
+            )
+        return {"Regions": [{"RegionName": r} for r in self.enabled]}
+
+
+def test_default_is_every_enabled_region() -> None:
+    assert _regions(FakeAws(["us-west-2", "eu-west-1"]), None) == ["eu-west-1", "us-west-2"]  # type: ignore[arg-type]
+
+
+def test_asked_regions_are_kept_in_order_once() -> None:
+    got = _regions(FakeAws(["eu-west-1", "us-east-1"]), ["us-east-1", "eu-west-1", "us-east-1"])  # type: ignore[arg-type]
+    assert got == ["us-east-1", "eu-west-1"]
+
+
+def test_a_region_not_enabled_is_refused() -> None:
+    with pytest.raises(
+        CollectError, match=r"^region ap-east-1 is not enabled for this account \(enabled: us-east-1\)$"
+    ):
+        _regions(FakeAws(["us-east-1"]), ["us-east-1", "ap-east-1"])  # type: ignore[arg-type]
+
+
+def test_unreadable_region_list() -> None:
+    with pytest.raises(
+        CollectError, match=r"^cannot list the account's enabled regions \(UnauthorizedOperation: no\)"
+    ):
+        _regions(FakeAws(None), None)  # type: ignore[arg-type]
+    assert _regions(FakeAws(None), ["eu-west-1"]) == ["eu-west-1"]  # type: ignore[arg-type]
