@@ -100,8 +100,7 @@ def trusts_service(role: Role, service: str) -> bool:
         if not acts or st.principal is None:
             continue
         names = any(
-            (t == "Service" and v == service) or (t == "*" and v == "*") or (t == "AWS" and v == "*")
-            for t, v in st.principal.entries
+            (t == "Service" and v == service) or (t == "*" and v == "*") for t, v in st.principal.entries
         )
         if not names:
             continue
@@ -133,6 +132,7 @@ class SharedIndex:
     gaps: dict[str, tuple[Gap, ...]] = field(default_factory=dict)
     trust: TrustIndex | None = None  # built by edges/sts.py on first use
     users_by_account: dict[str, tuple[User, ...]] = field(default_factory=dict)
+    profiled: frozenset[str] | None = None  # roles in some instance profile
     # (id of the policies mapping, account) -> (that mapping, admin-grade managed policy ARNs)
     admin_policies: dict[tuple[int, str], tuple[Mapping[str, ManagedPolicy], list[str]]] = field(
         default_factory=dict
@@ -302,7 +302,11 @@ class EdgeContext:
     def has_instance_profile(self, role: Role) -> bool:
         if role.instance_profile_arns:
             return True
-        return any(role.arn in p.role_arns for p in self.snapshot.instance_profiles.values())
+        if self.index.profiled is None:
+            self.index.profiled = frozenset(
+                r for p in self.snapshot.instance_profiles.values() for r in p.role_arns
+            )
+        return role.arn in self.index.profiled
 
     def resources(self, kind: str, account: str) -> tuple[Resource, ...]:
         if self.index.by_kind is None:
