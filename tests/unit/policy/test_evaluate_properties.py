@@ -122,3 +122,37 @@ def test_trust_policy_deny_never_allows_more(trust_extra: list[dict[str, Any]], 
     after = _decide([[{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]], request,
                     [*trust, {**deny, "Principal": principal}])
     assert RANK[after.outcome] <= RANK[before.outcome]
+
+
+@SETTINGS
+@given(policies, statements(effect="Allow"), requests)
+def test_adding_an_identity_allow_never_allows_less(pols: list[list[dict[str, Any]]],
+                                                    allow: dict[str, Any], request: tuple[str, str]) -> None:
+    before = _decide(pols, request)
+    after = _decide([*pols, [allow]], request)
+    assert RANK[after.outcome] >= RANK[before.outcome], (before, after)
+
+
+def _decide_guarded(identity: list[dict[str, Any]], boundary: list[dict[str, Any]],
+                    scp: list[dict[str, Any]], request: tuple[str, str]) -> Decision:
+    b = SnapshotBuilder()
+    barn = b.managed("boundary", doc(*boundary))
+    who = b.user("alice", doc(*identity), boundary=barn, tags={"team": "ops"})
+    b.role("r", trust=doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": ACCT}}))
+    full = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    b.org([[doc(*full)], [doc(*scp)], [doc(*full)]])
+    return Authorizer(b.build()).decide(who, request[0], request[1])
+
+
+@SETTINGS
+@given(st.lists(statements(), min_size=1, max_size=3), st.lists(statements(), min_size=1, max_size=3),
+       st.lists(statements(), min_size=1, max_size=3), statements(effect="Deny"), st.integers(0, 2), requests)
+def test_a_deny_in_any_policy_type_never_allows_more(identity: list[dict[str, Any]],
+                                                     boundary: list[dict[str, Any]],
+                                                     scp: list[dict[str, Any]], deny: dict[str, Any],
+                                                     where: int, request: tuple[str, str]) -> None:
+    before = _decide_guarded(identity, boundary, scp, request)
+    parts = [list(identity), list(boundary), list(scp)]
+    parts[where].append(deny)
+    after = _decide_guarded(*parts, request)
+    assert RANK[after.outcome] <= RANK[before.outcome], (before, after)
