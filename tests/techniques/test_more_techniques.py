@@ -302,3 +302,24 @@ def test_add_user_to_a_group_with_escalation_powers() -> None:
     acct.user("boss", managed=(ADMIN_ACCESS,))
     arn = acct.user("attacker", doc(allow("iam:AddUserToGroup")))
     assert ("iam-013", user_arn("boss")) in techniques_from(analyze(acct.build()), arn)
+
+
+@pytest.mark.parametrize(
+    ("condition", "flagged"),
+    [
+        ({"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}, True),
+        ({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}, False),
+        ({"StringLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:user/att*"}}, True),
+        ({"StringEquals": {"aws:username": "someone-else"}}, False),
+    ],
+)
+def test_conditions_that_leave_it_open_or_close_it(condition: dict[str, Any], flagged: bool) -> None:
+    acct = Account()
+    acct.admin_role("svc-admin", trust_service("ec2.amazonaws.com"), profile=True)
+    arn = acct.user(
+        "attacker", doc(allow("iam:PassRole", SVC, Condition=condition), allow("ec2:RunInstances"))
+    )
+    report = analyze(acct.build())
+    edges = [e for e in report.edges if e.source == arn and e.technique == "ec2-001"]
+    assert bool(edges) is flagged
+    assert all(not e.conditional for e in edges)
