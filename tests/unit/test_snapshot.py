@@ -137,7 +137,12 @@ def test_regional_resources_and_failed_kinds(tmp_path: Path) -> None:
                                 "InstanceId": "i-1",
                                 "IamInstanceProfile": {"Arn": profile},
                                 "State": {"Name": "running"},
-                            }
+                            },
+                            {
+                                "InstanceId": "i-2",
+                                "IamInstanceProfile": {"Arn": profile},
+                                "State": {"Name": "terminated"},
+                            },
                         ]
                     }
                 ]
@@ -172,6 +177,7 @@ def test_regional_resources_and_failed_kinds(tmp_path: Path) -> None:
     by_kind = {r.kind: r for r in s.resources}
     assert by_kind[L.EC2_INSTANCE].role_arns == (arn("role", "roleD"),)
     assert by_kind[L.EC2_INSTANCE].region == "eu-west-1"
+    assert [r.name for r in s.resources if r.kind == L.EC2_INSTANCE] == ["i-1"]  # the terminated one is gone
     assert by_kind[L.LAMBDA_FUNCTION].role_arns == (arn("role", "roleD"),)
     lam_policy = by_kind[L.LAMBDA_FUNCTION].policy
     assert lam_policy is not None and lam_policy.ref.kind is PolicyKind.RESOURCE

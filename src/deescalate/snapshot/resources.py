@@ -61,19 +61,19 @@ def _ec2(ctx: Ctx) -> list[Resource]:
             prof_arn = None if prof is None else get_opt_str(prof, "Arn", at.key("IamInstanceProfile"))
             known = ctx.instance_profiles.get(prof_arn) if prof_arn else None
             roles = known.role_arns if known else ()
-            state = get_opt_object(inst, "State", at)
+            state_obj = get_opt_object(inst, "State", at)
+            state = None if state_obj is None else get_opt_str(state_obj, "Name", at.key("State"))
             tags = get_tags(inst, at)
+            if state == "terminated":  # listed for a while after termination, but gone: no one can use it
+                continue
             out.append(
                 Resource(
                     kind=L.EC2_INSTANCE,
                     arn=f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:instance/{iid}",
                     region=ctx.region,
-                    name=tags.get("Name", iid),
+                    name=iid,
                     role_arns=roles,
-                    attributes=_attrs(
-                        instance_profile_arn=prof_arn,
-                        state=None if state is None else get_opt_str(state, "Name", at),
-                    ),
+                    attributes=_attrs(instance_profile_arn=prof_arn, state=state, name_tag=tags.get("Name")),
                 )
             )
     return out
