@@ -387,12 +387,14 @@ def test_progress_bar_only_on_a_terminal(
         def isatty(self) -> bool:
             return True
 
+    boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1").create_user(UserName="carol")
     term = Terminal()
     monkeypatch.setattr("sys.stderr", term)
     argv = ["collect", "-o", str(tmp_path / "snap"), "--endpoint-url", moto_endpoint, "--region", "us-east-1"]
     assert main([*argv, "--max-attempts", "1"]) == 0
     frames = term.getvalue().split("\r")
-    total = 4 + len(L.RESOURCE_KINDS)
+    total = 4 + len(L.RESOURCE_KINDS) + 1  # + one step per user
+    assert any(" iam: user carol" in f for f in frames)
     assert any(f.startswith(f"[{'#' * 30}] {total}/{total} ") for f in frames)
     assert frames[1].startswith("[") and " 1/" in frames[1]
     assert "collected account 123456789012" in frames[-1]

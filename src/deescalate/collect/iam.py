@@ -25,7 +25,10 @@ def caller_identity(aws: Aws) -> dict[str, Any]:
     return aws.call("sts", GLOBAL, "get_caller_identity", attempts=2)
 
 
-def collect_iam(aws: Aws, store: Store, tick: Callable[[str], None]) -> None:
+def collect_iam(
+    aws: Aws, store: Store, tick: Callable[[str], None], more: Callable[[int], None] | None = None
+) -> None:
+    """Write the IAM files. `tick` reports a step done; `more(n)` announces n more steps (one per user)."""
     try:
         details = aws.pages("iam", GLOBAL, "get_account_authorization_details")
     except Failure as e:
@@ -51,11 +54,15 @@ def collect_iam(aws: Aws, store: Store, tick: Callable[[str], None]) -> None:
             _try(aws, lambda: aws.pages("iam", GLOBAL, "list_mfa_devices", UserName=name)),
         )
 
+    if more is not None:
+        more(len(names))
     keys: dict[str, Any] = {}
     logins: dict[str, Any] = {}
     mfas: dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=USER_WORKERS) as pool:
         for name, k, login, mfa in pool.map(per_user, names):
+            if more is not None:
+                tick(f"iam: user {name}")
             if k is not _UNKNOWN:
                 keys[name] = k
             if login is not _UNKNOWN:

@@ -35,6 +35,9 @@ class _Ticker:
         self.total = total
         self.progress = progress
 
+    def more(self, steps: int) -> None:
+        self.total += steps
+
     def __call__(self, what: str) -> None:
         self.done += 1
         if self.progress is not None:
@@ -94,7 +97,7 @@ def collect(
         pairs = [(region, kind) for region in region_list for kind in KIND_COLLECTORS]
         tick = _Ticker(4 + len(pairs), progress)  # sts, iam details, iam credentials, org
         tick("sts: caller identity")
-        collect_iam(aws, store, tick)
+        collect_iam(aws, store, tick, tick.more)
         org_status = collect_organization(aws, store, account_id)
         tick(f"organizations: {org_status}")
         inventory = _collect_regions(aws, store, pairs, tick)
