@@ -199,11 +199,6 @@ def prepare(plan: Plan, clients: Clients) -> Prepared:
         if pp.unfixable:
             notes.append(f"{pp.principal}: skipped, unfixable within quotas: {pp.unfixable}")
             continue
-        if _same_principal(pp.principal, caller):
-            raise ApplyError(
-                f"the plan changes the caller's own principal {pp.principal} ({caller}); apply never does "
-                f'that. Run apply as another principal, or set "apply": false on its denies.'
-            )
         live = live_state(clients.iam, pp.principal)
         if live is None:
             stale.append(f"{pp.principal} no longer exists")
@@ -212,9 +207,14 @@ def prepare(plan: Plan, clients: Clients) -> Prepared:
         if diff:
             stale.append(f"{pp.principal} changed since the snapshot:\n    " + "\n    ".join(diff))
             continue
-        before = len(calls)
-        calls += _principal_calls(plan, pp, clients.iam)
-        if len(calls) == before:
+        mine = _principal_calls(plan, pp, clients.iam)
+        if mine and _same_principal(pp.principal, caller):
+            raise ApplyError(
+                f"the plan changes the caller's own principal {pp.principal} ({caller}); apply never does "
+                f'that. Run apply as another principal, or set "apply": false on its denies.'
+            )
+        calls += mine
+        if not mine:
             notes.append(f"{pp.principal}: already as planned, nothing to do")
     if stale:
         raise ApplyError(
