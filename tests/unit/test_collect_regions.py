@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from deescalate.collect.run import _regions
+from deescalate.collect.run import _check_arguments, _regions
 from deescalate.collect.session import FailedCall, Failure
-from deescalate.errors import CollectError
+from deescalate.errors import CollectError, UsageError
 
 
 class FakeAws:
@@ -54,3 +54,25 @@ def test_unreadable_region_list() -> None:
     ):
         _regions(FakeAws(None), None)  # type: ignore[arg-type]
     assert _regions(FakeAws(None), ["eu-west-1"]) == ["eu-west-1"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("regions", "endpoint", "message"),
+    [
+        (["us east"], None, "'us east' is not a region name (like us-east-1)"),
+        (["us-east-1", "US-EAST-1"], None, "'US-EAST-1' is not a region name (like us-east-1)"),
+        (None, "notaurl", "--endpoint-url 'notaurl' is not an http:// or https:// URL"),
+    ],
+)
+def test_arguments_are_checked_before_any_call(
+    regions: list[str] | None, endpoint: str | None, message: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        _check_arguments(regions, endpoint)
+    assert str(info.value) == message and info.value.exit_code == 2
+
+
+def test_real_region_names_pass() -> None:
+    _check_arguments(
+        ["us-east-1", "us-gov-west-1", "cn-north-1", "eu-central-2", "ap-southeast-5"], "https://x:4566"
+    )

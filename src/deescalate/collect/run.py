@@ -8,6 +8,7 @@ collection; after it, a failed call is recorded and the rest goes on.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,7 +21,7 @@ from deescalate.collect.org import collect_organization
 from deescalate.collect.regional import KIND_COLLECTORS
 from deescalate.collect.session import GLOBAL, Aws, FailedCall, Failure, fatal
 from deescalate.collect.store import Store
-from deescalate.errors import CollectError
+from deescalate.errors import CollectError, UsageError
 from deescalate.snapshot import layout as L
 
 Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what was just done)
@@ -42,6 +43,17 @@ class _Ticker:
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total, what)
+
+
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
+def _check_arguments(regions: Sequence[str] | None, endpoint_url: str | None) -> None:
+    for region in regions or ():
+        if not REGION_NAME.fullmatch(region):
+            raise UsageError(f"{region!r} is not a region name (like us-east-1)")
+    if endpoint_url is not None and not re.match(r"https?://[^/\s]+", endpoint_url):
+        raise UsageError(f"--endpoint-url {endpoint_url!r} is not an http:// or https:// URL")
 
 
 def _regions(aws: Aws, asked: Sequence[str] | None) -> list[str]:
@@ -81,6 +93,7 @@ def collect(
     started = time.monotonic()
     out = Path(out_dir)
     Store.check(out)
+    _check_arguments(regions, endpoint_url)
     aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts)
     try:
         ident = caller_identity(aws)
