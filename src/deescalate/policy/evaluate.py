@@ -40,19 +40,16 @@ from deescalate.model import (
     StatementMatch,
     User,
 )
-from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache, Request
-from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
+from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request
 from deescalate.policy.context import (
     SERVICE_CHAIN_KEYS,
-    closed_keys_for,
-    principal_values,
-    resource_values,
     via_service,
 )
-from deescalate.policy.match import Caller, Via
+from deescalate.policy.match import Via
+from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guard, merge, scan, scan_guard
+from deescalate.policy.subjects import PrincipalView, TargetView
 from deescalate.policy.variables import normalise_context
 
-NO, MAYBE, YES = 0, 1, 2
 # Services whose resources RCPs govern (Organizations user guide, "List of AWS services that support RCPs").
 RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager"})
 # Actions governed by a role's trust policy when the resource is the role.
@@ -74,211 +71,6 @@ _DENIED = {r: Decision(outcome=Outcome.DENY, reason=r) for r in Reason}
 _NO_ALLOW = _DENIED[Reason.NO_ALLOW]
 
 
-class _Principal:
-    """Everything about one principal that does not depend on the request, compiled once."""
-
-    __slots__ = (
-        "arn",
-        "boundary",
-        "boundary_missing",
-        "by_service",
-        "caller",
-        "closed_keys",
-        "identity",
-        "may_allow_cache",
-        "missing",
-        "scp_applies",
-        "scp_levels",
-        "service_linked",
-        "values",
-    )
-
-    def __init__(self, snap: Snapshot, obj: User | Role, cache: PolicyCache) -> None:
-        self.arn = obj.arn
-        is_role = isinstance(obj, Role)
-        self.service_linked = isinstance(obj, Role) and obj.is_service_linked
-        policies: list[Policy] = list(obj.inline_policies)
-        managed_arns: list[str] = list(obj.managed_policy_arns)
-        # Policies the principal has but the snapshot lacks could allow anything: a request they
-        # would decide is conditional on them, never silently denied.
-        missing: list[str] = []
-        if isinstance(obj, User):
-            for garn in obj.group_arns:
-                group = snap.groups.get(garn)
-                if group is not None:
-                    policies.extend(group.inline_policies)
-                    managed_arns.extend(group.managed_policy_arns)
-                else:
-                    missing.append(f"the policies of group {garn} (not in the snapshot) allow it")
-        for marn in dict.fromkeys(managed_arns):
-            mp = snap.policies.get(marn)
-            if mp is not None and mp.default_version in mp.versions:
-                policies.append(mp.document)
-            else:
-                missing.append(f"managed policy {marn} (not in the snapshot) allows it")
-        self.missing = tuple(missing)
-        self.identity = tuple(cache.get(p, obj.arn) for p in policies)
-        self.boundary: CompiledPolicy | None = None
-        self.boundary_missing: str | None = None
-        if obj.boundary_arn:
-            bp = snap.policies.get(obj.boundary_arn)
-            if bp is not None and bp.default_version in bp.versions:
-                self.boundary = cache.get(bp.document, obj.arn)
-            else:
-                self.boundary_missing = (
-                    f"permissions boundary {obj.boundary_arn} (not in the snapshot) allows it"
-                )
-        self.caller = Caller(
-            arn=obj.arn,
-            is_role=is_role,
-            name=obj.name,
-            unique_id=obj.role_id if isinstance(obj, Role) else obj.user_id,
-            has_boundary=bool(obj.boundary_arn),
-        )
-        self.values = principal_values(obj)
-        self.closed_keys = closed_keys_for(obj)
-        self.scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
-        org = snap.organization
-        account = obj.arn.split(":")[4]
-        # SCPs do not affect the management account nor service-linked roles:
-        # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
-        if (
-            org is not None
-            and account == snap.account_id
-            and account != org.management_account_id
-            and not self.service_linked
-        ):
-            # A level with no SCP listed is one the snapshot has no SCP data for (AWS requires at
-            # least one SCP per level once SCPs are enabled), so it does not restrict.
-            self.scp_levels = tuple(
-                tuple(cache.get(p, obj.arn) for p in node.scps) for node in org.path if node.scps
-            )
-        self.scp_applies = bool(self.scp_levels)
-        self.may_allow_cache: dict[str, bool] = {}
-        # service prefix -> (identity statements, boundary statements, per-SCP-level statements)
-        self.by_service: dict[str, _Candidates] = {}
-
-    def candidates(self, service: str) -> _Candidates:
-        hit = self.by_service.get(service)
-        if hit is None:
-            hit = self.by_service[service] = (
-                _merge(self.identity, service),
-                self.boundary.candidates(service) if self.boundary is not None else (),
-            )
-        return hit
-
-
-_Candidates = tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
-# A guardrail level (SCP/RCP) for one service: an unconditional Allow-all present?, its Deny and
-# its other Allow statements. With the Allow-all (FullAWSAccess) only the Denies need evaluating.
-_Guard = tuple[bool, tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
-
-
-def _guard(policies: Sequence[CompiledPolicy], service: str) -> _Guard:
-    stmts = _merge(policies, service)
-    return (
-        any(s.trivial for s in stmts),
-        tuple(s for s in stmts if s.is_deny),
-        tuple(s for s in stmts if not s.is_deny and not s.trivial),
-    )
-
-
-def _scan_guard(
-    level: _Guard,
-    req: Request,
-    caller: Caller | None,
-    denies: list[StatementMatch],
-    deny_maybe: list[StatementMatch],
-) -> _Scan:
-    trivial, deny_st, allow_st = level
-    if deny_st:
-        _scan(deny_st, req, caller, denies, deny_maybe)
-    return _ALLOWED_LEVEL if trivial else _scan(allow_st, req, caller, denies, deny_maybe)
-
-
-def _merge(policies: Sequence[CompiledPolicy], service: str) -> tuple[CompiledStatement, ...]:
-    out: list[CompiledStatement] = []
-    for cp in policies:
-        out.extend(cp.candidates(service))
-    return tuple(out)
-
-
-def _scan(
-    statements: Sequence[CompiledStatement],
-    req: Request,
-    caller: Caller | None,
-    denies: list[StatementMatch],
-    deny_maybe: list[StatementMatch],
-) -> _Scan:
-    """Evaluate statements: Deny matches go to the shared lists, Allow matches into the result."""
-    out = _Scan()
-    for st in statements:
-        if st.trivial:  # Allow * on * without conditions (FullAWSAccess): no need to evaluate
-            out.matches.append(st.certain)
-            out.tri = YES
-            continue
-        r = st.evaluate(req, caller)
-        if r is None:
-            continue
-        unresolved = r[0]
-        if st.is_deny:
-            (deny_maybe if unresolved else denies).append(st.match(unresolved))
-        elif unresolved:
-            out.matches.append(st.match(unresolved))
-            out.labels.append(" AND ".join(unresolved))
-            out.tri = max(out.tri, MAYBE)
-        else:
-            out.matches.append(st.certain)
-            out.tri = YES
-    return out
-
-
-class _Target:
-    """The resource side of a request: its policy, account, tags, and whether the policy is required."""
-
-    __slots__ = (
-        "account",
-        "closed_prefixes",
-        "label",
-        "mandatory",
-        "policy",
-        "unknown_other_account",
-        "values",
-    )
-
-    def __init__(
-        self,
-        *,
-        account: str,
-        policy: CompiledPolicy | None,
-        mandatory: bool,
-        tags: Mapping[str, str] | None,
-        label: str,
-        unknown_other_account: bool,
-    ) -> None:
-        self.account = account
-        self.policy = policy
-        self.mandatory = mandatory
-        self.label = label
-        self.unknown_other_account = unknown_other_account
-        self.values, closes = resource_values(account, tags)
-        self.closed_prefixes = _PREFIXES + closes
-
-
-class _Scan:
-    """Allow results of one group of policies."""
-
-    __slots__ = ("labels", "matches", "tri")
-
-    def __init__(self, tri: int = NO) -> None:
-        self.tri = tri
-        self.matches: list[StatementMatch] = []
-        self.labels: list[str] = []
-
-
-_ALLOWED_LEVEL = _Scan(YES)  # shared, never mutated: a guardrail level with an Allow-all
-
-
 class Authorizer:
     """Decides requests over one snapshot. Policies are compiled once, principals on first use."""
 
@@ -288,11 +80,11 @@ class Authorizer:
         self._decision_cache_size = decision_cache
         self._decisions: dict[tuple[str, str, str], Decision] = {}
         self._cache = PolicyCache()
-        self._principals: dict[str, _Principal] = {}
+        self._principals: dict[str, PrincipalView] = {}
         self._resources: dict[str, Resource] = {r.arn: r for r in snapshot.resources}
-        self._targets: dict[tuple[str, bool], _Target] = {}
-        self._scp_by_service: dict[str, tuple[_Guard, ...]] = {}
-        self._rcp_by_service: dict[str, tuple[_Guard, ...]] = {}
+        self._targets: dict[tuple[str, bool], TargetView] = {}
+        self._scp_by_service: dict[str, tuple[Guard, ...]] = {}
+        self._rcp_by_service: dict[str, tuple[Guard, ...]] = {}
         org = snapshot.organization
         self._rcp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
         if org is not None and org.rcps_enabled and snapshot.account_id != org.management_account_id:
@@ -302,7 +94,7 @@ class Authorizer:
 
     # ------------------------------------------------------------------ lookups
 
-    def _principal(self, arn: str) -> _Principal:
+    def _principal(self, arn: str) -> PrincipalView:
         p = self._principals.get(arn)
         if p is None:
             obj: User | Role | None = self.snapshot.users.get(arn) or self.snapshot.roles.get(arn)
@@ -311,10 +103,10 @@ class Authorizer:
                     f"principal {arn} is not a user or role in the snapshot"
                     + (f" {self.snapshot.source}" if self.snapshot.source else "")
                 )
-            p = self._principals[arn] = _Principal(self.snapshot, obj, self._cache)
+            p = self._principals[arn] = PrincipalView(self.snapshot, obj, self._cache)
         return p
 
-    def _target(self, resource: str, trust: bool, principal: _Principal) -> _Target:
+    def _target(self, resource: str, trust: bool, principal: PrincipalView) -> TargetView:
         key = (resource, trust)
         t = self._targets.get(key)
         if t is not None:
@@ -345,7 +137,7 @@ class Authorizer:
             # https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
             mandatory = res.arn.split(":")[2:3] == ["kms"]
         other = bool(account) and account != "*" and not in_snapshot and account != snap.account_id
-        t = _Target(
+        t = TargetView(
             account=account,
             policy=policy,
             mandatory=mandatory,
@@ -419,20 +211,20 @@ class Authorizer:
         denies: list[StatementMatch] = []
         deny_maybe: list[StatementMatch] = []
         ident_st, bound_st = p.candidates(svc)
-        identity = _scan(ident_st, req, None, denies, deny_maybe)
-        boundary = _scan(bound_st, req, None, denies, deny_maybe) if p.boundary is not None else None
+        identity = scan(ident_st, req, None, denies, deny_maybe)
+        boundary = scan(bound_st, req, None, denies, deny_maybe) if p.boundary is not None else None
         session = None
         if session_policies:
             compiled = [self._cache.get(sp, principal) for sp in session_policies]
-            session = _scan(_merge(compiled, svc), req, None, denies, deny_maybe)
-        scps: list[_Scan] = []
+            session = scan(merge(compiled, svc), req, None, denies, deny_maybe)
+        scps: list[Scan] = []
         if p.scp_applies:
             # Every principal the SCPs apply to is in the snapshot's account: one set of levels.
             levels = self._scp_by_service.get(svc)
             if levels is None:
-                levels = self._scp_by_service[svc] = tuple(_guard(lv, svc) for lv in p.scp_levels)
-            scps = [_scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
-        rcps: list[_Scan] = []
+                levels = self._scp_by_service[svc] = tuple(guard(lv, svc) for lv in p.scp_levels)
+            scps = [scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
+        rcps: list[Scan] = []
         # RCPs: resources of member accounts, supported services; not the management account, and
         # not actions of service-linked roles ("Resources and entities not restricted by RCPs",
         # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#actions-not-restricted-by-rcps)
@@ -444,10 +236,10 @@ class Authorizer:
         ):
             rlevels = self._rcp_by_service.get(svc)
             if rlevels is None:
-                rlevels = self._rcp_by_service[svc] = tuple(_guard(lv, svc) for lv in self._rcp_levels)
-            rcps = [_scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
+                rlevels = self._rcp_by_service[svc] = tuple(guard(lv, svc) for lv in self._rcp_levels)
+            rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
         # Resource-based policy: allows split by how the Principal element named the caller.
-        by_via: dict[Via, _Scan] = {}
+        by_via: dict[Via, Scan] = {}
         if target.policy is not None:
             for st in target.policy.candidates(svc):
                 r = st.evaluate(req, caller)
@@ -459,7 +251,7 @@ class Authorizer:
                     continue
                 g = by_via.get(via)
                 if g is None:
-                    g = by_via[via] = _Scan()
+                    g = by_via[via] = Scan()
                 g.matches.append(st.match(unresolved))
                 if unresolved:
                     g.labels.append(" AND ".join(unresolved))
@@ -491,15 +283,15 @@ class Authorizer:
 
     def _combine(
         self,
-        p: _Principal,
-        target: _Target,
+        p: PrincipalView,
+        target: TargetView,
         *,
-        identity: _Scan,
-        boundary: _Scan | None,
-        session: _Scan | None,
-        scps: list[_Scan],
-        rcps: list[_Scan],
-        by_via: dict[Via, _Scan],
+        identity: Scan,
+        boundary: Scan | None,
+        session: Scan | None,
+        scps: list[Scan],
+        rcps: list[Scan],
+        by_via: dict[Via, Scan],
         deny_maybe: list[StatementMatch],
     ) -> Decision:
         if (

@@ -1,0 +1,147 @@
+"""What the evaluator knows about the two sides of a request, prepared once and reused.
+
+`PrincipalView`: a user or role with its identity policies (inline, managed at the default
+version, its groups'), boundary, SCP levels, derived context keys and Principal-matching facts.
+`TargetView`: the resource with its resource-based (or trust) policy, account, tags, and whether
+that policy is required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from deescalate.model import Policy, Role, Snapshot, User
+from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache
+from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
+from deescalate.policy.context import closed_keys_for, principal_values, resource_values
+from deescalate.policy.match import Caller
+from deescalate.policy.scan import merge
+
+
+class PrincipalView:
+    """Everything about one principal that does not depend on the request, compiled once."""
+
+    __slots__ = (
+        "arn",
+        "boundary",
+        "boundary_missing",
+        "by_service",
+        "caller",
+        "closed_keys",
+        "identity",
+        "may_allow_cache",
+        "missing",
+        "scp_applies",
+        "scp_levels",
+        "service_linked",
+        "values",
+    )
+
+    def __init__(self, snap: Snapshot, obj: User | Role, cache: PolicyCache) -> None:
+        self.arn = obj.arn
+        is_role = isinstance(obj, Role)
+        self.service_linked = isinstance(obj, Role) and obj.is_service_linked
+        policies: list[Policy] = list(obj.inline_policies)
+        managed_arns: list[str] = list(obj.managed_policy_arns)
+        # Policies the principal has but the snapshot lacks could allow anything: a request they
+        # would decide is conditional on them, never silently denied.
+        missing: list[str] = []
+        if isinstance(obj, User):
+            for garn in obj.group_arns:
+                group = snap.groups.get(garn)
+                if group is not None:
+                    policies.extend(group.inline_policies)
+                    managed_arns.extend(group.managed_policy_arns)
+                else:
+                    missing.append(f"the policies of group {garn} (not in the snapshot) allow it")
+        for marn in dict.fromkeys(managed_arns):
+            mp = snap.policies.get(marn)
+            if mp is not None and mp.default_version in mp.versions:
+                policies.append(mp.document)
+            else:
+                missing.append(f"managed policy {marn} (not in the snapshot) allows it")
+        self.missing = tuple(missing)
+        self.identity = tuple(cache.get(p, obj.arn) for p in policies)
+        self.boundary: CompiledPolicy | None = None
+        self.boundary_missing: str | None = None
+        if obj.boundary_arn:
+            bp = snap.policies.get(obj.boundary_arn)
+            if bp is not None and bp.default_version in bp.versions:
+                self.boundary = cache.get(bp.document, obj.arn)
+            else:
+                self.boundary_missing = (
+                    f"permissions boundary {obj.boundary_arn} (not in the snapshot) allows it"
+                )
+        self.caller = Caller(
+            arn=obj.arn,
+            is_role=is_role,
+            name=obj.name,
+            unique_id=obj.role_id if isinstance(obj, Role) else obj.user_id,
+            has_boundary=bool(obj.boundary_arn),
+        )
+        self.values = principal_values(obj)
+        self.closed_keys = closed_keys_for(obj)
+        self.scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+        org = snap.organization
+        account = obj.arn.split(":")[4]
+        # SCPs do not affect the management account nor service-linked roles:
+        # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+        if (
+            org is not None
+            and account == snap.account_id
+            and account != org.management_account_id
+            and not self.service_linked
+        ):
+            # A level with no SCP listed is one the snapshot has no SCP data for (AWS requires at
+            # least one SCP per level once SCPs are enabled), so it does not restrict.
+            self.scp_levels = tuple(
+                tuple(cache.get(p, obj.arn) for p in node.scps) for node in org.path if node.scps
+            )
+        self.scp_applies = bool(self.scp_levels)
+        self.may_allow_cache: dict[str, bool] = {}
+        # service prefix -> (identity statements, boundary statements, per-SCP-level statements)
+        self.by_service: dict[str, Candidates] = {}
+
+    def candidates(self, service: str) -> Candidates:
+        hit = self.by_service.get(service)
+        if hit is None:
+            hit = self.by_service[service] = (
+                merge(self.identity, service),
+                self.boundary.candidates(service) if self.boundary is not None else (),
+            )
+        return hit
+
+
+Candidates = tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
+
+
+class TargetView:
+    """The resource side of a request: its policy, account, tags, and whether the policy is required."""
+
+    __slots__ = (
+        "account",
+        "closed_prefixes",
+        "label",
+        "mandatory",
+        "policy",
+        "unknown_other_account",
+        "values",
+    )
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        policy: CompiledPolicy | None,
+        mandatory: bool,
+        tags: Mapping[str, str] | None,
+        label: str,
+        unknown_other_account: bool,
+    ) -> None:
+        self.account = account
+        self.policy = policy
+        self.mandatory = mandatory
+        self.label = label
+        self.unknown_other_account = unknown_other_account
+        self.values, closes = resource_values(account, tags)
+        self.closed_prefixes = _PREFIXES + closes
