@@ -55,6 +55,11 @@ def glue_job(acct: Account) -> None:
     acct.resource("glue:job", f"arn:aws:glue:{REGION}:{ACCT}:job/etl", role_arn("svc-admin"))
 
 
+def task_definition(acct: Account) -> None:
+    acct.admin_role("svc-admin", trust_service("ecs-tasks.amazonaws.com"))
+    acct.resource("ecs:task-definition", f"arn:aws:ecs:{REGION}:{ACCT}:task-definition/web:3")
+
+
 def plain_role(acct: Account) -> None:
     acct.role("victim", trust_aws(ROOT), doc(allow("s3:GetObject")))
 
@@ -149,6 +154,19 @@ TABLE: list[tuple[str, list[str], Callable[[Account], None], str]] = [
         SVC,
     ),
     ("ec2-004", ["iam:PassRole", "ec2:RequestSpotInstances"], svc("ec2.amazonaws.com", profile=True), SVC),
+    (
+        "cloudformation-003",
+        ["iam:PassRole", "cloudformation:CreateStackSet", "cloudformation:CreateStackInstances"],
+        svc("cloudformation.amazonaws.com"),
+        SVC,
+    ),
+    (
+        "cloudformation-004",
+        ["iam:PassRole", "cloudformation:UpdateStackSet"],
+        svc("cloudformation.amazonaws.com"),
+        SVC,
+    ),
+    ("ecs-008", ["iam:PassRole", "ecs:RunTask"], task_definition, SVC),
     ("apprunner-001", ["iam:PassRole", "apprunner:CreateService"], svc("tasks.apprunner.amazonaws.com"), SVC),
     ("braket-001", ["iam:PassRole", "braket:CreateJob"], svc("braket.amazonaws.com"), SVC),
     (

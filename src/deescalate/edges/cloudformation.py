@@ -12,6 +12,25 @@ CFN = "cloudformation.amazonaws.com"
 STACK = "cloudformation:stack"
 
 CHECKERS: tuple[Checker, ...] = (
+    # StackSets run with an administration role that trusts CloudFormation (self-managed permissions).
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+    pass_role_checker(
+        "cloudformation-003",
+        "PassRole + CreateStackSet + CreateStackInstances",
+        services=(CFN,),
+        service_name="cloudformation",
+        calls=(
+            ("cloudformation:CreateStackSet", "stackset/*"),
+            ("cloudformation:CreateStackInstances", "stackset/*"),
+        ),
+    ),
+    pass_role_checker(
+        "cloudformation-004",
+        "PassRole + UpdateStackSet",
+        services=(CFN,),
+        service_name="cloudformation",
+        calls=(("cloudformation:UpdateStackSet", "stackset/*"),),
+    ),
     pass_role_checker(
         "cloudformation-001",
         "PassRole + CreateStack",

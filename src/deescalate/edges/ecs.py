@@ -68,7 +68,40 @@ def _in_cluster(technique: str, start: str) -> Checker:
     )
 
 
+TASK_DEFINITION = "ecs:task-definition"
+
+
+def _override(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """ecs-008: RunTask of an existing task definition with a taskRoleArn override."""
+    account = source.account_id
+    tds = [t.arn for t in ctx.resources(TASK_DEFINITION, account)]
+    if not tds:
+        return
+    for role in ctx.roles_trusting(TASKS, account):
+        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
+            continue
+        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(TASKS))
+        # Any one task definition will do: one alternative each.
+        candidates = [(pass_grant, Grant(action="ecs:RunTask", resource=td)) for td in tds]
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique="ecs-008",
+            candidates=candidates,
+            description=f"run an existing task definition with {role.name} as its task role (override)",
+        )
+        if edge is not None:
+            yield edge
+
+
 CHECKERS: tuple[Checker, ...] = (
+    Checker(
+        technique="ecs-008",
+        title="PassRole + RunTask with a task-role override",
+        needs=(("iam:PassRole", "ecs:RunTask"),),
+        find=_override,
+        kinds=(TASK_DEFINITION,),
+    ),
     pass_role_checker(
         "ecs-001",
         "PassRole + CreateCluster + RegisterTaskDefinition + CreateService",
