@@ -204,6 +204,9 @@ class Organization:
     # False when the root does not have the SCP policy type enabled: then no SCP filters anything
     # (and every node's `scps` is empty). When True, AWS keeps at least one SCP at every level.
     scps_enabled: bool = True
+    # The organization id ("o-..."), when known: the evaluator then knows aws:PrincipalOrgID and
+    # aws:PrincipalOrgPaths of the account's principals (empty: those keys stay unknown).
+    id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

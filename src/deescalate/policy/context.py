@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from deescalate.model import Role, User
+from deescalate.model import Role, Snapshot, User
 
 # Closed for every principal: the snapshot knows them or knows they are absent.
 PRINCIPAL_CLOSED_KEYS = frozenset(
@@ -102,3 +102,18 @@ def resource_values(
         out[f"aws:resourcetag/{k.lower()}"] = (v,)
         out[f"iam:resourcetag/{k.lower()}"] = (v,)
     return out, RESOURCE_TAG_PREFIXES
+
+
+def org_values(snapshot: Snapshot, account: str, side: str) -> dict[str, tuple[str, ...]]:
+    """aws:{Principal,Resource}OrgID and ...OrgPaths for an account of the snapshot's organization.
+
+    Known only when the snapshot holds the organization's id and `account` is the snapshot's
+    account (the organization path in a snapshot is that account's). The path has the form
+    `o-id/r-root/ou-1/.../` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths).
+    """
+    org = snapshot.organization
+    if org is None or not org.id or account != snapshot.account_id:
+        return {}
+    parents = [n.id for n in org.path if n.kind != "account"]
+    path = "/".join([org.id, *parents]) + "/"
+    return {f"aws:{side}orgid": (org.id,), f"aws:{side}orgpaths": (path,)}

@@ -41,10 +41,7 @@ from deescalate.model import (
     User,
 )
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request
-from deescalate.policy.context import (
-    SERVICE_CHAIN_KEYS,
-    via_service,
-)
+from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
 from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guard, merge, scan, scan_guard
 from deescalate.policy.subjects import PrincipalView, TargetView
@@ -145,6 +142,7 @@ class Authorizer:
             label=label,
             unknown_other_account=other,
         )
+        t.values.update(org_values(snap, account, "resource"))
         if len(self._targets) > 200_000:
             self._targets.clear()
         self._targets[key] = t

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from deescalate.model import Policy, Role, Snapshot, User
 from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache
 from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
-from deescalate.policy.context import closed_keys_for, principal_values, resource_values
+from deescalate.policy.context import closed_keys_for, org_values, principal_values, resource_values
 from deescalate.policy.match import Caller
 from deescalate.policy.scan import merge
 
@@ -81,6 +81,10 @@ class PrincipalView:
         )
         self.values = principal_values(obj)
         self.closed_keys = closed_keys_for(obj)
+        org_keys = org_values(snap, obj.arn.split(":")[4], "principal")
+        if org_keys:
+            self.values.update(org_keys)
+            self.closed_keys = self.closed_keys | frozenset(org_keys)
         self.scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
         org = snap.organization
         account = obj.arn.split(":")[4]

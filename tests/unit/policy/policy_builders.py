@@ -116,7 +116,7 @@ class SnapshotBuilder:
         return arn
 
     def org(self, levels: list[list[dict[str, Any]]], *, management: str = MGMT,
-            rcps: list[list[dict[str, Any]]] | None = None) -> None:
+            rcps: list[list[dict[str, Any]]] | None = None, org_id: str = "") -> None:
         names = ["r-root"] + [f"ou-{i}" for i in range(1, len(levels) - 1)] + [self.account]
         names = names[: len(levels)]
         nodes = []
@@ -131,7 +131,7 @@ class SnapshotBuilder:
                            for j, d in enumerate(rdocs)),
             ))
         self.organization = Organization(management_account_id=management, path=tuple(nodes),
-                                         rcps_enabled=rcps is not None)
+                                         rcps_enabled=rcps is not None, id=org_id)
 
     def build(self) -> Snapshot:
         return Snapshot(

@@ -61,6 +61,7 @@ class Case:
     scps: Sequence[Sequence[dict[str, Any]]] | None = None  # one SCP document per level
     rcps: Sequence[Sequence[dict[str, Any]]] | None = None
     management: bool = False  # the account is the organization's management account
+    org_id: str = ""  # the organization's id, when the snapshot knows it
     session: Sequence[dict[str, Any]] | None = None
     version: str | None = "2012-10-17"
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -91,7 +92,8 @@ def build(case: Case) -> tuple[Authorizer, str]:
         rcps = case.rcps
         b.org([[doc(*lvl)] if lvl else [] for lvl in scps],
               management=ACCT if case.management else MGMT,
-              rcps=[[doc(*lvl)] if lvl else [] for lvl in rcps] if rcps is not None else None)
+              rcps=[[doc(*lvl)] if lvl else [] for lvl in rcps] if rcps is not None else None,
+              org_id=case.org_id)
     if case.setup is not None:
         case.setup(b)
     return Authorizer(b.build()), who
