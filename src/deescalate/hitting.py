@@ -65,6 +65,46 @@ def components(sets: Sequence[frozenset[Key]]) -> list[list[frozenset[Key]]]:
     return [groups[r] for r in sorted(groups)]
 
 
+def kernelize(
+    sets: list[frozenset[Key]], cost: Callable[[Key], int]
+) -> tuple[list[Key], list[frozenset[Key]]]:
+    """Shrink the instance without losing an optimum; returns (keys every optimum may take, the rest).
+
+    Two classic reductions, repeated until neither applies:
+    * a set with one key forces that key (and every set it hits is done);
+    * a key `a` is dominated by `b` when every set holding `a` also holds `b` and `b` costs no more:
+      in any solution `a` can be swapped for `b` (or dropped, if `b` is in it) at no loss in size or
+      cost, so `a` is removed. On an exact tie (same sets, same cost) the larger key goes.
+    An iam:* principal's thousands of edges (a pair of grants per user or role it can take over)
+    collapse to a handful of real choices this way.
+    """
+    costs = {k: cost(k) for s in sets for k in s}
+    forced: list[Key] = []
+    current = list(sets)
+    while True:
+        singles = sorted({next(iter(s)) for s in current if len(s) == 1})
+        if singles:
+            forced.extend(singles)
+            hit = set(singles)
+            current = [s for s in current if hit.isdisjoint(s)]
+            continue
+        occurs: dict[Key, set[int]] = {}
+        for i, s in enumerate(current):
+            for k in s:
+                occurs.setdefault(k, set()).add(i)
+        removed: set[Key] = set()
+        for a in sorted(occurs, key=lambda k: (-costs[k], k), reverse=False):
+            mine = occurs[a]
+            partners = set.intersection(*(set(current[i]) for i in mine)) - {a} - removed
+            for b in sorted(partners):
+                if costs[b] < costs[a] or (costs[b] == costs[a] and (occurs[b] > mine or b < a)):
+                    removed.add(a)
+                    break
+        if not removed:
+            return forced, current
+        current = reduce_sets(frozenset(s - removed) for s in current)
+
+
 def minimum_hitting_set(
     sets: Iterable[frozenset[Key]],
     cost: Callable[[Key], int],
@@ -74,11 +114,12 @@ def minimum_hitting_set(
     """The fewest keys hitting every non-empty set, then the least total `cost` (non-negative)."""
     materialised = list(sets)
     unhittable = sum(1 for s in materialised if not s)
-    chosen: list[Key] = []
-    total_cost = 0
+    forced, kernel = kernelize(reduce_sets(materialised), cost)
+    chosen: list[Key] = list(forced)
+    total_cost = sum(cost(k) for k in forced)
     optimal = True
     nodes = 0
-    for comp in components(reduce_sets(materialised)):
+    for comp in components(kernel):
         search = _Search(comp, cost, node_budget=max(1, node_budget - nodes))
         best, best_cost, complete = search.run()
         nodes += search.nodes

@@ -95,17 +95,24 @@ def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1)
     """The exact minimum deny set for one principal's edges, each deny explained."""
     edge_list = sorted({e.id: e for e in edges}.values(), key=lambda e: e.id)
     uncuttable = tuple(e for e in edge_list if not e.alternatives or any(not alt for alt in e.alternatives))
-    cuttable = [e for e in edge_list if e not in uncuttable]
-    sets = [s for e in cuttable for s in edge_sets(e)]
+    skip = {e.id for e in uncuttable}
+    cuttable = [e for e in edge_list if e.id not in skip]
+    per_edge = [(e, edge_sets(e)) for e in cuttable]
+    sets = [s for _, ss in per_edge for s in ss]
     solution = minimum_hitting_set(sets, grant_score)
+    chosen = set(solution.chosen)
+    # key -> (edges it takes part in cutting, the other grants of the alternatives it hits)
+    index: dict[Key, tuple[list[Edge], set[Key]]] = {k: ([], set()) for k in chosen}
+    for e, ss in per_edge:
+        for k in chosen & {g for s in ss for g in s}:
+            touched_edges, others = index[k]
+            touched_edges.append(e)
+            others.update(g for s in ss if k in s for g in s)
     denies: list[Deny] = []
     for n, key in enumerate(solution.chosen, start=first_id):
-        touched = [e for e in cuttable if any(key in s for s in edge_sets(e))]
+        touched, others = index[key]
         score = grant_score(key)
-        rivals = sorted(
-            {k for e in touched for s in edge_sets(e) if key in s for k in s} - set(solution.chosen),
-            key=lambda k: (grant_score(k), k),
-        )
+        rivals = sorted(others - chosen, key=lambda k: (grant_score(k), k))
         instead = (
             " Preferred over " + "; ".join(f"{a} on {r} (score {grant_score((a, r))})" for a, r in rivals[:3])
             + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
