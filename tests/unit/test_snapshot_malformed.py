@@ -229,3 +229,16 @@ def test_scan_of_a_malformed_file_exits_3_with_the_place(
     assert captured.out == ""
     assert captured.err.startswith(f"deescalate: {f}: {expected}")
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_details_file_with_a_byte_order_mark_loads(tmp_path: Path, encoding: str) -> None:
+    f = tmp_path / "gaad.json"
+    f.write_bytes(json.dumps(details()).encode(encoding))  # what PowerShell's `>` writes, and some editors
+    assert len(load_snapshot(f).users) == 1
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    f = tmp_path / "gaad.json"
+    f.write_bytes(b'{"UserDetailList": [\xff\xfe\x00]}')
+    assert str(error_of(f)) == f"{f}: not UTF-8 text (a bad byte at offset 20)"

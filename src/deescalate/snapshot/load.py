@@ -6,6 +6,7 @@ version) is a `SnapshotError`/`PolicyError` naming the file and the place in it.
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from types import MappingProxyType
@@ -29,13 +30,17 @@ from deescalate.snapshot.where import At, as_object, get_list, get_objects, get_
 def read_json(path: Path, shown: str) -> Any:
     """Parse one JSON file; `shown` is how error messages name it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        # `aws ... > file.json` in Windows PowerShell writes UTF-16 with a byte order mark, and some
+        # editors add a UTF-8 one; JSON itself is UTF-8 without.
+        encoding = "utf-16" if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+        text = raw.decode(encoding)
     except FileNotFoundError as e:
         raise SnapshotError(f"{shown}: no such file") from e
     except IsADirectoryError as e:
         raise SnapshotError(f"{shown}: is a directory, expected a JSON file") from e
     except UnicodeDecodeError as e:
-        raise SnapshotError(f"{shown}: not UTF-8 text (byte {e.start})") from e
+        raise SnapshotError(f"{shown}: not UTF-8 text (a bad byte at offset {e.start})") from e
     except OSError as e:
         raise SnapshotError(f"{shown}: cannot be read ({e.strerror})") from e
     try:
