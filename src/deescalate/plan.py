@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from deescalate.fingerprint import snapshot_state
 from deescalate.hitting import HittingSolution, Key, minimum_hitting_set
 from deescalate.model import Deny, Edge, Plan, PrincipalPlan, Report, Snapshot
-from deescalate.quotas import choose_placement, render_document
+from deescalate.quotas import choose_placement, render_document, widen
 from deescalate.verify import AnalyzeFn, Verification, remaining_edges, verify
 
 MAX_ROUNDS = 6
@@ -154,6 +154,15 @@ def principal_plan(
     document = render_document(denies)
     active = any(d.apply for d in denies)
     placement = choose_placement(snapshot, principal, document)
+    if active and placement.unfixable:
+        # Last resort before "unfixable": widen the denies of one action to a resource pattern.
+        widened = widen(
+            denies, lambda ds: choose_placement(snapshot, principal, render_document(ds)).unfixable is None
+        )
+        if widened is not None:
+            denies = widened
+            document = render_document(denies)
+            placement = choose_placement(snapshot, principal, document)
     return PrincipalPlan(
         principal=principal,
         denies=denies,

@@ -16,7 +16,7 @@ member, not just the principal at risk).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,3 +160,51 @@ def choose_placement(snapshot: Snapshot, arn: str, document: Mapping[str, Any]) 
         detail=f"{reason_inline}; managed policy: {size} of {MANAGED_POLICY_QUOTA} characters, "
         f"attachment {len(attached) + 1} of {MANAGED_ATTACHMENTS_QUOTA}",
     )
+
+
+def resource_pattern(resources: Iterable[str]) -> str:
+    """The narrowest `prefix*` pattern covering all the resources, cut at an ARN separator."""
+    items = sorted(resources)
+    first, last = items[0], items[-1]
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    prefix = first[:n]
+    cut = max(prefix.rfind("/"), prefix.rfind(":"))
+    return prefix[: cut + 1] + "*" if cut >= 0 else "*"
+
+
+def widen(denies: tuple[Deny, ...], fits: Callable[[tuple[Deny, ...]], bool]) -> tuple[Deny, ...] | None:
+    """Merge denies of one action into one deny on a resource pattern until the document fits.
+
+    The last resort before "unfixable": the action with the most resources is widened first (it
+    shrinks the document most), then the next, until `fits` says the document fits. A widened deny
+    denies more than the escalation needs (every resource matching the pattern) and says so in its
+    `why`. None when even widening every action does not fit.
+    """
+    current = tuple(denies)
+    while not fits(current):
+        groups: dict[str, list[Deny]] = {}
+        for d in current:
+            if d.apply:
+                groups.setdefault(d.action, []).append(d)
+        candidates = [(a, ds) for a, ds in groups.items() if len({d.resource for d in ds}) > 1]
+        if not candidates:
+            return None
+        action, group = max(candidates, key=lambda item: (len(item[1]), item[0]))
+        pattern = resource_pattern(d.resource for d in group)
+        examples = ", ".join(d.resource for d in group[:2])
+        merged = Deny(
+            id=group[0].id,
+            principal=group[0].principal,
+            action=action,
+            resource=pattern,
+            cuts=tuple(dict.fromkeys(c for d in group for c in d.cuts)),
+            techniques=tuple(sorted({t for d in group for t in d.techniques})),
+            why=f"Widened to fit AWS's policy size quotas: replaces {len(group)} denies of {action} on "
+            f"specific resources ({examples}, ...) with one on {pattern}. It denies {action} on every "
+            f"resource matching the pattern, including ones through which nothing escalates.",
+        )
+        gone = {id(d) for d in group[1:]}
+        current = tuple(merged if d is group[0] else d for d in current if id(d) not in gone)
+    return current

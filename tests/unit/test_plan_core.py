@@ -156,3 +156,31 @@ def test_solve_principal_never_proposes_a_useless_deny() -> None:
     solved = solve_principal(ALICE, [e, e])
     assert [(d.action, d.resource) for d in solved.denies] == [("iam:PassRole", ADMIN_ROLE)]
     assert solved.denies[0].cuts == (e.id,)
+
+
+def test_too_many_denies_for_the_quotas_are_widened_and_still_verify() -> None:
+    # 150 exact denies need ~8,000 characters: more than the inline quota and a managed policy.
+    users = [f"arn:aws:iam::{ACCT}:user/some-long-user-name-{i:04d}" for i in range(150)]
+    edges = [edge(ALICE, "iam-002", [("iam:CreateAccessKey", u)], target=u) for u in users]
+    edges.append(edge(ALICE, "iam-007", [("iam:PutUserPolicy", ALICE)]))
+    toy = ToyAnalysis(edges)
+    snap = snapshot(User(arn=ALICE, name="alice"))
+    plan = build_plan(snap, report_for(toy, snap), toy)
+    assert plan.verified, plan.remaining
+    (pp,) = plan.principals
+    assert pp.placement == "inline" and pp.unfixable is None
+    wide = [d for d in pp.denies if d.action == "iam:CreateAccessKey"]
+    assert [(d.resource, len(d.cuts)) for d in wide] == [(f"arn:aws:iam::{ACCT}:user/*", 150)]
+
+
+def test_kernel_solves_an_iam_star_shaped_instance_without_search() -> None:
+    from deescalate.hitting import minimum_hitting_set
+
+    sets = []
+    for i in range(1000):
+        cak, aup, pup = (("iam:CreateAccessKey", f"u{i}"), ("iam:AttachUserPolicy", f"u{i}"),
+                         ("iam:PutUserPolicy", f"u{i}"))
+        sets += [frozenset({cak, aup}), frozenset({cak, pup})]
+    sol = minimum_hitting_set(sets, grant_score)
+    assert sol.optimal and sol.nodes == 0
+    assert {a for a, _ in sol.chosen} == {"iam:CreateAccessKey"} and len(sol.chosen) == 1000

@@ -13,6 +13,8 @@ from deescalate.quotas import (
     managed_policy_arn,
     policy_size,
     render_document,
+    resource_pattern,
+    widen,
 )
 
 ACCT = "123456789012"
@@ -108,3 +110,24 @@ def test_role_has_the_larger_inline_quota_and_huge_plans_are_unfixable() -> None
     assert policy_size(huge) > MANAGED_POLICY_QUOTA
     got = choose_placement(snap, ROLE, huge)
     assert got.placement == "none" and "6144" in (got.unfixable or "")
+
+
+def test_resource_pattern_cuts_at_an_arn_separator() -> None:
+    users = [f"arn:aws:iam::{ACCT}:user/team-a/u{i}" for i in range(3)]
+    assert resource_pattern(users) == f"arn:aws:iam::{ACCT}:user/team-a/*"
+    assert resource_pattern([*users, f"arn:aws:iam::{ACCT}:user/u9"]) == f"arn:aws:iam::{ACCT}:user/*"
+    assert resource_pattern([users[0], f"arn:aws:iam::{ACCT}:role/r"]) == f"arn:aws:iam::{ACCT}:*"
+    assert resource_pattern(["abc", "xyz"]) == "*"
+
+
+def test_widen_merges_the_largest_action_first_and_only_as_far_as_needed() -> None:
+    many = [deny("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/user-{i:04d}") for i in range(40)]
+    few = [deny("iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{ACCT}:role/r{i}") for i in range(3)]
+    ds = tuple(many + few)
+    out = widen(ds, lambda d: policy_size(render_document(d)) <= 800)
+    assert out is not None
+    assert [(d.action, d.resource) for d in out if d.action == "iam:CreateAccessKey"] == [
+        ("iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/*")]
+    assert len([d for d in out if d.action == "iam:UpdateAssumeRolePolicy"]) == 3  # not needed, not widened
+    assert "Widened to fit" in out[0].why
+    assert widen(ds, lambda d: False) is None
