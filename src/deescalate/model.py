@@ -298,6 +298,9 @@ class Decision:
     statements: tuple[StatementMatch, ...] = ()
     # Human-readable conditions the outcome depends on when CONDITIONAL.
     conditions: tuple[str, ...] = ()
+    # One sentence naming what denied when there is no statement to show (which SCP/RCP level,
+    # which trust policy or boundary); empty otherwise.
+    detail: str = ""
 
     @property
     def allowed(self) -> bool:

@@ -31,6 +31,7 @@ from deescalate.arn import account_of
 from deescalate.errors import DeescalateError
 from deescalate.model import (
     Decision,
+    OrgNode,
     Outcome,
     Policy,
     Reason,
@@ -83,6 +84,9 @@ class Authorizer:
         self._scp_by_service: dict[str, tuple[Guard, ...]] = {}
         self._rcp_by_service: dict[str, tuple[Guard, ...]] = {}
         org = snapshot.organization
+        # Names of the levels that hold SCPs / RCPs, root first, as the views list them.
+        self._scp_names = tuple(_level_name(n) for n in org.path if n.scps) if org is not None else ()
+        self._rcp_names = tuple(_level_name(n) for n in org.path if n.rcps) if org is not None else ()
         self._rcp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
         if org is not None and org.rcps_enabled and snapshot.account_id != org.management_account_id:
             self._rcp_levels = tuple(
@@ -279,6 +283,16 @@ class Authorizer:
 
     # ------------------------------------------------------------------ combining the gates
 
+    def _guard_denied(self, reason: Reason, levels: list[Scan]) -> Decision:
+        names = self._scp_names if reason is Reason.SCP else self._rcp_names
+        kind = "SCP" if reason is Reason.SCP else "RCP"
+        where = next((names[i] for i, g in enumerate(levels) if g.tri == NO and i < len(names)), "a level")
+        return Decision(
+            outcome=Outcome.DENY,
+            reason=reason,
+            detail=f"no {kind} attached to {where} allows it (an {kind} must allow at every level)",
+        )
+
     def _combine(
         self,
         p: PrincipalView,
@@ -310,7 +324,7 @@ class Authorizer:
             for g in scps:
                 scp_tri = min(scp_tri, g.tri)
             if scp_tri == NO:
-                return _DENIED[Reason.SCP]
+                return self._guard_denied(Reason.SCP, scps)
             if identity.tri == NO:
                 return _NO_ALLOW
             if identity.tri == YES and scp_tri == YES:
@@ -356,17 +370,34 @@ class Authorizer:
 
         if final == NO:
             if scp_tri == NO:
-                return _DENIED[Reason.SCP]
+                return self._guard_denied(Reason.SCP, scps)
             if rcp_tri == NO:
-                return _DENIED[Reason.RCP]
-            reason = Reason.NO_ALLOW
+                return self._guard_denied(Reason.RCP, rcps)
+            if (target.mandatory or cross) and res_tri == NO:
+                why = "a cross-account request needs it" if cross else "it is required"
+                what = target.label
+                if target.policy is None:
+                    what += " (no resource-based policy)"
+                return Decision(
+                    outcome=Outcome.DENY,
+                    reason=Reason.NO_ALLOW,
+                    detail=f"{what} does not allow this principal; {why}",
+                )
             side = max(identity.tri, r_tri)
-            if not (target.mandatory and res_tri == NO) and side > NO:
-                if b_tri == NO:
-                    reason = Reason.BOUNDARY
-                elif s_tri == NO:
-                    reason = Reason.SESSION_POLICY
-            return _DENIED[reason]
+            if side > NO and b_tri == NO and p.boundary is not None:
+                return Decision(
+                    outcome=Outcome.DENY,
+                    reason=Reason.BOUNDARY,
+                    detail=f"permissions boundary {p.boundary.policy.ref.arn or p.boundary.policy.ref.name} "
+                    "does not allow it",
+                )
+            if side > NO and s_tri == NO:
+                return Decision(
+                    outcome=Outcome.DENY,
+                    reason=Reason.SESSION_POLICY,
+                    detail="no session policy allows it",
+                )
+            return _NO_ALLOW
 
         statements: list[StatementMatch] = list(identity.matches)
         for g in by_via.values():
@@ -393,6 +424,12 @@ class Authorizer:
             statements=tuple(statements),
             conditions=tuple(dict.fromkeys(conditions)),
         )
+
+
+def _level_name(node: OrgNode) -> str:
+    if node.name and node.name != node.id:
+        return f"the {node.kind} {node.name} ({node.id})"
+    return f"the {node.kind} {node.id}"
 
 
 def decide(

@@ -42,6 +42,7 @@ def decision_json(
         "reason": decision.reason.value,
         "statements": [statement_json(m) for m in decision.statements],
         "conditions": list(decision.conditions),
+        "detail": decision.detail,
     }
 
 
@@ -70,6 +71,8 @@ def decision_text(decision: Decision, *, principal: str, action: str, resource: 
     if decision.outcome is Outcome.CONDITIONAL:
         reason = "allowed only if the conditions below hold"
     lines = [f"{decision.outcome.value.upper()}: {principal} {action} on {resource}", f"reason: {reason}"]
+    if decision.detail:
+        lines.append(f"detail: {decision.detail}")
     if decision.statements:
         lines.append("statements:")
         lines.extend("  " + statement_text(m) for m in decision.statements)

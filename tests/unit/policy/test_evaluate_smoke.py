@@ -123,3 +123,24 @@ def test_policies_missing_from_the_snapshot_make_it_conditional_not_denied() -> 
     assert any("NotCollected" in c for c in d.conditions) and any("ghosts" in c for c in d.conditions)
     assert a.decide(u, "iam:PassRole", "*").outcome is Outcome.DENY  # the known Deny still decides
     assert a.may_allow(u, "ec2:RunInstances")
+
+
+def test_denials_without_statements_say_what_denied() -> None:
+    from policy_builders import OTHER
+
+    b = SnapshotBuilder()
+    barn = b.managed("edge", doc(stmt(action="ec2:*")))
+    u = b.user("alice", doc(stmt()), boundary=barn)
+    r = b.role("target", trust=doc(stmt(action="sts:AssumeRole", resource=None,
+                                        Principal={"AWS": "arn:aws:iam::111111111111:role/other"})))
+    q = b.resource(f"arn:aws:sqs:us-east-1:{OTHER}:q", kind="sqs:queue")
+    b.org([[doc(stmt())], [doc(stmt(action=["ec2:*", "sts:*", "sqs:*"]))], [doc(stmt())]])
+    a = Authorizer(b.build())
+    scp = a.decide(u, "s3:GetObject", "*")
+    assert scp.reason is Reason.SCP and "ou-1" in scp.detail
+    boundary = a.decide(u, "sqs:SendMessage", "*")
+    assert boundary.reason is Reason.BOUNDARY and barn in boundary.detail
+    trust = a.decide(u, "sts:AssumeRole", r)
+    assert trust.reason is Reason.NO_ALLOW and "trust policy" in trust.detail and r in trust.detail
+    cross = a.decide(u, "ec2:DescribeInstances", q)
+    assert cross.outcome is Outcome.DENY and "cross-account" in cross.detail
