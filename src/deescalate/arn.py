@@ -45,11 +45,6 @@ def account_of(arn: str) -> str:
     return parts[4] if len(parts) == 6 and parts[0] == "arn" else ""
 
 
-def service_of(arn: str) -> str:
-    parts = arn.split(":", 5)
-    return parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
-
-
 def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 

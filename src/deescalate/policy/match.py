@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 
-from deescalate.arn import account_of, compile_wildcard, has_wildcard, wildcard_regex_source
+from deescalate.arn import account_of, has_wildcard, wildcard_regex_source
 from deescalate.model import PrincipalSpec
 from deescalate.policy.variables import UNKNOWN, Lookup, LookupFn, Template, parse_template, resolve
 
@@ -221,6 +221,3 @@ class PrincipalMatcher:
             return Via.NONE
         return Via.ROLE if caller.is_role else Via.DIRECT
 
-
-def exact_or_wildcard(pattern: str, value: str) -> bool:
-    return compile_wildcard(pattern).match(value) is not None if has_wildcard(pattern) else pattern == value
