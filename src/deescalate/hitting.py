@@ -35,8 +35,13 @@ def reduce_sets(sets: Iterable[frozenset[Key]]) -> list[frozenset[Key]]:
     """Drop duplicates, empty sets and supersets: hitting a subset hits every superset of it."""
     unique = sorted({s for s in sets if s}, key=lambda s: (len(s), sorted(s)))
     kept: list[frozenset[Key]] = []
+    holding: dict[Key, list[int]] = {}  # key -> indexes of kept sets holding it
     for s in unique:
-        if not any(k <= s for k in kept):
+        # A kept subset of s holds some key of s: only those kept sets need checking.
+        candidates = {i for k in s for i in holding.get(k, ())}
+        if not any(kept[i] <= s for i in candidates):
+            for k in s:
+                holding.setdefault(k, []).append(len(kept))
             kept.append(s)
     return kept
 
