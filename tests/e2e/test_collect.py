@@ -159,6 +159,7 @@ def seed(url: str) -> dict[str, Any]:
     org.create_organization(FeatureSet="ALL")
     root = org.list_roots()["Roots"][0]["Id"]
     org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    org.enable_policy_type(RootId=root, PolicyType="RESOURCE_CONTROL_POLICY")
     ou = org.create_organizational_unit(ParentId=root, Name="Prod")["OrganizationalUnit"]["Id"]
     org.move_account(AccountId=ACCT, SourceParentId=root, DestinationParentId=ou)
     scp = org.create_policy(
@@ -288,7 +289,7 @@ def _check_resources(s: Snapshot, seeded: dict[str, Any]) -> None:
 
 def _check_organization(s: Snapshot, seeded: dict[str, Any]) -> None:
     o = s.organization
-    assert o is not None and o.scps_enabled and o.management_account_id == ACCT
+    assert o is not None and o.scps_enabled and o.rcps_enabled and o.management_account_id == ACCT
     assert [(n.id, n.kind) for n in o.path] == [
         (seeded["root"], "root"),
         (seeded["ou"], "ou"),
@@ -300,6 +301,9 @@ def _check_organization(s: Snapshot, seeded: dict[str, Any]) -> None:
         ["FullAWSAccess"],
         ["FullAWSAccess"],
     ]
+    # AWS (and moto) attach RCPFullAWSAccess at every level when RCPs are enabled.
+    assert [[p.ref.name for p in n.rcps] for n in o.path] == [["RCPFullAWSAccess"]] * 3
+    assert all(p.ref.kind.value == "rcp" for n in o.path for p in n.rcps)
     noleave = next(p for p in o.path[0].scps if p.ref.name == "NoLeave")
     assert noleave.statements[0].actions == ("organizations:LeaveOrganization",)
 
