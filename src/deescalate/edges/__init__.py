@@ -52,9 +52,9 @@ def edges_from(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> 
     """Every edge leaving `source`, in a stable order, one per Edge.id."""
     found: dict[str, Edge] = {}
     for phase in PHASES:
-        if phase == 2 and (
-            not what_if or any(e.target == ADMIN and not e.conditional for e in found.values())
-        ):
+        if any(e.target == ADMIN and not e.conditional for e in found.values()):
+            ctx.outright.add(source.arn)  # remembered across analyze()'s rounds
+        if phase == 2 and (not what_if or source.arn in ctx.outright):
             # What-if re-analyses are the expensive part; a source that can already make itself
             # admin outright is a finding either way, and once a plan cuts those edges the
             # verification run examines its what-ifs (removing the new deny included).

@@ -150,6 +150,7 @@ class EdgeContext:
         "applicable",
         "authorizer",
         "index",
+        "outright",
         "principals",
         "snapshot",
         "wanted",
@@ -175,6 +176,7 @@ class EdgeContext:
         self.wanted: frozenset[str] | None = None
         self._unfiltered: dict[str, bool] = {}
         self.applicable: dict[str, tuple[Checker, ...]] = {}  # filled by edges/__init__.py
+        self.outright: set[str] = set()  # sources with an unconditional edge to ADMIN
 
     # ------------------------------------------------------------------ permissions
 
