@@ -290,6 +290,7 @@ def _check_resources(s: Snapshot, seeded: dict[str, Any]) -> None:
 def _check_organization(s: Snapshot, seeded: dict[str, Any]) -> None:
     o = s.organization
     assert o is not None and o.scps_enabled and o.rcps_enabled and o.management_account_id == ACCT
+    assert o.id.startswith("o-")
     assert [(n.id, n.kind) for n in o.path] == [
         (seeded["root"], "root"),
         (seeded["ou"], "ou"),

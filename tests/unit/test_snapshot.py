@@ -246,6 +246,7 @@ def test_organization_path_with_scps_and_rcps(tmp_path: Path) -> None:
     o = load_snapshot(d).organization
     assert o is not None
     assert o.management_account_id == "999999999999" and o.scps_enabled and not o.rcps_enabled
+    assert o.id == "o-1"
     assert [(n.id, n.kind, n.name) for n in o.path] == [
         ("r-1", "root", "Root"),
         ("ou-1", "ou", "Prod"),

@@ -71,6 +71,7 @@ def parse_organization(files: dict[str, Loaded], account_id: str) -> Organizatio
     if org is None:
         raise at.error("missing Organization")
     management = get_str(org, "MasterAccountId", at.key("Organization"), default="")
+    org_id = get_str(org, "Id", at.key("Organization"), default="")
     raw, at = files[L.ORG_ROOTS]
     roots = get_objects(as_object(raw, at), "Roots", at, required=True)
     if not roots:
@@ -120,6 +121,7 @@ def parse_organization(files: dict[str, Loaded], account_id: str) -> Organizatio
     return Organization(
         management_account_id=management,
         path=tuple(nodes),
+        id=org_id,
         rcps_enabled=L.RCP_TYPE in enabled,
         scps_enabled=L.SCP_TYPE in enabled,
     )
