@@ -41,17 +41,14 @@ class Request(LookupFn):
         principal: str,
         memo_ok: bool,
     ) -> None:
-        LookupFn.__init__(
-            self,
-            given,
-            derived,
-            closed_keys,
-            closed_prefixes,
-            resource_derived=resource_derived,
-            principal=principal,
-            resource=resource,
-            memo_ok=memo_ok,
-        )
+        # The LookupFn fields, set here directly (this runs once per decision).
+        self.given = given
+        self.derived = derived
+        self.resource_derived = resource_derived
+        self.closed_keys = closed_keys
+        self.closed_prefixes = closed_prefixes
+        self.memo_key = principal if memo_ok else None
+        self.resource_memo_key = (principal, resource) if memo_ok else None
         self.action = action
         self.service, _, self.name = action.partition(":")
         self.resource = resource
