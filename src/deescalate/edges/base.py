@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from deescalate.edges.timebound import parse_time, settle
 from deescalate.model import (
     Decision,
     Edge,
@@ -150,6 +151,7 @@ class EdgeContext:
         "applicable",
         "authorizer",
         "index",
+        "now",
         "outright",
         "principals",
         "snapshot",
@@ -177,6 +179,8 @@ class EdgeContext:
         self._unfiltered: dict[str, bool] = {}
         self.applicable: dict[str, tuple[Checker, ...]] = {}  # filled by edges/__init__.py
         self.outright: set[str] = set()  # sources with an unconditional edge to ADMIN
+        # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
+        self.now = parse_time(snapshot.collected_at) if snapshot.collected_at else None
 
     # ------------------------------------------------------------------ permissions
 
@@ -193,7 +197,9 @@ class EdgeContext:
         key = (principal, grant)
         hit = self._decisions.get(key)
         if hit is None:
-            hit = self.authorizer.decide(principal, grant.action, grant.resource, dict(grant.context))
+            hit = settle(
+                self.authorizer.decide(principal, grant.action, grant.resource, dict(grant.context)), self.now
+            )
             self._decisions[key] = hit
         return hit
 
