@@ -129,6 +129,11 @@ class Authorizer:
                 label = f"the trust policy of {resource}"
                 if role.trust_policy is not None:
                     policy = self._cache.get(role.trust_policy, principal.arn)
+        elif trust and account == snap.account_id and ":role/" in resource:
+            # A role of the snapshot's own account that the snapshot does not hold does not exist:
+            # nothing can assume it (IAM is collected whole).
+            mandatory = True
+            label = f"{resource} (not a role in the snapshot)"
         elif user is not None:
             tags = user.tags
         elif res is not None and res.policy is not None:
