@@ -63,7 +63,8 @@ def _existing(technique: str, ways: tuple[tuple[str, ...], ...], verb: str) -> C
             verb=verb,
         )
 
-    return Checker(technique=technique, title=verb, needs=tuple(ways), find=find, kinds=(INSTANCE,))
+    title = " + ".join(a.split(":")[1] for a in ways[0]) + " on an existing instance"
+    return Checker(technique=technique, title=title, needs=tuple(ways), find=find, kinds=(INSTANCE,))
 
 
 CHECKERS: tuple[Checker, ...] = (

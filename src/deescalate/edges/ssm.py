@@ -83,7 +83,8 @@ def _checker(technique: str, action: str, verb: str, with_document: bool) -> Che
                 if edge is not None:
                     yield edge
 
-    return Checker(technique=technique, title=verb, needs=((action,),), find=find, kinds=(INSTANCE, MANAGED))
+    title = f"{action.split(':')[1]} on an SSM-managed instance"
+    return Checker(technique=technique, title=title, needs=((action,),), find=find, kinds=(INSTANCE, MANAGED))
 
 
 CHECKERS: tuple[Checker, ...] = (
