@@ -30,6 +30,7 @@ from deescalate.errors import PolicyError
 from deescalate.model import Condition
 from deescalate.policy.variables import (
     ABSENT,
+    RESOURCE_KEY_PREFIXES,
     UNKNOWN,
     Lookup,
     LookupFn,
@@ -71,8 +72,7 @@ _STRING_OPS: dict[str, tuple[str, bool, str]] = {
 }
 OPERATORS: frozenset[str] = frozenset(_STRING_OPS)
 _VARIABLE_TYPES = frozenset({"string", "arn", "bool"})
-# Keys whose value comes from the resource, not the principal (for memoisation).
-RESOURCE_KEY_PREFIXES = ("aws:resource", "iam:resourcetag/")
+
 
 
 class UnknownOperator(ValueError):

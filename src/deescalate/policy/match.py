@@ -115,7 +115,8 @@ class ResourceMatcher:
     def _resolved(self, i: int, t: Template, lookup: LookupFn) -> re.Pattern[str] | Lookup:
         """The template's regex for this request; remembered per principal when the caller's
         context does not set any of its variables (then only the snapshot decides them)."""
-        mk = lookup.memo_key
+        # Keyed by principal, or by principal and resource when a variable names a resource key.
+        mk = lookup.resource_memo_key if t.resource_dependent else lookup.memo_key
         given = lookup.given
         if mk is None or (given and any(k in given for k in t.variables())):
             return self._resolve(t, lookup)

@@ -43,6 +43,10 @@ _VAR = re.compile(r"\$\{([^}]*)\}")
 _VAR_BODY = re.compile(r"^\s*([^\s,']+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?$")
 
 
+# Keys whose value comes from the resource rather than the principal (memo keys depend on it).
+RESOURCE_KEY_PREFIXES = ("aws:resource", "iam:resourcetag/")
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     text: str  # as written
@@ -51,6 +55,10 @@ class Template:
 
     def variables(self) -> tuple[str, ...]:
         return tuple(p[1] for p in self.parts if p[0] == "var")
+
+    @property
+    def resource_dependent(self) -> bool:
+        return any(k.startswith(RESOURCE_KEY_PREFIXES) for k in self.variables())
 
 
 def parse_template(text: str, *, substitute: bool) -> Template:

@@ -144,3 +144,15 @@ def test_denials_without_statements_say_what_denied() -> None:
     assert trust.reason is Reason.NO_ALLOW and "trust policy" in trust.detail and r in trust.detail
     cross = a.decide(u, "ec2:DescribeInstances", q)
     assert cross.outcome is Outcome.DENY and "cross-account" in cross.detail
+
+
+def test_resource_variable_on_a_resource_key_is_resolved_per_resource() -> None:
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt(action="iam:PassRole",
+                                 resource="arn:aws:iam::111111111111:role/${aws:ResourceTag/owner}")))
+    ra = b.role("a", tags={"owner": "a"})
+    rb = b.role("b", tags={"owner": "x"})
+    a = Authorizer(b.build())
+    assert a.decide(u, "iam:PassRole", ra).allowed
+    assert a.decide(u, "iam:PassRole", rb).outcome is Outcome.DENY
+    assert a.decide(u, "iam:PassRole", ra).allowed
