@@ -112,6 +112,16 @@ def test_condition_memo_respects_context_and_service_chain() -> None:
     assert a.decide(u, "s3:GetObject", "*", {"s3:prefix": "x"}).outcome is Outcome.DENY
 
 
+def test_condition_memo_is_not_used_when_the_context_gives_its_key() -> None:
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt(action="s3:GetObject", Condition={
+        "StringEquals": {"aws:PrincipalTag/team": "ops"}})), tags={"team": "ops"})
+    a = Authorizer(b.build())
+    assert a.decide(u, "s3:GetObject", "*").allowed  # remembered for alice
+    assert a.decide(u, "s3:GetObject", "*", {"aws:PrincipalTag/team": "dev"}).outcome is Outcome.DENY
+    assert a.decide(u, "s3:GetObject", "*", {"s3:prefix": "x"}).allowed  # unrelated key: memo is fine
+
+
 def test_policies_missing_from_the_snapshot_make_it_conditional_not_denied() -> None:
     b = SnapshotBuilder()
     gone = "arn:aws:iam::aws:policy/NotCollected"
