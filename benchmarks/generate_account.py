@@ -8,6 +8,7 @@ Shape (for N principals: about 70% users, 30% roles):
   ${aws:username});
 - service roles trusting lambda, ec2 (with instance profiles), ecs-tasks, glue, codebuild,
   sagemaker, cloudformation; cross-team roles trusting the account root; roles trusting one user;
+- a "force MFA" managed policy (a conditional Deny of everything without MFA) on every team group;
 - AWS's real AdministratorAccess and ReadOnlyAccess documents (from
   /work/shared/reference/aws-managed-policies.json): an "admins" group of a few users, a few admin
   roles, an "auditors" group and roles holding ReadOnlyAccess (2,677 action patterns);
@@ -122,6 +123,36 @@ def generate(principals: int, *, seed: int = 1) -> dict[str, Any]:
         policies.append(_policy(name, arn, versions, 0))
         shared.append(arn)
 
+    # The "force MFA" pattern many accounts attach to every human: deny all but MFA self-service
+    # unless the request carries MFA (a conditional Deny the evaluator cannot settle offline).
+    force_mfa = f"arn:aws:iam::{ACCOUNT}:policy/force-mfa"
+    policies.append(
+        _policy(
+            "force-mfa",
+            force_mfa,
+            [
+                _doc(
+                    {
+                        "Sid": "DenyAllExceptListedIfNoMFA",
+                        "Effect": "Deny",
+                        "NotAction": [
+                            "iam:CreateVirtualMFADevice",
+                            "iam:EnableMFADevice",
+                            "iam:GetUser",
+                            "iam:ListMFADevices",
+                            "iam:ListVirtualMFADevices",
+                            "iam:ResyncMFADevice",
+                            "sts:GetSessionToken",
+                        ],
+                        "Resource": "*",
+                        "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+                    }
+                )
+            ],
+            0,
+        )
+    )
+
     groups: list[dict[str, Any]] = []
 
     def group(name: str, managed: list[str], inline: list[dict[str, Any]] = ()) -> str:  # type: ignore[assignment]
@@ -141,7 +172,8 @@ def generate(principals: int, *, seed: int = 1) -> dict[str, Any]:
         return name
 
     team_groups = [
-        group(f"team-{i}", rng.sample(shared, rng.randint(1, 3))) for i in range(max(3, principals // 80))
+        group(f"team-{i}", [*rng.sample(shared, rng.randint(1, 3)), force_mfa])
+        for i in range(max(3, principals // 80))
     ]
     admins = group("admins", [admin_arn])
     auditors = group("auditors", [readonly_arn])
