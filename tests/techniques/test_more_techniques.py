@@ -341,3 +341,24 @@ def test_conditions_that_leave_it_open_or_close_it(condition: dict[str, Any], fl
     edges = [e for e in report.edges if e.source == arn and e.technique == "ec2-001"]
     assert bool(edges) is flagged
     assert all(not e.conditional for e in edges)
+
+
+@pytest.mark.parametrize(
+    ("where", "flagged"),
+    [("identity", False), ("scp", False), ("trust", True), ("nowhere", True)],
+)
+def test_trust_rewrite_needs_assume_role_to_stay_possible(where: str, flagged: bool) -> None:
+    acct = Account()
+    no_assume = deny("sts:AssumeRole")
+    trust: dict[str, Any] = trust_service("ec2.amazonaws.com")
+    if where == "trust":  # the rewrite replaces the trust policy, Deny included
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+        }
+    acct.role("admin-role", trust, managed=(ADMIN_ACCESS,))
+    extra = (doc(no_assume),) if where == "identity" else ()
+    if where == "scp":
+        acct.scp(no_assume)
+    arn = acct.user("attacker", doc(allow("iam:UpdateAssumeRolePolicy")), *extra)
+    assert (("iam-012", role_arn("admin-role")) in techniques_from(analyze(acct.build()), arn)) is flagged

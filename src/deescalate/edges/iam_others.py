@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from deescalate.edges.base import Checker, EdgeContext, Principal
-from deescalate.model import Edge, Grant, User
+from deescalate.model import Edge, Grant, Outcome, PolicyKind, Reason, User
 
 MAX_ACCESS_KEYS = 2
 
@@ -89,9 +89,28 @@ def login_profiles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) 
                 yield edge
 
 
+def _assume_blocked(ctx: EdgeContext, source: Principal, role: str) -> bool:
+    """Whether AssumeRole of `role` stays denied whatever its trust policy says.
+
+    The rewritten trust is not in the snapshot, but a Deny outside the trust policy (identity
+    policy, boundary) or an SCP that refuses sts:AssumeRole still stops the source afterwards.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    """
+    d = ctx.decide(source.arn, Grant(action="sts:AssumeRole", resource=role))
+    if d.outcome is not Outcome.DENY:
+        return False
+    if d.reason in (Reason.SCP, Reason.RCP):
+        return True
+    return d.reason is Reason.EXPLICIT_DENY and any(
+        m.policy.kind is not PolicyKind.TRUST for m in d.statements
+    )
+
+
 def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     for role in sorted(ctx.account_roles(source.account_id), key=lambda r: r.arn):
         if role.arn == source.arn or role.is_service_linked or not ctx.wants(source.arn, role.arn):
+            continue
+        if _assume_blocked(ctx, source, role.arn):
             continue
         edge = ctx.edge(
             source=source.arn,
