@@ -362,3 +362,11 @@ def test_trust_rewrite_needs_assume_role_to_stay_possible(where: str, flagged: b
         acct.scp(no_assume)
     arn = acct.user("attacker", doc(allow("iam:UpdateAssumeRolePolicy")), *extra)
     assert (("iam-012", role_arn("admin-role")) in techniques_from(analyze(acct.build()), arn)) is flagged
+
+
+def test_new_role_needs_assume_role_to_stay_possible() -> None:
+    acct = Account()
+    arn = acct.user(
+        "attacker", doc(allow(["iam:CreateRole", "iam:PutRolePolicy"])), doc(deny("sts:AssumeRole"))
+    )
+    assert ("X-CreateRole+Attach", ADMIN) not in techniques_from(analyze(acct.build()), arn)

@@ -89,7 +89,7 @@ def login_profiles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) 
                 yield edge
 
 
-def _assume_blocked(ctx: EdgeContext, source: Principal, role: str) -> bool:
+def assume_blocked(ctx: EdgeContext, source: Principal, role: str) -> bool:
     """Whether AssumeRole of `role` stays denied whatever its trust policy says.
 
     The rewritten trust is not in the snapshot, but a Deny outside the trust policy (identity
@@ -110,7 +110,7 @@ def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -
     for role in sorted(ctx.account_roles(source.account_id), key=lambda r: r.arn):
         if role.arn == source.arn or role.is_service_linked or not ctx.wants(source.arn, role.arn):
             continue
-        if _assume_blocked(ctx, source, role.arn):
+        if assume_blocked(ctx, source, role.arn):
             continue
         edge = ctx.edge(
             source=source.arn,

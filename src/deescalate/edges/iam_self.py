@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from deescalate.admins import ADMINISTRATOR_ACCESS, boundary_caps, policy_grants_admin
 from deescalate.edges.base import Checker, EdgeContext, Principal
+from deescalate.edges.iam_others import assume_blocked
 from deescalate.model import ADMIN, Edge, Grant, ManagedPolicy, User
 
 
@@ -150,6 +151,8 @@ def create_role(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> 
     # A new role trusting the source directly needs no sts:AssumeRole grant in the same account.
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
     new_role = f"arn:aws:iam::{source.account_id}:role/*"
+    if assume_blocked(ctx, source, new_role):
+        return
     create = Grant(action="iam:CreateRole", resource=new_role)
     candidates = [
         (create, *alt)
