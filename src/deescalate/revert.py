@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deescalate.apply import call_api, decode_doc, is_gone, maybe_call, pages
+from deescalate.apply import call_api, caller_principal, decode_doc, is_gone, maybe_call, pages
 from deescalate.errors import ApplyError
 from deescalate.journal import Call, Journal, JournalRecord
 from deescalate.quotas import POLICY_PREFIX, is_own_document
@@ -144,3 +144,17 @@ def execute_reverts(
         if journal is not None and seq > 0 and last_of_seq and seq not in failed_seqs:
             journal.reverted(seq)
     return RevertResult(made=made, errors=tuple(errors))
+
+
+def check_journal_account(sts: Any, journal: list[JournalRecord]) -> None:
+    """Refuse to replay a journal written in another account than the credentials' one."""
+    accounts = {r.call.principal.split(":")[4] for r in journal if r.call.principal.count(":") >= 5}
+    if not accounts:
+        return
+    caller = caller_principal(sts)
+    mine = caller.split(":")[4]
+    if accounts != {mine}:
+        raise ApplyError(
+            f"the journal records calls in account(s) {', '.join(sorted(accounts))}, but the credentials "
+            f"are for {mine} ({caller}); use credentials of the account the plan was applied to"
+        )

@@ -12,7 +12,7 @@ from apply_helpers import FailingIAM, iam_dump
 from deescalate.apply import Clients, connect, execute, live_state, prepare
 from deescalate.cli import main
 from deescalate.errors import ApplyError
-from deescalate.journal import Journal, read_journal, records
+from deescalate.journal import Call, Journal, read_journal, records
 from deescalate.model import Deny, Plan, PrincipalPlan
 from deescalate.planfile import write_plan
 from deescalate.quotas import render_document
@@ -205,3 +205,15 @@ def test_unreachable_endpoint_and_bad_profile_are_runtime_errors(tmp_path: Path,
     assert main(["apply", str(plan_path), "--profile", "no-such-profile-h4"]) == 3
     assert "cannot set up AWS clients (profile no-such-profile-h4)" in capsys.readouterr().err
     assert main(["revert", "--all", "--endpoint-url", "not a url"]) == 3
+
+
+def test_revert_refuses_a_journal_of_another_account(moto_endpoint: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    seq = journal.pending(Call(api="PutUserPolicy", params={"UserName": "alice", "PolicyName": "deescalate-deny"},
+                               principal="arn:aws:iam::999999999999:user/alice",
+                               undo=(Call(api="DeleteUserPolicy",
+                                          params={"UserName": "alice", "PolicyName": "deescalate-deny"}),)))
+    journal.done(seq)
+    assert main(["revert", "--journal", str(journal.path), "--yes", "--endpoint-url", moto_endpoint]) == 3
+    assert "account(s) 999999999999" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from typing import Any
 from deescalate.apply import connect
 from deescalate.errors import EXIT_RUNTIME, UsageError
 from deescalate.journal import Call, Journal, read_journal, records
-from deescalate.revert import execute_reverts, revert_all_calls, revert_calls
+from deescalate.revert import check_journal_account, execute_reverts, revert_all_calls, revert_calls
 
 
 def register(sub: Any) -> None:
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"journal {args.journal} does not exist")
     clients = connect(profile=args.profile, endpoint_url=args.endpoint_url)
     if args.journal:
-        calls = revert_calls(records(read_journal(args.journal)))
+        recs = records(read_journal(args.journal))
+        check_journal_account(clients.sts, recs)
+        calls = revert_calls(recs)
     else:
         calls = [(0, c) for c in revert_all_calls(clients.iam)]
     if not calls:
