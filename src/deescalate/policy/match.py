@@ -94,7 +94,7 @@ class ResourceMatcher:
         self.exact = frozenset(exact)
         self.rx = re.compile("(?:" + "|".join(wild) + r")\Z", re.DOTALL) if wild else None
         self.templates = tuple(templates)
-        self.memo: dict[tuple[int, object], re.Pattern[str] | Lookup] = {}
+        self.memo: dict[tuple[int, object], _Resolved | Lookup] = {}
 
     def matches(self, resource: str, lookup: LookupFn) -> bool | str:
         """True / False, or a description of the unknown key the match depends on."""
@@ -104,15 +104,23 @@ class ResourceMatcher:
             return True
         pending: str | None = None
         for i, t in enumerate(self.templates):
-            rx = self._resolved(i, t, lookup)
-            if rx is UNKNOWN:
+            m = self._resolved(i, t, lookup)
+            if m is UNKNOWN:
                 pending = f"Resource {t.text} (depends on {', '.join(t.variables())})"
-            elif isinstance(rx, re.Pattern) and rx.match(resource) is not None:
+            elif isinstance(m, Lookup):
+                continue
+            elif m[0] == "=":
+                if resource == m[1]:
+                    return True
+            elif m[0] == "^":
+                if resource.startswith(m[1]):
+                    return True
+            elif m[2] is not None and m[2].match(resource) is not None:
                 return True
         return pending if pending is not None else False
 
 
-    def _resolved(self, i: int, t: Template, lookup: LookupFn) -> re.Pattern[str] | Lookup:
+    def _resolved(self, i: int, t: Template, lookup: LookupFn) -> _Resolved | Lookup:
         """The template's regex for this request; remembered per principal when the caller's
         context does not set any of its variables (then only the snapshot decides them)."""
         # Keyed by principal, or by principal and resource when a variable names a resource key.
@@ -129,9 +137,21 @@ class ResourceMatcher:
         return hit
 
     @staticmethod
-    def _resolve(t: Template, lookup: LookupFn) -> re.Pattern[str] | Lookup:
+    def _resolve(t: Template, lookup: LookupFn) -> _Resolved | Lookup:
+        """As a cheap matcher: ("=", text) exact, ("^", prefix) for one final `*`, else a regex
+        (compiling a regex per principal is what costs most on first use)."""
         r = resolve(t, lookup)
-        return r if isinstance(r, Lookup) else _compile(r.regex_source)
+        if isinstance(r, Lookup):
+            return r
+        if r.shape == "none":
+            return ("=", r.literal_text, None)
+        if r.shape == "suffix":
+            return ("^", r.literal_text[:-1], None)
+        return ("~", r.regex_source, _compile(r.regex_source))
+
+
+# How a resolved Resource template matches: ("=", text, None), ("^", prefix, None), ("~", src, regex)
+_Resolved = tuple[str, str, re.Pattern[str] | None]
 
 
 _RX_CACHE: dict[str, re.Pattern[str]] = {}

@@ -91,22 +91,27 @@ def parse_template(text: str, *, substitute: bool) -> Template:
 
 
 class Resolved:
-    """A template with its variables replaced: either a wildcard regex source or plain text."""
+    """A template with its variables replaced: a wildcard regex source, the plain text, and the
+    shape of its wildcards ("none", "suffix" for one final `*`, or "regex") for cheap matching."""
 
-    __slots__ = ("literal_text", "regex_source")
+    __slots__ = ("literal_text", "regex_source", "shape")
 
-    def __init__(self, regex_source: str, literal_text: str) -> None:
+    def __init__(self, regex_source: str, literal_text: str, shape: str = "regex") -> None:
         self.regex_source = regex_source
         self.literal_text = literal_text
+        self.shape = shape
 
 
 def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
     """Replace the variables. ABSENT: a variable cannot be replaced; UNKNOWN: depends on context."""
     rx: list[str] = []
     txt: list[str] = []
+    wild: list[int] = []  # positions (in the text) of active wildcards
     for part in template.parts:
         kind = part[0]
         if kind == "pat":
+            base = sum(len(t) for t in txt)
+            wild.extend(base + i for i, ch in enumerate(part[1]) if ch in "*?")
             rx.append(wildcard_regex_source(part[1]))
             txt.append(part[1])
         elif kind == "lit":
@@ -125,7 +130,14 @@ def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
                 chosen = value[0]
             rx.append(re.escape(chosen))
             txt.append(chosen)
-    return Resolved("".join(rx), "".join(txt))
+    text = "".join(txt)
+    if not wild:
+        shape = "none"
+    elif wild == [len(text) - 1] and text.endswith("*"):
+        shape = "suffix"
+    else:
+        shape = "regex"
+    return Resolved("".join(rx), text, shape)
 
 
 class LookupFn:
