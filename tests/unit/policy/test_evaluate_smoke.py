@@ -165,3 +165,17 @@ def test_resource_variable_on_a_resource_key_is_resolved_per_resource() -> None:
     a = Authorizer(b.build())
     assert a.decide(u, "iam:PassRole", rb).outcome is Outcome.DENY  # resolves to role/x
     assert a.decide(u, "iam:PassRole", ra).allowed  # must resolve again, to role/a
+
+
+def test_resource_variables_with_each_wildcard_shape() -> None:
+    b = SnapshotBuilder()
+    u = b.user("alice", doc(stmt(action="s3:GetObject", resource=[
+        "arn:aws:s3:::exact/${aws:username}",  # no wildcard: equality
+        "arn:aws:s3:::prefix/${aws:username}/*",  # one final *: prefix
+        "arn:aws:s3:::mid/*/${aws:username}/f?le",  # anything else: regex
+    ])))
+    a = Authorizer(b.build())
+    for res, ok in [("arn:aws:s3:::exact/alice", True), ("arn:aws:s3:::exact/alice2", False),
+                    ("arn:aws:s3:::prefix/alice/a/b", True), ("arn:aws:s3:::prefix/alicex/a", False),
+                    ("arn:aws:s3:::mid/x/y/alice/file", True), ("arn:aws:s3:::mid/x/alice/fiile", False)]:
+        assert a.decide(u, "s3:GetObject", res).allowed is ok, res
