@@ -4,18 +4,25 @@ DescribeInstanceInformation answers HTTP 500) must make conditional edges, not s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from test_collect import ACCT, collect, doc, seed
+from collect_seed import ACCT, seed
 
 from deescalate.analyze import analyze
+from deescalate.cli import main
 from deescalate.snapshot import load_snapshot
 
 pytestmark = pytest.mark.e2e
 
 R = f"us-east-1:{ACCT}"
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def test_resource_techniques_on_a_collected_snapshot(
@@ -36,8 +43,9 @@ def test_resource_techniques_on_a_collected_snapshot(
         ]
     ]
     iam.put_user_policy(UserName="attacker", PolicyName="ops", PolicyDocument=doc(*statements))
-    code, _ = collect(moto_endpoint, tmp_path / "snap", capsys, regions=("us-east-1",))
-    assert code == 0
+    argv = ["collect", "-o", str(tmp_path / "snap"), "--endpoint-url", moto_endpoint, "--region", "us-east-1"]
+    assert main(argv) == 0
+    capsys.readouterr()
     snap = load_snapshot(tmp_path / "snap")
     attacker = f"arn:aws:iam::{ACCT}:user/attacker"
     # ec2-admin has a boundary that allows only s3:*: not an admin, so protect it as a target.
