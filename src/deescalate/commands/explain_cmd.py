@@ -16,10 +16,11 @@ import json
 import sys
 from typing import Any, TextIO
 
-from deescalate.errors import EXIT_CLEAN, EXIT_RUNTIME, EXIT_USAGE, DeescalateError, UsageError
-from deescalate.model import Snapshot
+from deescalate.errors import EXIT_CLEAN, EXIT_RUNTIME, EXIT_USAGE, DeescalateError, PolicyError, UsageError
+from deescalate.model import Policy, PolicyKind, PolicyRef, Snapshot
 from deescalate.policy.evaluate import Authorizer
 from deescalate.policy.explain import decision_json, decision_text, parse_context, resolve_principal
+from deescalate.policy.parse import parse_policy
 
 
 def register(sub: Any) -> None:
@@ -40,6 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
                    help="a request context value, e.g. aws:SourceIp=203.0.113.7 (repeatable; a key "
                    "given twice is multi-valued; KEY= means the key is absent)")
+    p.add_argument("--session-policy", action="append", default=[], metavar="FILE",
+                   help="a session policy document (JSON) for a role principal's session (repeatable: "
+                   "several count as one, their union)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--batch", metavar="FILE",
                    help="JSON lines of {principal, action, resource, context}; '-' reads stdin")
@@ -65,9 +69,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.principal or not args.action:
             raise UsageError("--principal and --action are required (or --batch FILE)")
         context = parse_context(args.context)
+        sessions = tuple(_session_policy(path) for path in args.session_policy)
         snap = _snapshot(args)
         principal = resolve_principal(snap, args.principal)
-        decision = Authorizer(snap).decide(principal, args.action, args.resource, context)
+        if sessions and principal not in snap.roles:
+            raise UsageError("--session-policy applies to a role session; give a role as --principal")
+        decision = Authorizer(snap).decide(principal, args.action, args.resource, context,
+                                           session_policies=sessions)
         if args.format == "json":
             out = decision_json(decision, principal=principal, action=args.action,
                                 resource=args.resource, context=context)
@@ -75,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(decision_text(decision, principal=principal, action=args.action, resource=args.resource))
         return EXIT_CLEAN
-    if args.principal or args.action or args.context:
-        raise UsageError("--batch takes the requests from FILE; drop --principal/--action/--context")
+    if args.principal or args.action or args.context or args.session_policy:
+        raise UsageError("--batch takes the requests from FILE; drop --principal/--action/--context/"
+                         "--session-policy")
     snap = _snapshot(args)
     if args.batch == "-":
         return _batch(snap, sys.stdin)
@@ -85,6 +94,19 @@ def run(args: argparse.Namespace) -> int:
             return _batch(snap, fh)
     except OSError as e:
         raise UsageError(f"--batch {args.batch}: {e.strerror or e}") from e
+
+
+def _session_policy(path: str) -> Policy:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise UsageError(f"--session-policy {path}: {e.strerror or e}") from e
+    try:
+        ref = PolicyRef(kind=PolicyKind.SESSION, name=path)
+        return parse_policy(text, ref, where=f"--session-policy {path}")
+    except PolicyError as e:  # a bad argument: usage error, not a broken snapshot
+        raise UsageError(str(e)) from e
 
 
 def _request(raw: Any) -> tuple[str, str, str, dict[str, Any]]:

@@ -138,3 +138,24 @@ def test_no_snapshot_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_snapshot_is_runtime_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, str(tmp_path / "absent"), "--principal", ALICE, "--action", "s3:GetObject")
     assert code == 3 and "absent" in err
+
+
+def test_session_policy_limits_a_role_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    role = f"arn:aws:iam::{ACCT}:role/roleD"  # AdministratorAccess in the demo
+    code, out, _ = _run(capsys, "--demo", "--principal", role, "--action", "iam:CreateUser",
+                        "--session-policy", str(session), "--format", "json")
+    assert code == 0 and json.loads(out)["reason"] == "session policy"
+    code, out, _ = _run(capsys, "--demo", "--principal", role, "--action", "s3:GetObject",
+                        "--session-policy", str(session), "--format", "json")
+    assert code == 0 and json.loads(out)["decision"] == "allow"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Statement": [{"Effect": "Maybe", "Action": "*", "Resource": "*"}]}')
+    code, _, err = _run(capsys, "--demo", "--principal", role, "--action", "s3:GetObject",
+                        "--session-policy", str(bad))
+    assert code == 2 and "Effect" in err
+    code, _, err = _run(capsys, "--demo", "--principal", "userA", "--action", "s3:GetObject",
+                        "--session-policy", str(session))
+    assert code == 2 and "role" in err
