@@ -179,8 +179,8 @@ class CompiledCondition:
         self.typed: tuple[Any, ...] | None = None
         if not any(t.has_vars for t in self.templates):
             self.typed = tuple(self._convert_policy_value(t.text, None) for t in self.templates)
-        # Without a caller-given context, the result depends only on the principal (or on the
-        # principal and the resource, for resource keys): remember it.
+        # When the caller's context gives none of these keys, the result depends only on the
+        # principal (or on the principal and the resource, for resource keys): remember it.
         self.keys = (self.key, *(k for t in self.templates for k in t.variables()))
         self.resource_dependent = any(k.startswith(RESOURCE_KEY_PREFIXES) for k in self.keys)
         self.memo: dict[object, bool | None] = {}
