@@ -32,8 +32,9 @@ def register(sub: Any) -> None:
         "or conditional on context keys the snapshot cannot know) with the statements that made it. "
         "Exit 0 when a decision was made, 2 usage error, 3 runtime error.",
     )
-    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT",
-                   help="snapshot directory or get-account-authorization-details file")
+    p.add_argument("snapshot", nargs="*", metavar="SNAPSHOT",
+                   help="snapshot directory or get-account-authorization-details file; several are "
+                   "merged (cross-account requests between them are evaluated)")
     p.add_argument("--demo", action="store_true", help="use the packaged demo account as SNAPSHOT")
     p.add_argument("--principal", help="user or role ARN (or its unique name)")
     p.add_argument("--action", help="e.g. iam:PassRole (case-insensitive)")
@@ -59,9 +60,11 @@ def _snapshot(args: argparse.Namespace) -> Snapshot:
         return load_demo()
     if not args.snapshot:
         raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file) or --demo")
-    from deescalate.snapshot import load_snapshot
+    from deescalate.snapshot import load_snapshot, load_snapshots
 
-    return load_snapshot(args.snapshot)
+    if len(args.snapshot) == 1:
+        return load_snapshot(args.snapshot[0])
+    return load_snapshots(list(args.snapshot))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -159,3 +159,40 @@ def test_session_policy_limits_a_role_session(tmp_path: Path, capsys: pytest.Cap
     code, _, err = _run(capsys, "--demo", "--principal", "userA", "--action", "s3:GetObject",
                         "--session-policy", str(session))
     assert code == 2 and "role" in err
+
+
+def _details_file(path: Path, users: list[dict[str, Any]], roles: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles,
+                                "Policies": []}))
+    return path
+
+
+def test_two_snapshots_cross_account_assume_role(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = "222222222222"
+    target = f"arn:aws:iam::{other}:role/deploy"
+    bob = f"arn:aws:iam::{ACCT}:user/bob"
+    a = _details_file(tmp_path / "a.json", users=[
+        {"UserName": "alice", "UserId": "AIDAALICE", "Arn": ALICE, "Path": "/", "GroupList": [],
+         "AttachedManagedPolicies": [], "UserPolicyList": [{"PolicyName": "hop", "PolicyDocument": {
+             "Version": "2012-10-17", "Statement": [
+                 {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": target}]}}]},
+        {"UserName": "bob", "UserId": "AIDABOB", "Arn": bob, "Path": "/", "GroupList": [],
+         "AttachedManagedPolicies": [], "UserPolicyList": []},
+    ], roles=[])
+    b = _details_file(tmp_path / "b.json", users=[], roles=[
+        {"RoleName": "deploy", "RoleId": "AROADEPLOY", "Arn": target, "Path": "/",
+         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+             {"Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": "sts:AssumeRole"},
+             {"Effect": "Allow", "Principal": {"AWS": bob}, "Action": "sts:AssumeRole"}]},
+         "RolePolicyList": [], "AttachedManagedPolicies": [], "InstanceProfileList": [], "Tags": []},
+    ])
+
+    def ask(who: str) -> dict[str, Any]:
+        code, out, err = _run(capsys, str(a), str(b), "--principal", who, "--action", "sts:AssumeRole",
+                              "--resource", target, "--format", "json")
+        assert code == 0, err
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    assert ask(ALICE)["decision"] == "allow"  # identity allow + trust naming her account
+    bob_answer = ask(bob)  # trust names bob, but cross-account also needs his identity policy
+    assert bob_answer["decision"] == "deny" and bob_answer["reason"] == "no allow"
