@@ -160,7 +160,11 @@ def principal_plan(
             denies, lambda ds: choose_placement(snapshot, principal, render_document(ds)).unfixable is None
         )
         if widened is not None:
-            denies = widened
+            note = (f" The exact plan ({len(denies)} denies) did not fit AWS's quotas, so denies of the "
+                    "same action were then widened to resource patterns (see those denies).")
+            denies = tuple(
+                d if d.why.startswith("Widened") else replace(d, why=d.why + note) for d in widened
+            )
             document = render_document(denies)
             placement = choose_placement(snapshot, principal, document)
     return PrincipalPlan(
@@ -263,8 +267,11 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
         if not instance[principal]:
             continue  # no escalation edge of its own: its paths run through principals planned here
         solved = solve_principal(principal, instance[principal].values(), first_id=next_id)
-        next_id += len(solved.denies)
-        plans.append(principal_plan(snapshot, principal, solved.denies, minimal=solved.solution.optimal))
+        pp = principal_plan(snapshot, principal, solved.denies, minimal=solved.solution.optimal)
+        # Number the final denies (after any widening) d1, d2, ... across the plan.
+        denies = tuple(replace(d, id=f"d{next_id + i}") for i, d in enumerate(pp.denies))
+        next_id += len(denies)
+        plans.append(replace(pp, denies=denies))
     return Plan(
         account_id=snapshot.account_id,
         snapshot=snapshot.source or report.source,
