@@ -370,3 +370,37 @@ def test_new_role_needs_assume_role_to_stay_possible() -> None:
         "attacker", doc(allow(["iam:CreateRole", "iam:PutRolePolicy"])), doc(deny("sts:AssumeRole"))
     )
     assert ("X-CreateRole+Attach", ADMIN) not in techniques_from(analyze(acct.build()), arn)
+
+
+@pytest.mark.parametrize(
+    ("actions", "managed_by_ssm", "flagged"),
+    [
+        (
+            [
+                "iam:PassRole",
+                "ec2:ReplaceIamInstanceProfileAssociation",
+                "ec2-instance-connect:SendSSHPublicKey",
+            ],
+            False,
+            True,
+        ),
+        (["iam:PassRole", "ec2:ReplaceIamInstanceProfileAssociation", "ssm:StartSession"], True, True),
+        (["iam:PassRole", "ec2:ReplaceIamInstanceProfileAssociation", "ssm:StartSession"], False, False),
+        (
+            ["iam:PassRole", "ec2:AssociateIamInstanceProfile", "ec2-instance-connect:SendSSHPublicKey"],
+            False,
+            False,
+        ),
+        (["iam:PassRole", "ec2:ReplaceIamInstanceProfileAssociation"], False, False),
+    ],
+)
+def test_swap_instance_profile(actions: list[str], managed_by_ssm: bool, flagged: bool) -> None:
+    acct = Account()
+    acct.admin_role("svc-admin", trust_service("ec2.amazonaws.com"), profile=True)
+    acct.role("web", trust_service("ec2.amazonaws.com"), doc(allow("s3:GetObject")), profile=True)
+    acct.resource("ec2:instance", INSTANCE, role_arn("web"))  # has a profile: Replace, not Associate
+    if managed_by_ssm:
+        acct.resource("ssm:managed-instance", INSTANCE)
+    arn = acct.user("attacker", doc(allow(actions)))
+    got = techniques_from(analyze(acct.build()), arn)
+    assert (("X-AssocInstanceProfile", SVC) in got) is flagged
