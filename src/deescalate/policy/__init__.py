@@ -1,1 +1,4 @@
-"""Policy documents: parsing (`parse`), condition operators (`conditions`), evaluation (`evaluate`)."""
+"""Policy documents: parsing (`parse`), and the evaluator: condition operators (`conditions`),
+variables and context lookup (`variables`), matchers (`match`), compiled policies (`compiled`),
+snapshot-derived context keys (`context`), principal/resource views (`subjects`), statement-group
+scans (`scan`), the Authorizer (`evaluate`) and decision rendering for `explain` (`explain`)."""
