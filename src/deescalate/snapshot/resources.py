@@ -7,7 +7,7 @@ manifest lists as collected mean "none of that kind".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -42,18 +42,29 @@ class Ctx:
         value, at = self.files[command]
         return as_object(value, at), at
 
+    def objects(self, command: str, name: str) -> list[tuple[At, dict[str, Any]]]:
+        """The objects of list `name` in `command`'s response; none when the file is absent."""
+        got = self.doc(command)
+        return [] if got is None else get_objects(got[0], name, got[1])
+
+    def by_key(self, command: str) -> Iterator[tuple[str, At, dict[str, Any]]]:
+        """A `{key: response}` file as (key, position, response object); nothing when absent."""
+        got = self.doc(command)
+        if got is None:
+            return
+        doc, top = got
+        for key, raw in doc.items():
+            at = top.key(key)
+            yield key, at, as_object(raw, at)
+
 
 def _attrs(**values: str | None) -> Mapping[str, str]:
     return MappingProxyType({k: v for k, v in values.items() if v})
 
 
 def _ec2(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("describe-instances")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for rat, res in get_objects(doc, "Reservations", top):
+    for rat, res in ctx.objects("describe-instances", "Reservations"):
         for at, inst in get_objects(res, "Instances", rat):
             iid = get_str(inst, "InstanceId", at)
             at = at.named(f"instance {iid}")
@@ -116,12 +127,8 @@ def _lambda(ctx: Ctx) -> list[Resource]:
 
 
 def _cloudformation(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("describe-stacks")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for at, st in get_objects(doc, "Stacks", top):
+    for at, st in ctx.objects("describe-stacks", "Stacks"):
         name = get_str(st, "StackName", at)
         at = at.named(f"stack {name}")
         role = get_opt_str(st, "RoleARN", at)
@@ -139,12 +146,8 @@ def _cloudformation(ctx: Ctx) -> list[Resource]:
 
 
 def _codebuild(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("batch-get-projects")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for at, p in get_objects(doc, "projects", top):
+    for at, p in ctx.objects("batch-get-projects", "projects"):
         name = get_str(p, "name", at)
         at = at.named(f"project {name}")
         role = get_opt_str(p, "serviceRole", at)
@@ -161,12 +164,8 @@ def _codebuild(ctx: Ctx) -> list[Resource]:
 
 
 def _glue_dev_endpoints(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("get-dev-endpoints")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for at, ep in get_objects(doc, "DevEndpoints", top):
+    for at, ep in ctx.objects("get-dev-endpoints", "DevEndpoints"):
         name = get_str(ep, "EndpointName", at)
         role = get_opt_str(ep, "RoleArn", at.named(f"dev endpoint {name}"))
         out.append(
@@ -182,12 +181,8 @@ def _glue_dev_endpoints(ctx: Ctx) -> list[Resource]:
 
 
 def _glue_jobs(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("get-jobs")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for at, job in get_objects(doc, "Jobs", top):
+    for at, job in ctx.objects("get-jobs", "Jobs"):
         name = get_str(job, "Name", at)
         role = get_opt_str(job, "Role", at.named(f"job {name}"))  # a role name or ARN
         out.append(
@@ -203,14 +198,8 @@ def _glue_jobs(ctx: Ctx) -> list[Resource]:
 
 
 def _sagemaker(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("describe-notebook-instance")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for name, raw in doc.items():
-        at = top.key(name)
-        nb = as_object(raw, at)
+    for name, at, nb in ctx.by_key("describe-notebook-instance"):
         role = get_opt_str(nb, "RoleArn", at)
         out.append(
             Resource(
@@ -226,12 +215,8 @@ def _sagemaker(ctx: Ctx) -> list[Resource]:
 
 
 def _ssm(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("describe-instance-information")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for at, info in get_objects(doc, "InstanceInformationList", top):
+    for at, info in ctx.objects("describe-instance-information", "InstanceInformationList"):
         iid = get_str(info, "InstanceId", at)
         role = get_opt_str(info, "IamRole", at)  # a role name (on-premises) or absent
         arn = (
@@ -256,14 +241,9 @@ def _ssm(ctx: Ctx) -> list[Resource]:
 
 
 def _task_definitions(ctx: Ctx) -> dict[str, Resource]:
-    got = ctx.doc("describe-task-definition")
-    if got is None:
-        return {}
-    doc, top = got
     out: dict[str, Resource] = {}
-    for key, raw in doc.items():
-        at = top.key(key)
-        td = get_opt_object(as_object(raw, at), "taskDefinition", at)
+    for _, at, resp in ctx.by_key("describe-task-definition"):
+        td = get_opt_object(resp, "taskDefinition", at)
         if td is None:
             raise at.error("missing taskDefinition")
         at = at.key("taskDefinition")
@@ -287,55 +267,44 @@ def _task_definitions(ctx: Ctx) -> dict[str, Resource]:
 
 def _ecs(ctx: Ctx) -> list[Resource]:
     out: list[Resource] = []
-    got = ctx.doc("describe-clusters")
-    if got is not None:
-        doc, top = got
-        for at, c in get_objects(doc, "clusters", top):
-            arn = get_str(c, "clusterArn", at)
+    for at, c in ctx.objects("describe-clusters", "clusters"):
+        arn = get_str(c, "clusterArn", at)
+        out.append(
+            Resource(
+                kind=L.ECS_CLUSTER,
+                arn=arn,
+                region=ctx.region,
+                name=get_str(c, "clusterName", at, default=arn.rsplit("/", 1)[-1]),
+            )
+        )
+    tds = _task_definitions(ctx)
+    for cluster, cat, listed in ctx.by_key("describe-services"):
+        for at, s in get_objects(listed, "services", cat):
+            arn = get_str(s, "serviceArn", at)
+            td_arn = get_opt_str(s, "taskDefinition", at)
+            # A service runs its task definition, so it holds that task definition's roles.
+            roles = tds[td_arn].role_arns if td_arn in tds else ()
             out.append(
                 Resource(
-                    kind=L.ECS_CLUSTER,
+                    kind=L.ECS_SERVICE,
                     arn=arn,
                     region=ctx.region,
-                    name=get_str(c, "clusterName", at, default=arn.rsplit("/", 1)[-1]),
+                    name=get_str(s, "serviceName", at, default=arn.rsplit("/", 1)[-1]),
+                    role_arns=roles,
+                    attributes=_attrs(
+                        cluster_arn=cluster,
+                        task_definition_arn=td_arn,
+                        service_role_arn=get_opt_str(s, "roleArn", at),
+                    ),
                 )
             )
-    tds = _task_definitions(ctx)
-    got = ctx.doc("describe-services")
-    if got is not None:
-        doc, top = got
-        for cluster, raw in doc.items():
-            cat = top.key(cluster)
-            for at, s in get_objects(as_object(raw, cat), "services", cat):
-                arn = get_str(s, "serviceArn", at)
-                td_arn = get_opt_str(s, "taskDefinition", at)
-                # A service runs its task definition, so it holds that task definition's roles.
-                roles = tds[td_arn].role_arns if td_arn in tds else ()
-                out.append(
-                    Resource(
-                        kind=L.ECS_SERVICE,
-                        arn=arn,
-                        region=ctx.region,
-                        name=get_str(s, "serviceName", at, default=arn.rsplit("/", 1)[-1]),
-                        role_arns=roles,
-                        attributes=_attrs(
-                            cluster_arn=cluster,
-                            task_definition_arn=td_arn,
-                            service_role_arn=get_opt_str(s, "roleArn", at),
-                        ),
-                    )
-                )
     out.extend(tds.values())
     return out
 
 
 def _datapipeline(ctx: Ctx) -> list[Resource]:
-    got = ctx.doc("describe-pipelines")
-    if got is None:
-        return []
-    doc, top = got
     out = []
-    for at, p in get_objects(doc, "pipelineDescriptionList", top):
+    for at, p in ctx.objects("describe-pipelines", "pipelineDescriptionList"):
         pid = get_str(p, "pipelineId", at)
         fields = {
             get_str(f, "key", w): get_opt_str(f, "stringValue", w) or ""
