@@ -81,23 +81,22 @@ def get_objects(
     return [(where, as_object(item, where)) for where, item in get_list(obj, name, at, required=required)]
 
 
-def get_str(obj: dict[str, Any], name: str, at: At, *, default: str | None = None) -> str:
-    value = obj.get(name)
-    if value is None:
-        if default is None:
-            raise at.key(name).error("missing (expected a string)")
-        return default
-    if not isinstance(value, str):
-        raise at.key(name).error(f"expected a string, found {_type_name(value)}")
-    return value
-
-
 def get_opt_str(obj: dict[str, Any], name: str, at: At) -> str | None:
     value = obj.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         raise at.key(name).error(f"expected a string, found {_type_name(value)}")
+    return value
+
+
+def get_str(obj: dict[str, Any], name: str, at: At, *, default: str | None = None) -> str:
+    """Field `name` as a string; absent (or null) is `default`, or an error when there is none."""
+    value = get_opt_str(obj, name, at)
+    if value is None:
+        if default is None:
+            raise at.key(name).error("missing (expected a string)")
+        return default
     return value
 
 
