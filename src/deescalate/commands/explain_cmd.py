@@ -16,6 +16,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from deescalate.commands.snapshot_args import load_snapshot_args
 from deescalate.errors import EXIT_CLEAN, EXIT_RUNTIME, EXIT_USAGE, DeescalateError, PolicyError, UsageError
 from deescalate.model import Policy, PolicyKind, PolicyRef, Snapshot
 from deescalate.policy.evaluate import Authorizer
@@ -51,29 +52,13 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _snapshot(args: argparse.Namespace) -> Snapshot:
-    if args.demo and args.snapshot:
-        raise UsageError("give SNAPSHOT or --demo, not both")
-    if args.demo:
-        from deescalate.snapshot import load_demo
-
-        return load_demo()
-    if not args.snapshot:
-        raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file) or --demo")
-    from deescalate.snapshot import load_snapshot, load_snapshots
-
-    if len(args.snapshot) == 1:
-        return load_snapshot(args.snapshot[0])
-    return load_snapshots(list(args.snapshot))
-
-
 def run(args: argparse.Namespace) -> int:
     if args.batch is None:
         if not args.principal or not args.action:
             raise UsageError("--principal and --action are required (or --batch FILE)")
         context = parse_context(args.context)
         sessions = tuple(_session_policy(path) for path in args.session_policy)
-        snap = _snapshot(args)
+        snap = load_snapshot_args(args.snapshot, demo=args.demo)
         principal = resolve_principal(snap, args.principal)
         if sessions and principal not in snap.roles:
             raise UsageError("--session-policy applies to a role session; give a role as --principal")
@@ -89,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.principal or args.action or args.context or args.session_policy:
         raise UsageError("--batch takes the requests from FILE; drop --principal/--action/--context/"
                          "--session-policy")
-    snap = _snapshot(args)
+    snap = load_snapshot_args(args.snapshot, demo=args.demo)
     if args.batch == "-":
         return _batch(snap, sys.stdin)
     try:

@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any
 
+from deescalate.commands.snapshot_args import load_snapshot_args
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
 
@@ -34,18 +35,6 @@ def register(sub: Any) -> None:
                    help="also protect principals matching this pattern, as `scan --target` (repeatable)")
     p.add_argument("--check", metavar="PLAN", help="re-verify this (edited) plan file against SNAPSHOT")
     p.set_defaults(func=run)
-
-
-def _snapshot(args: argparse.Namespace) -> Snapshot:
-    from deescalate.snapshot import load_demo, load_snapshot
-
-    if args.demo and args.snapshot:
-        raise UsageError("give SNAPSHOT or --demo, not both")
-    if args.demo:
-        return load_demo()
-    if not args.snapshot:
-        raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file) or --demo")
-    return load_snapshot(args.snapshot)
 
 
 def _short(arn: str) -> str:
@@ -99,7 +88,7 @@ def _verdict(plan: Plan) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from deescalate.planfile import dumps, write_plan
 
-    snapshot = _snapshot(args)
+    snapshot = load_snapshot_args([args.snapshot] if args.snapshot else [], demo=args.demo)
     if args.check:
         return _check(args, snapshot)
     from deescalate.analyze import analyze

@@ -13,8 +13,8 @@ from typing import Any
 
 from deescalate.commands import report_output
 from deescalate.commands.report_output import add_options, emit, parse_outputs
+from deescalate.commands.snapshot_args import load_snapshot_args
 from deescalate.errors import UsageError
-from deescalate.model import Snapshot
 
 
 def register(sub: Any) -> None:
@@ -36,14 +36,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _load(paths: list[str]) -> Snapshot:
-    from deescalate.snapshot import load_snapshot, load_snapshots
-
-    if len(paths) == 1:
-        return load_snapshot(paths[0])
-    return load_snapshots(list(paths))
-
-
 def run(args: argparse.Namespace) -> int:
     parse_outputs(args)  # a bad --output is a usage error before any collection or analysis
     live = bool(args.endpoint_url or args.profile or args.regions)
@@ -53,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file), or "
                          "--profile/--region/--endpoint-url to collect one first")
     if args.snapshots:
-        return emit(report_output.analyze_snapshot(_load(args.snapshots), args), args)
+        return emit(report_output.analyze_snapshot(load_snapshot_args(args.snapshots), args), args)
     from deescalate.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="deescalate-") as tmp:
         out = collect(Path(tmp) / "snapshot", profile=args.profile, regions=args.regions,
                       endpoint_url=args.endpoint_url)
         print(f"deescalate: collected a snapshot into {out} (temporary)", file=sys.stderr)
-        return emit(report_output.analyze_snapshot(_load([str(out)]), args), args)
+        return emit(report_output.analyze_snapshot(load_snapshot_args([str(out)]), args), args)
