@@ -30,6 +30,15 @@ SCHEMA_VERSION = 1
 KIND = "deescalate-plan"
 
 
+def alternatives_to_json(edge: Edge) -> list[list[dict[str, Any]]]:
+    """An edge's alternatives, each a list of grants; the JSON report writes them the same way."""
+    return [
+        [{"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
+         for g in alt]
+        for alt in edge.alternatives
+    ]
+
+
 def edge_to_json(edge: Edge) -> dict[str, Any]:
     return {
         "id": edge.id,
@@ -39,11 +48,20 @@ def edge_to_json(edge: Edge) -> dict[str, Any]:
         "via": edge.via,
         "description": edge.description,
         "conditions": list(edge.conditions),
-        "alternatives": [
-            [{"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
-             for g in alt]
-            for alt in edge.alternatives
-        ],
+        "alternatives": alternatives_to_json(edge),
+    }
+
+
+def deny_to_json(d: Deny) -> dict[str, Any]:
+    """One deny as the plan file (and the JSON report's plan) writes it."""
+    return {
+        "id": d.id,
+        "apply": d.apply,
+        "action": d.action,
+        "resource": d.resource,
+        "cuts": list(d.cuts),
+        "techniques": list(d.techniques),
+        "why": d.why,
     }
 
 
@@ -87,18 +105,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "unfixable": p.unfixable,
                 "minimal": p.minimal,
                 "state": list(p.state),
-                "denies": [
-                    {
-                        "id": d.id,
-                        "apply": d.apply,
-                        "action": d.action,
-                        "resource": d.resource,
-                        "cuts": list(d.cuts),
-                        "techniques": list(d.techniques),
-                        "why": d.why,
-                    }
-                    for d in p.denies
-                ],
+                "denies": [deny_to_json(d) for d in p.denies],
                 "document": json.loads(p.document) if p.document else None,
             }
             for p in plan.principals

@@ -12,6 +12,7 @@ from typing import Any
 from deescalate import __version__
 from deescalate.gate import GateResult
 from deescalate.model import Edge, Finding, Plan, Report
+from deescalate.planfile import alternatives_to_json, deny_to_json
 from deescalate.report.common import view
 from deescalate.severity import Severity
 
@@ -28,13 +29,7 @@ def edge_obj(e: Edge) -> dict[str, Any]:
         "conditional": e.conditional,
         "conditions": list(e.conditions),
         "description": e.description,
-        "alternatives": [
-            [
-                {"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
-                for g in alt
-            ]
-            for alt in e.alternatives
-        ],
+        "alternatives": alternatives_to_json(e),
     }
 
 
@@ -69,11 +64,7 @@ def plan_obj(p: Plan) -> dict[str, Any]:
                 "document": json.loads(pp.document) if pp.document else None,
                 "unfixable": pp.unfixable,
                 "minimal": pp.minimal,
-                "denies": [
-                    {"id": d.id, "action": d.action, "resource": d.resource, "cuts": list(d.cuts),
-                     "techniques": list(d.techniques), "why": d.why, "apply": d.apply}
-                    for d in pp.denies
-                ],
+                "denies": [deny_to_json(d) for d in pp.denies],
             }
             for pp in p.principals
         ],
