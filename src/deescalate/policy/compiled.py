@@ -2,15 +2,19 @@
 
 `CompiledPolicy.candidates(service)` returns only the statements whose Action list can name that
 service (plus those with NotAction or a wildcard service part), so a decision touches a handful of
-statements whatever the size of the policy.
+statements whatever the size of the policy. `PolicySet` merges those indexes for a list of policies
+that many principals share (the same groups and managed policies), once per service for all of them.
+Matchers and conditions are pure functions of their text and of the request (their memos are keyed
+by principal), so `PolicyCache` builds one per distinct text and every statement that has it shares
+it: 2,000 trust policies naming the account compile one Principal matcher, not 2,000.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from deescalate.errors import PolicyError
-from deescalate.model import Effect, Policy, PolicyKind, Statement, StatementMatch
+from deescalate.model import Condition, Effect, Policy, PolicyKind, PrincipalSpec, Statement, StatementMatch
 from deescalate.policy.conditions import CompiledCondition, compile_condition
 from deescalate.policy.match import ActionMatcher, Caller, PrincipalMatcher, ResourceMatcher, Via
 from deescalate.policy.variables import LookupFn
@@ -71,28 +75,28 @@ class CompiledStatement:
         "unresolved_matches",
     )
 
-    def __init__(self, policy: Policy, st: Statement, where: str) -> None:
+    def __init__(self, policy: Policy, st: Statement, where: str, cache: PolicyCache) -> None:
         substitute = policy.version == VARIABLE_VERSION
         self.policy = policy
         self.statement = st
         self.effect = st.effect
         self.is_deny = st.effect is Effect.DENY
         self.action_negated = st.not_actions is not None
-        self.actions = ActionMatcher(st.not_actions if st.not_actions is not None else (st.actions or ()))
+        self.actions = cache.actions(st.not_actions if st.not_actions is not None else (st.actions or ()))
         self.resource_negated = st.not_resources is not None
         res = st.not_resources if st.not_resources is not None else st.resources
         # No Resource element (trust policies) means the statement is about the resource it is on.
         self.resources: ResourceMatcher | None = (
-            ResourceMatcher(res, substitute=substitute) if res is not None else None
+            cache.resources(res, substitute) if res is not None else None
         )
         if st.principal is not None:
-            self.principal: PrincipalMatcher | None = PrincipalMatcher(st.principal, negated=False)
+            self.principal: PrincipalMatcher | None = cache.principals(st.principal, False)
         elif st.not_principal is not None:
-            self.principal = PrincipalMatcher(st.not_principal, negated=True)
+            self.principal = cache.principals(st.not_principal, True)
         else:
             self.principal = None
         self.conditions: tuple[CompiledCondition, ...] = tuple(
-            compile_condition(c, substitute=substitute, where=f"{where}, {st.label()}") for c in st.conditions
+            cache.condition(c, substitute, f"{where}, {st.label()}") for c in st.conditions
         )
         self.certain = StatementMatch(
             policy=policy.ref, statement_index=st.index, sid=st.sid, effect=st.effect, unresolved=()
@@ -174,9 +178,9 @@ _CERTAIN: dict[Via, tuple[Unresolved, Via]] = {v: ((), v) for v in Via}
 class CompiledPolicy:
     __slots__ = ("by_service", "policy", "statements", "wild")
 
-    def __init__(self, policy: Policy, where: str) -> None:
+    def __init__(self, policy: Policy, where: str, cache: PolicyCache) -> None:
         self.policy = policy
-        self.statements = tuple(CompiledStatement(policy, st, where) for st in policy.statements)
+        self.statements = tuple(CompiledStatement(policy, st, where, cache) for st in policy.statements)
         by_service: dict[str, list[CompiledStatement]] = {}
         wild: list[CompiledStatement] = []
         for cs in self.statements:
@@ -196,11 +200,83 @@ class CompiledPolicy:
         return hit + self.wild if self.wild else hit
 
 
+def merge(policies: Sequence[CompiledPolicy], service: str) -> tuple[CompiledStatement, ...]:
+    """The candidate statements of several policies for one service, in policy order."""
+    out: list[CompiledStatement] = []
+    for cp in policies:
+        out.extend(cp.candidates(service))
+    return tuple(out)
+
+
+# Per service: (identity statements, boundary statements).
+Candidates = tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
+
+
+class PolicySet:
+    """Identity policies and boundary that several principals share, merged once per service."""
+
+    __slots__ = ("boundary", "by_service", "policies")
+
+    def __init__(self, policies: tuple[CompiledPolicy, ...], boundary: CompiledPolicy | None) -> None:
+        self.policies = policies
+        self.boundary = boundary
+        self.by_service: dict[str, Candidates] = {}
+
+    def candidates(self, service: str) -> Candidates:
+        hit = self.by_service.get(service)
+        if hit is None:
+            hit = self.by_service[service] = (
+                merge(self.policies, service),
+                self.boundary.candidates(service) if self.boundary is not None else (),
+            )
+        return hit
+
+
 class PolicyCache:
-    """Compiles each policy object once (keyed by identity; the policy is kept alive with it)."""
+    """Compiles each policy object once (keyed by identity; the policy is kept alive with it), and
+    shares matchers, conditions and policy sets that are equal (see the module docstring)."""
 
     def __init__(self) -> None:
         self._cache: dict[int, tuple[Policy, CompiledPolicy]] = {}
+        self._actions: dict[tuple[str, ...], ActionMatcher] = {}
+        self._resources: dict[tuple[tuple[str, ...], bool], ResourceMatcher] = {}
+        self._principals: dict[tuple[PrincipalSpec, bool], PrincipalMatcher] = {}
+        self._conditions: dict[tuple[Condition, bool], CompiledCondition] = {}
+        self._sets: dict[tuple[tuple[CompiledPolicy, ...], CompiledPolicy | None], PolicySet] = {}
+
+    def actions(self, patterns: tuple[str, ...]) -> ActionMatcher:
+        hit = self._actions.get(patterns)
+        if hit is None:
+            hit = self._actions[patterns] = ActionMatcher(patterns)
+        return hit
+
+    def resources(self, patterns: tuple[str, ...], substitute: bool) -> ResourceMatcher:
+        key = (patterns, substitute)
+        hit = self._resources.get(key)
+        if hit is None:
+            hit = self._resources[key] = ResourceMatcher(patterns, substitute=substitute)
+        return hit
+
+    def principals(self, spec: PrincipalSpec, negated: bool) -> PrincipalMatcher:
+        key = (spec, negated)
+        hit = self._principals.get(key)
+        if hit is None:
+            hit = self._principals[key] = PrincipalMatcher(spec, negated=negated)
+        return hit
+
+    def condition(self, cond: Condition, substitute: bool, where: str) -> CompiledCondition:
+        key = (cond, substitute)
+        hit = self._conditions.get(key)
+        if hit is None:  # an invalid condition raises here each time, naming where it was found
+            hit = self._conditions[key] = compile_condition(cond, substitute=substitute, where=where)
+        return hit
+
+    def policy_set(self, policies: tuple[CompiledPolicy, ...], boundary: CompiledPolicy | None) -> PolicySet:
+        key = (policies, boundary)
+        hit = self._sets.get(key)
+        if hit is None:
+            hit = self._sets[key] = PolicySet(policies, boundary)
+        return hit
 
     def get(self, policy: Policy, principal: str | None) -> CompiledPolicy:
         hit = self._cache.get(id(policy))
@@ -208,7 +284,7 @@ class PolicyCache:
             return hit[1]
         where = policy.ref.label() + (f" (evaluated for {principal})" if principal else "")
         try:
-            compiled = CompiledPolicy(policy, where)
+            compiled = CompiledPolicy(policy, where, self)
         except PolicyError:
             raise
         except (ValueError, TypeError) as e:  # defensive: a malformed value AWS would have rejected

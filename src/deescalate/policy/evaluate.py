@@ -41,10 +41,10 @@ from deescalate.model import (
     StatementMatch,
     User,
 )
-from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request
+from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
-from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guard, merge, scan, scan_guard
+from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guard, scan, scan_guard
 from deescalate.policy.subjects import PrincipalView, TargetView
 from deescalate.policy.variables import normalise_context
 

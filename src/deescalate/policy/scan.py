@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deescalate.model import StatementMatch
-from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, Request
+from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, Request, merge
 from deescalate.policy.match import Caller
 
 NO, MAYBE, YES = 0, 1, 2
@@ -54,13 +54,6 @@ def scan_guard(
     if deny_st:
         scan(deny_st, req, caller, denies, deny_maybe)
     return ALLOWED_LEVEL if trivial else scan(allow_st, req, caller, denies, deny_maybe)
-
-
-def merge(policies: Sequence[CompiledPolicy], service: str) -> tuple[CompiledStatement, ...]:
-    out: list[CompiledStatement] = []
-    for cp in policies:
-        out.extend(cp.candidates(service))
-    return tuple(out)
 
 
 def scan(

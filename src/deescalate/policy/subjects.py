@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from deescalate.model import Policy, Role, Snapshot, User
-from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache
+from deescalate.policy.compiled import Candidates, CompiledPolicy, PolicyCache, PolicySet, merge
 from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
 from deescalate.policy.context import closed_keys_for, org_values, principal_values, resource_values
 from deescalate.policy.match import Caller
-from deescalate.policy.scan import merge
 
 
 class PrincipalView:
@@ -28,12 +27,14 @@ class PrincipalView:
         "by_service",
         "caller",
         "closed_keys",
-        "identity",
         "may_allow_cache",
         "missing",
+        "own",
+        "own_services",
         "scp_applies",
         "scp_levels",
         "service_linked",
+        "shared",
         "values",
     )
 
@@ -61,7 +62,7 @@ class PrincipalView:
             else:
                 missing.append(f"managed policy {marn} (not in the snapshot) allows it")
         self.missing = tuple(missing)
-        self.identity = tuple(cache.get(p, obj.arn) for p in policies)
+        identity = tuple(cache.get(p, obj.arn) for p in policies)
         self.boundary: CompiledPolicy | None = None
         self.boundary_missing: str | None = None
         if obj.boundary_arn:
@@ -72,6 +73,19 @@ class PrincipalView:
                 self.boundary_missing = (
                     f"permissions boundary {obj.boundary_arn} (not in the snapshot) allows it"
                 )
+        # The principal's own inline policies come first; its groups' and managed policies (the
+        # same few for many principals) form a PolicySet merged once per service for all of them.
+        # Only services the own policies can name need a per-principal merge.
+        n_own = len(obj.inline_policies)
+        self.own = identity[:n_own]
+        self.shared: PolicySet = cache.policy_set(identity[n_own:], self.boundary)
+        services: set[str] = set()
+        for cp in self.own:
+            services.update(cp.by_service)
+        # None: an own statement can name any service (NotAction, a wildcard service part).
+        self.own_services: frozenset[str] | None = (
+            None if any(cp.wild for cp in self.own) else frozenset(services)
+        )
         self.caller = Caller(
             arn=obj.arn,
             is_role=is_role,
@@ -103,20 +117,19 @@ class PrincipalView:
             )
         self.scp_applies = bool(self.scp_levels)
         self.may_allow_cache: dict[str, bool] = {}
-        # service prefix -> (identity statements, boundary statements, per-SCP-level statements)
+        # service prefix -> (identity statements, boundary statements), for services that the
+        # principal's own policies can name; the others are the shared set's.
         self.by_service: dict[str, Candidates] = {}
 
     def candidates(self, service: str) -> Candidates:
+        own = self.own_services
+        if own is not None and service not in own:
+            return self.shared.candidates(service)
         hit = self.by_service.get(service)
         if hit is None:
-            hit = self.by_service[service] = (
-                merge(self.identity, service),
-                self.boundary.candidates(service) if self.boundary is not None else (),
-            )
+            ident, bound = self.shared.candidates(service)
+            hit = self.by_service[service] = (merge(self.own, service) + ident, bound)
         return hit
-
-
-Candidates = tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
 
 
 class TargetView:
