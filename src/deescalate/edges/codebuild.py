@@ -5,11 +5,45 @@ https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html
 
 from __future__ import annotations
 
-from deescalate.edges.base import Checker
-from deescalate.edges.patterns import existing_checker, pass_role_checker
+from collections.abc import Iterator, Sequence
+
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal
+from deescalate.edges.patterns import existing_checker, pass_role_checker, pass_to_existing_edges
+from deescalate.model import Edge, Grant
 
 CODEBUILD = "codebuild.amazonaws.com"
 PROJECT = "codebuild:project"
+
+
+def _gap_project(region: str, account: str) -> str:
+    return f"arn:aws:codebuild:{region}:{account}:project/*"
+
+
+def _update_project(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """X-CodeBuildUpdate: UpdateProject gives an existing project another service role (which
+    needs iam:PassRole on it) and a new buildspec; a build then runs as that role.
+    https://docs.aws.amazon.com/codebuild/latest/APIReference/API_UpdateProject.html
+    (Without PassRole, UpdateProject + StartBuild reaches only the project's own role, which
+    StartBuild alone already does: codebuild-002.)
+    """
+
+    def calls(project: str) -> list[Alternative]:
+        update = Grant(action="codebuild:UpdateProject", resource=project)
+        return [(update, Grant(action=start, resource=project)) for start in STARTS]
+
+    yield from pass_to_existing_edges(
+        ctx,
+        source,
+        technique="X-CodeBuildUpdate",
+        kind=PROJECT,
+        service=CODEBUILD,
+        gap_resource=_gap_project,
+        calls=calls,
+        description=lambda role: f"give an existing CodeBuild project {role.name} as its role and build it",
+    )
+
+
+STARTS = ("codebuild:StartBuild", "codebuild:StartBuildBatch")
 
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
@@ -45,5 +79,12 @@ CHECKERS: tuple[Checker, ...] = (
         resource_type="project/*",
         actions=("codebuild:StartBuildBatch",),
         verb="run a batch build with its own buildspec in",
+    ),
+    Checker(
+        technique="X-CodeBuildUpdate",
+        title="PassRole + UpdateProject + StartBuild/StartBuildBatch on an existing project",
+        needs=tuple(("iam:PassRole", "codebuild:UpdateProject", start) for start in STARTS),
+        find=_update_project,
+        kinds=(PROJECT,),
     ),
 )

@@ -5,14 +5,29 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from deescalate.edges.base import Checker, EdgeContext, Principal, new_resource, passed_to
-from deescalate.edges.patterns import pass_role_checker
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource
+from deescalate.edges.patterns import pass_role_checker, pass_to_existing_edges
 from deescalate.model import Edge, Grant
 
 TASKS = "ecs-tasks.amazonaws.com"
 CLUSTER = "ecs:cluster"
+SERVICE = "ecs:service"
+TASK_DEFINITION = "ecs:task-definition"
+
+
+def _gap(resource_type: str) -> Callable[[str, str], str]:
+    def pattern(region: str, account: str) -> str:
+        return f"arn:aws:ecs:{region}:{account}:{resource_type}"
+
+    return pattern
+
+
+def _register(account: str) -> Grant:
+    return Grant(
+        action="ecs:RegisterTaskDefinition", resource=new_resource("ecs", account, "task-definition/*")
+    )
 
 
 def _in_cluster(technique: str, start: str) -> Checker:
@@ -20,44 +35,26 @@ def _in_cluster(technique: str, start: str) -> Checker:
 
     def find(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
         account = source.account_id
-        clusters = [c.arn for c in ctx.resources(CLUSTER, account)]
-        gaps = ctx.gaps(CLUSTER)
-        doubts = (
-            () if clusters else tuple(f"{CLUSTER} in {g.region} could not be listed ({g.why})" for g in gaps)
+        register = _register(account)
+        # CreateService is authorised on the service ARN, RunTask on the task definition; both
+        # carry the cluster as ecs:cluster.
+        target = (
+            new_resource("ecs", account, "service/*") if start == "ecs:CreateService" else register.resource
         )
-        clusters += [f"arn:aws:ecs:{g.region}:{account}:cluster/*" for g in gaps]
-        if not clusters:
-            return
-        register = Grant(
-            action="ecs:RegisterTaskDefinition", resource=new_resource("ecs", account, "task-definition/*")
+
+        def calls(cluster: str) -> list[Alternative]:
+            return [(register, Grant(action=start, resource=target, context=(("ecs:cluster", (cluster,)),)))]
+
+        yield from pass_to_existing_edges(
+            ctx,
+            source,
+            technique=technique,
+            kind=CLUSTER,
+            service=TASKS,
+            gap_resource=_gap("cluster/*"),
+            calls=calls,
+            description=lambda role: f"start a task as {role.name} in an existing cluster ({start})",
         )
-        for role in ctx.roles_trusting(TASKS, account):
-            if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-                continue
-            pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(TASKS))
-            # CreateService is authorised on the service ARN, RunTask on the task definition; both
-            # carry the cluster as ecs:cluster. Any one cluster will do: one alternative each.
-            candidates = []
-            for cluster in clusters:
-                ctx_key = (("ecs:cluster", (cluster,)),)
-                target = (
-                    new_resource("ecs", account, "service/*")
-                    if start == "ecs:CreateService"
-                    else register.resource
-                )
-                candidates.append(
-                    (pass_grant, register, Grant(action=start, resource=target, context=ctx_key))
-                )
-            edge = ctx.edge(
-                source=source.arn,
-                target=role.arn,
-                technique=technique,
-                candidates=candidates,
-                unknown=doubts,
-                description=f"start a task as {role.name} in an existing cluster ({start})",
-            )
-            if edge is not None:
-                yield edge
 
     return Checker(
         technique=technique,
@@ -68,30 +65,39 @@ def _in_cluster(technique: str, start: str) -> Checker:
     )
 
 
-TASK_DEFINITION = "ecs:task-definition"
-
-
 def _override(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     """ecs-008: RunTask of an existing task definition with a taskRoleArn override."""
-    account = source.account_id
-    tds = [t.arn for t in ctx.resources(TASK_DEFINITION, account)]
-    if not tds:
-        return
-    for role in ctx.roles_trusting(TASKS, account):
-        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-            continue
-        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(TASKS))
-        # Any one task definition will do: one alternative each.
-        candidates = [(pass_grant, Grant(action="ecs:RunTask", resource=td)) for td in tds]
-        edge = ctx.edge(
-            source=source.arn,
-            target=role.arn,
-            technique="ecs-008",
-            candidates=candidates,
-            description=f"run an existing task definition with {role.name} as its task role (override)",
-        )
-        if edge is not None:
-            yield edge
+    yield from pass_to_existing_edges(
+        ctx,
+        source,
+        technique="ecs-008",
+        kind=TASK_DEFINITION,
+        service=TASKS,
+        gap_resource=_gap("task-definition/*"),
+        calls=lambda td: [(Grant(action="ecs:RunTask", resource=td),)],
+        description=lambda role: (
+            f"run an existing task definition with {role.name} as its task role (override)"
+        ),
+        with_gaps=False,
+    )
+
+
+def _update_service(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """X-ECSUpdateService: a new task definition revision with the role, rolled out to an existing
+    service by UpdateService (authorised on the service's ARN).
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+    """
+    register = _register(source.account_id)
+    yield from pass_to_existing_edges(
+        ctx,
+        source,
+        technique="X-ECSUpdateService",
+        kind=SERVICE,
+        service=TASKS,
+        gap_resource=_gap("service/*"),
+        calls=lambda svc: [(register, Grant(action="ecs:UpdateService", resource=svc))],
+        description=lambda role: f"roll out a task definition running as {role.name} to an existing service",
+    )
 
 
 CHECKERS: tuple[Checker, ...] = (
@@ -126,4 +132,11 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     _in_cluster("ecs-003", "ecs:CreateService"),
     _in_cluster("ecs-004", "ecs:RunTask"),
+    Checker(
+        technique="X-ECSUpdateService",
+        title="PassRole + RegisterTaskDefinition + UpdateService on an existing service",
+        needs=(("iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:UpdateService"),),
+        find=_update_service,
+        kinds=(SERVICE,),
+    ),
 )

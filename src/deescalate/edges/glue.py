@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.edges.base import Checker, EdgeContext, Principal, new_resource, passed_to
-from deescalate.edges.patterns import existing_checker, pass_role_checker
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource
+from deescalate.edges.patterns import existing_checker, pass_role_checker, pass_to_existing_edges
 from deescalate.model import Edge, Grant
 
 GLUE = "glue.amazonaws.com"
@@ -17,47 +17,36 @@ DEV_ENDPOINT = "glue:devendpoint"
 JOB = "glue:job"
 
 
+def _gap_job(region: str, account: str) -> str:
+    return f"arn:aws:glue:{region}:{account}:job/*"
+
+
 def _update_job(technique: str, trigger: tuple[str, str] | None) -> Checker:
     """glue-005/006: UpdateJob an existing job to a passed role and new script, then run it."""
 
     def find(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
         account = source.account_id
-        jobs = ctx.resources(JOB, account)
-        gaps = ctx.gaps(JOB)
-        if not jobs and not gaps:
-            return
-        targets = [(j.arn, ()) for j in jobs] + [
-            (
-                f"arn:aws:glue:{g.region}:{account}:job/*",
-                (f"{JOB} in {g.region} could not be listed ({g.why})",),
+
+        def calls(job_arn: str) -> list[Alternative]:
+            run = (
+                Grant(action=trigger[0], resource=new_resource("glue", account, trigger[1]))
+                if trigger
+                else Grant(action="glue:StartJobRun", resource=job_arn)
             )
-            for g in gaps
-        ]
-        for role in ctx.roles_trusting(GLUE, account):
-            if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-                continue
-            pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(GLUE))
-            # Any one job will do: each job is one alternative of the same edge.
-            candidates = []
-            doubts: list[str] = []
-            for job_arn, doubt in targets:
-                run = (
-                    Grant(action=trigger[0], resource=new_resource("glue", account, trigger[1]))
-                    if trigger
-                    else Grant(action="glue:StartJobRun", resource=job_arn)
-                )
-                candidates.append((pass_grant, Grant(action="glue:UpdateJob", resource=job_arn), run))
-                doubts.extend(doubt)
-            edge = ctx.edge(
-                source=source.arn,
-                target=role.arn,
-                technique=technique,
-                candidates=candidates,
-                unknown=tuple(doubts) if not jobs else (),
-                description=f"point an existing Glue job at {role.name} with a new script and run it",
-            )
-            if edge is not None:
-                yield edge
+            return [(Grant(action="glue:UpdateJob", resource=job_arn), run)]
+
+        yield from pass_to_existing_edges(
+            ctx,
+            source,
+            technique=technique,
+            kind=JOB,
+            service=GLUE,
+            gap_resource=_gap_job,
+            calls=calls,
+            description=lambda role: (
+                f"point an existing Glue job at {role.name} with a new script and run it"
+            ),
+        )
 
     run_action = trigger[0] if trigger else "glue:StartJobRun"
     return Checker(

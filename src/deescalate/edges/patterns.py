@@ -40,11 +40,13 @@ def pass_role_edges(
     ways: Sequence[Sequence[tuple[str, str]]],
     service_name: str,
     needs_instance_profile: bool = False,
+    unknown: Sequence[str] = (),
 ) -> Iterator[Edge]:
     """Edges source -> each role trusting one of `services`.
 
     `ways` lists the alternatives of service calls, each as (action, resource type pattern such as
     "function:*"); every way also needs iam:PassRole on the role, passed to the first service.
+    `unknown`: facts the snapshot lacks that the technique needs (the edges are conditional).
     """
     account = source.account_id
     passed = passed_to(services[0])
@@ -72,6 +74,7 @@ def pass_role_edges(
                 target=role.arn,
                 technique=technique,
                 candidates=[(pass_grant, *call, *extra) for call in calls],
+                unknown=unknown,
                 description=f"pass {role.name} to a new {service_name} resource and run code with it",
             )
             if edge is not None:
@@ -156,8 +159,15 @@ def pass_role_checker(
     service_name: str,
     calls: Sequence[tuple[str, str]],
     needs_instance_profile: bool = False,
+    alternatives: Sequence[Sequence[tuple[str, str]]] = (),
+    unknown: Sequence[str] = (),
 ) -> Checker:
-    """A checker for 'PassRole + these calls on new resources' (`calls`: (action, resource type))."""
+    """A checker for 'PassRole + these calls on new resources' (`calls`: (action, resource type)).
+
+    `alternatives`: further sets of calls that work as well (each is one more way).
+    `unknown`: facts the snapshot lacks that the technique needs (its edges are conditional).
+    """
+    ways = (tuple(calls), *(tuple(way) for way in alternatives))
 
     def find(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
         yield from pass_role_edges(
@@ -165,14 +175,62 @@ def pass_role_checker(
             source,
             technique=technique,
             services=services,
-            ways=(tuple(calls),),
+            ways=ways,
             service_name=service_name,
             needs_instance_profile=needs_instance_profile,
+            unknown=unknown,
         )
 
     return Checker(
-        technique=technique, title=title, needs=(("iam:PassRole", *(a for a, _ in calls)),), find=find
+        technique=technique,
+        title=title,
+        needs=tuple(("iam:PassRole", *(a for a, _ in way)) for way in ways),
+        find=find,
     )
+
+
+def pass_to_existing_edges(
+    ctx: EdgeContext,
+    source: Principal,
+    *,
+    technique: str,
+    kind: str,
+    service: str,
+    gap_resource: Callable[[str, str], str],
+    calls: Callable[[str], Sequence[Alternative]],
+    description: Callable[[Role], str],
+    with_gaps: bool = True,
+) -> Iterator[Edge]:
+    """Edges source -> each role trusting `service`, passed to an existing `kind` resource.
+
+    The source points an existing resource (a job, a project, a cluster, a service) at a role of
+    its choice and runs it. Any one such resource will do, so each gives alternatives of the same
+    edge: `calls(arn)` lists them for the resource `arn` (without the iam:PassRole grant, added
+    here). Where `kind` could not be listed, `gap_resource(region, account)` stands for the
+    unlisted ones, and the edge is conditional if no resource was listed at all.
+    """
+    account = source.account_id
+    listed = [r.arn for r in ctx.resources(kind, account)]
+    gaps = ctx.gaps(kind) if with_gaps else ()
+    doubts = () if listed else tuple(f"{kind} in {g.region} could not be listed ({g.why})" for g in gaps)
+    targets = listed + [gap_resource(g.region, account) for g in gaps]
+    if not targets:
+        return
+    passed = passed_to(service)
+    for role in ctx.roles_trusting(service, account):
+        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
+            continue
+        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed)
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique=technique,
+            candidates=[(pass_grant, *alt) for arn in targets for alt in calls(arn)],
+            unknown=doubts,
+            description=description(role),
+        )
+        if edge is not None:
+            yield edge
 
 
 def existing_checker(
