@@ -9,6 +9,8 @@ changed snapshot (what the source could do after changing its own policies, grou
 from __future__ import annotations
 
 from deescalate.edges import (
+    batch,
+    bedrock,
     cloudformation,
     codebuild,
     combos,
@@ -16,6 +18,7 @@ from deescalate.edges import (
     ec2,
     ec2_profiles,
     ecs,
+    federation,
     glue,
     iam_others,
     iam_self,
@@ -32,6 +35,7 @@ from deescalate.model import ADMIN, Edge
 REGISTRY: tuple[Checker, ...] = (
     *iam_self.CHECKERS,
     *iam_others.CHECKERS,
+    *federation.CHECKERS,
     *sts.CHECKERS,
     *ec2.CHECKERS,
     *ec2_profiles.CHECKERS,
@@ -44,6 +48,8 @@ REGISTRY: tuple[Checker, ...] = (
     *datapipeline.CHECKERS,
     *ecs.CHECKERS,
     *passrole_more.CHECKERS,
+    *batch.CHECKERS,
+    *bedrock.CHECKERS,
     *combos.CHECKERS,
     *whatif.CHECKERS,
 )

@@ -91,4 +91,52 @@ CHECKERS: tuple[Checker, ...] = (
         needs_instance_profile=True,
         calls=(("elasticmapreduce:RunJobFlow", "cluster/*"),),
     ),
+    # A fleet's instance role trusts GameLift; the uploaded build runs on the fleet's instances.
+    # https://docs.aws.amazon.com/gameliftservers/latest/developerguide/setting-up-role.html
+    pass_role_checker(
+        "gamelift-001",
+        "PassRole + gamelift:CreateBuild + RequestUploadCredentials + CreateFleet",
+        services=("gamelift.amazonaws.com",),
+        service_name="gamelift",
+        calls=(
+            ("gamelift:CreateBuild", "build/*"),
+            ("gamelift:RequestUploadCredentials", "build/*"),
+            ("gamelift:CreateFleet", "fleet/*"),
+        ),
+    ),
+    # Image Builder launches build instances with the infrastructure configuration's instance
+    # profile and runs the recipe's components on them.
+    # https://docs.aws.amazon.com/imagebuilder/latest/userguide/image-builder-setting-up.html
+    pass_role_checker(
+        "imagebuilder-001",
+        "PassRole + imagebuilder:CreateComponent + CreateImageRecipe"
+        " + CreateInfrastructureConfiguration + CreateImage",
+        services=("ec2.amazonaws.com",),
+        service_name="imagebuilder",
+        needs_instance_profile=True,
+        calls=(
+            ("imagebuilder:CreateComponent", "component/*"),
+            ("imagebuilder:CreateImageRecipe", "image-recipe/*"),
+            ("imagebuilder:CreateInfrastructureConfiguration", "infrastructure-configuration/*"),
+            ("imagebuilder:CreateImage", "image/*"),
+        ),
+    ),
+    # A HealthOmics workflow run executes the workflow's tasks with the run's service role.
+    # https://docs.aws.amazon.com/omics/latest/dev/permissions-service.html
+    pass_role_checker(
+        "omics-001",
+        "PassRole + omics:CreateWorkflow + StartRun",
+        services=("omics.amazonaws.com",),
+        service_name="omics",
+        calls=(("omics:CreateWorkflow", "workflow/*"), ("omics:StartRun", "run/*")),
+    ),
+    # CodeStar (closed to new customers since July 2024) built a project's toolchain with a
+    # CloudFormation stack run by the passed CodeStar service role.
+    pass_role_checker(
+        "X-CodeStar",
+        "PassRole + codestar:CreateProject",
+        services=("codestar.amazonaws.com",),
+        service_name="codestar",
+        calls=(("codestar:CreateProject", "project/*"),),
+    ),
 )

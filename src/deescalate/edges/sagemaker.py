@@ -37,6 +37,23 @@ CHECKERS: tuple[Checker, ...] = (
         service_name="sagemaker",
         calls=(("sagemaker:CreateProcessingJob", "processing-job/*"),),
     ),
+    # A tuning job runs training jobs as its role; a Studio user profile gives its execution role
+    # to the JupyterLab spaces a presigned domain URL opens (in a domain that exists or that the
+    # source creates: CreateDomain is not required, so a deny of it would cut nothing).
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-launch.html
+    pass_role_checker(
+        "X-SageMakerMore",
+        "PassRole + CreateHyperParameterTuningJob, or CreateUserProfile + CreatePresignedDomainUrl",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(("sagemaker:CreateHyperParameterTuningJob", "hyper-parameter-tuning-job/*"),),
+        alternatives=(
+            (
+                ("sagemaker:CreateUserProfile", "user-profile/*/*"),
+                ("sagemaker:CreatePresignedDomainUrl", "user-profile/*/*"),
+            ),
+        ),
+    ),
     existing_checker(
         "sagemaker-004",
         "CreatePresignedNotebookInstanceUrl on an existing notebook",
