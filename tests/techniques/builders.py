@@ -219,9 +219,18 @@ class Account:
     def admin_role(self, name: str, trust: dict[str, Any], *, profile: bool = False) -> str:
         return self.role(name, trust, managed=(ADMIN_ACCESS,), profile=profile)
 
-    def resource(self, kind: str, arn: str, *roles: str, name: str = "") -> str:
+    def resource(
+        self, kind: str, arn: str, *roles: str, name: str = "", attributes: dict[str, str] | None = None
+    ) -> str:
         self.resources.append(
-            Resource(kind=kind, arn=arn, region=REGION, name=name or arn.rsplit("/", 1)[-1], role_arns=roles)
+            Resource(
+                kind=kind,
+                arn=arn,
+                region=REGION,
+                name=name or arn.rsplit("/", 1)[-1],
+                role_arns=roles,
+                attributes=MappingProxyType(dict(attributes or {})),
+            )
         )
         return arn
 

@@ -1,0 +1,325 @@
+"""Techniques added from techniques.csv after the first round (batch, bedrock, gamelift, imagebuilder,
+omics, CodeStar, more SageMaker, CodeBuild/ECS updates, AddRoleToInstanceProfile, SAML federation).
+
+Each row: flagged with the right id and target in its world; not flagged when any one needed
+action is denied, when the role does not trust the service (or the technique's own precondition is
+missing), or when the key action is limited to a resource through which nothing escalates. The
+plan for each positive world verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from builders import ACCT, REGION, Account, allow, deny, doc, role_arn, trust_service
+from test_more_techniques import PROJECT, SVC, build, svc, techniques_from
+
+from deescalate.analyze import analyze
+from deescalate.model import Edge
+from deescalate.plan import build_plan, default_analyze
+
+ECS = "ecs-tasks.amazonaws.com"
+EC2 = "ec2.amazonaws.com"
+AGENTCORE = "bedrock-agentcore.amazonaws.com"
+HARMLESS = role_arn("harmless")  # PassRole limited to a role that does not exist
+SERVICE = f"arn:aws:ecs:{REGION}:{ACCT}:service/main/web"
+INSTANCE = f"arn:aws:ec2:{REGION}:{ACCT}:instance/i-1"
+PROFILE = f"arn:aws:iam::{ACCT}:instance-profile/web"
+PROVIDER = f"arn:aws:iam::{ACCT}:saml-provider/corp"
+OTHER_PROVIDER = f"arn:aws:iam::{ACCT}:saml-provider/unused"
+SSO = role_arn("sso-admin")
+
+World = Callable[[Account], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    actions: tuple[str, ...]
+    setup: World
+    broken: World  # the role does not trust the service, or the resource gone through is missing
+    key: str = "iam:PassRole"
+    limited: str = HARMLESS  # the key action allowed only on this resource: nothing escalates
+    target: str = SVC
+    conditional: str = ""  # a fact the snapshot lacks, named in the edge's conditions
+    name: str = ""
+
+    def __str__(self) -> str:
+        return self.name or self.id
+
+
+def pass_role(tid: str, service: str, *calls: str, profile: bool = False, **extra: Any) -> Row:
+    return Row(
+        id=tid,
+        actions=("iam:PassRole", *calls),
+        setup=svc(service, profile=profile),
+        broken=svc("states.amazonaws.com", profile=profile),
+        **extra,
+    )
+
+
+def project(present: bool) -> World:
+    def setup(acct: Account) -> None:
+        acct.admin_role("svc-admin", trust_service("codebuild.amazonaws.com"))
+        acct.role("builder", trust_service("codebuild.amazonaws.com"), doc(allow("s3:GetObject")))
+        if present:
+            acct.resource("codebuild:project", PROJECT, role_arn("builder"))
+
+    return setup
+
+
+def ecs_service(present: bool) -> World:
+    def setup(acct: Account) -> None:
+        acct.admin_role("svc-admin", trust_service(ECS))
+        if present:
+            acct.resource("ecs:service", SERVICE)
+
+    return setup
+
+
+def instance_with_profile(*, occupied: bool, trusted: bool = True) -> World:
+    def setup(acct: Account) -> None:
+        # svc-admin has no instance profile of its own: it goes into the instance's.
+        acct.admin_role("svc-admin", trust_service(EC2 if trusted else "lambda.amazonaws.com"))
+        held: tuple[str, ...] = ()
+        if occupied:
+            acct.role("web", trust_service(EC2), doc(allow("s3:GetObject")), profile=True)
+            held = (role_arn("web"),)
+        acct.resource("ec2:instance", INSTANCE, *held, attributes={"instance_profile_arn": PROFILE})
+
+    return setup
+
+
+def saml_trust(provider: str, **condition: Any) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithSAML",
+        "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}, **condition},
+    }
+    return doc(statement)
+
+
+def sso_role(provider: str, **condition: Any) -> World:
+    def setup(acct: Account) -> None:
+        acct.admin_role("sso-admin", saml_trust(provider, **condition))
+
+    return setup
+
+
+SHELL = "ec2-instance-connect:SendSSHPublicKey"
+ROWS: tuple[Row, ...] = (
+    pass_role(
+        "batch-003",
+        ECS,
+        "batch:CreateComputeEnvironment",
+        "batch:CreateJobQueue",
+        "batch:RegisterJobDefinition",
+        "batch:SubmitJob",
+    ),
+    pass_role(
+        "batch-001",
+        ECS,
+        "batch:RegisterJobDefinition",
+        "batch:SubmitJob",
+        conditional="whether a Batch job queue exists is unknown",
+    ),
+    pass_role(
+        "gamelift-001",
+        "gamelift.amazonaws.com",
+        "gamelift:CreateBuild",
+        "gamelift:RequestUploadCredentials",
+        "gamelift:CreateFleet",
+    ),
+    pass_role(
+        "imagebuilder-001",
+        EC2,
+        "imagebuilder:CreateComponent",
+        "imagebuilder:CreateImageRecipe",
+        "imagebuilder:CreateInfrastructureConfiguration",
+        "imagebuilder:CreateImage",
+        profile=True,
+    ),
+    pass_role("omics-001", "omics.amazonaws.com", "omics:CreateWorkflow", "omics:StartRun"),
+    pass_role("X-CodeStar", "codestar.amazonaws.com", "codestar:CreateProject"),
+    pass_role(
+        "bedrock-001",
+        AGENTCORE,
+        "bedrock-agentcore:CreateCodeInterpreter",
+        "bedrock-agentcore:StartCodeInterpreterSession",
+        "bedrock-agentcore:InvokeCodeInterpreter",
+    ),
+    pass_role(
+        "bedrock-003",
+        AGENTCORE,
+        "bedrock-agentcore:CreateAgentRuntime",
+        "bedrock-agentcore:CreateAgentRuntimeEndpoint",
+        "bedrock-agentcore:CreateWorkloadIdentity",
+        "bedrock-agentcore:InvokeAgentRuntimeCommand",
+    ),
+    pass_role(
+        "bedrock-005",
+        AGENTCORE,
+        "bedrock-agentcore:CreateHarness",
+        "bedrock-agentcore:InvokeAgentRuntimeCommand",
+    ),
+    pass_role(
+        "bedrock-006",
+        AGENTCORE,
+        "bedrock-agentcore:CreateBrowser",
+        "bedrock-agentcore:StartBrowserSession",
+        "bedrock-agentcore:ConnectBrowserAutomationStream",
+    ),
+    pass_role(
+        "X-SageMakerMore",
+        "sagemaker.amazonaws.com",
+        "sagemaker:CreateHyperParameterTuningJob",
+        name="X-SageMakerMore-tuning",
+    ),
+    pass_role(
+        "X-SageMakerMore",
+        "sagemaker.amazonaws.com",
+        "sagemaker:CreateUserProfile",
+        "sagemaker:CreatePresignedDomainUrl",
+        name="X-SageMakerMore-studio",
+    ),
+    Row(
+        id="X-CodeBuildUpdate",
+        actions=("iam:PassRole", "codebuild:UpdateProject", "codebuild:StartBuildBatch"),
+        setup=project(True),
+        broken=project(False),
+    ),
+    Row(
+        id="X-ECSUpdateService",
+        actions=("iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:UpdateService"),
+        setup=ecs_service(True),
+        broken=ecs_service(False),
+    ),
+    Row(
+        id="X-AddRoleToInstanceProfile",
+        actions=(
+            "iam:PassRole",
+            "iam:RemoveRoleFromInstanceProfile",
+            "iam:AddRoleToInstanceProfile",
+            SHELL,
+        ),
+        setup=instance_with_profile(occupied=True),
+        broken=instance_with_profile(occupied=True, trusted=False),
+        name="X-AddRoleToInstanceProfile-occupied",
+    ),
+    Row(
+        id="X-AddRoleToInstanceProfile",
+        actions=("iam:PassRole", "iam:AddRoleToInstanceProfile", SHELL),
+        setup=instance_with_profile(occupied=False),
+        broken=instance_with_profile(occupied=False, trusted=False),
+        name="X-AddRoleToInstanceProfile-empty",
+    ),
+    Row(
+        id="X-Federation",
+        actions=("iam:UpdateSAMLProvider",),
+        setup=sso_role(PROVIDER),
+        broken=sso_role(f"arn:aws:iam::{ACCT}:oidc-provider/token.actions.githubusercontent.com"),
+        key="iam:UpdateSAMLProvider",
+        limited=OTHER_PROVIDER,
+        target=SSO,
+    ),
+)
+
+
+def edges_of(row: Row, setup: World, *statements: dict[str, Any]) -> list[Edge]:
+    report, arn = build(list(row.actions), setup, *statements)
+    return [e for e in report.edges if e.source == arn and (e.technique, e.target) == (row.id, row.target)]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_flagged(row: Row) -> None:
+    report, arn = build(list(row.actions), row.setup)
+    edges = [e for e in report.edges if e.source == arn and (e.technique, e.target) == (row.id, row.target)]
+    assert edges, techniques_from(report, arn)
+    finding = next(f for f in report.findings if f.principal == arn)
+    assert row.id in finding.techniques
+    if row.conditional:
+        assert any(row.conditional in c for c in edges[0].conditions), edges[0].conditions
+    else:
+        assert not edges[0].conditional, edges[0].conditions
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_not_flagged_when_any_action_is_denied(row: Row) -> None:
+    for action in row.actions:
+        assert not edges_of(row, row.setup, deny(action)), action
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_not_flagged_without_the_precondition(row: Row) -> None:
+    assert not edges_of(row, row.broken)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_not_flagged_when_the_key_action_is_resource_limited(row: Row) -> None:
+    acct = Account()
+    row.setup(acct)
+    others = [a for a in row.actions if a != row.key]
+    statements = [allow(row.key, row.limited), *([allow(others)] if others else [])]
+    arn = acct.user("attacker", doc(*statements))
+    report = analyze(acct.build())
+    assert (row.id, row.target) not in techniques_from(report, arn)
+    assert not [f for f in report.findings if f.principal == arn]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_plan_verifies(row: Row) -> None:
+    acct = Account()
+    row.setup(acct)
+    arn = acct.user("attacker", doc(allow(list(row.actions))))
+    snap = acct.build()
+    plan = build_plan(snap, analyze(snap), default_analyze())
+    assert plan.verified, [(e.technique, e.target) for e in plan.remaining]
+    assert any(p.principal == arn and p.denies for p in plan.principals)
+
+
+def test_an_empty_profile_needs_no_remove_and_an_occupied_one_does() -> None:
+    empty, occupied = (
+        next(r for r in ROWS if r.name == f"X-AddRoleToInstanceProfile-{k}") for k in ("empty", "occupied")
+    )
+    (edge,) = edges_of(empty, empty.setup)
+    assert [g.action for g in edge.alternatives[0]] == list(empty.actions)
+    # Without RemoveRoleFromInstanceProfile the occupied profile cannot take another role.
+    acct = Account()
+    occupied.setup(acct)
+    arn = acct.user("attacker", doc(allow(list(empty.actions))))
+    assert ("X-AddRoleToInstanceProfile", SVC) not in techniques_from(analyze(acct.build()), arn)
+
+
+@pytest.mark.parametrize(
+    ("condition", "conditional"),
+    [
+        ({}, False),
+        ({"StringLike": {"SAML:sub": "admin-*"}}, False),
+        ({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, True),
+    ],
+)
+def test_saml_conditions_are_the_attackers_to_meet_other_keys_are_not(
+    condition: dict[str, Any], conditional: bool
+) -> None:
+    acct = Account()
+    trust = saml_trust(PROVIDER)
+    trust["Statement"][0]["Condition"].update(condition)
+    acct.admin_role("sso-admin", trust)
+    arn = acct.user("attacker", doc(allow("iam:UpdateSAMLProvider")))
+    edges = [e for e in analyze(acct.build()).edges if e.source == arn and e.technique == "X-Federation"]
+    assert [(e.target, e.via, e.conditional) for e in edges] == [(SSO, PROVIDER, conditional)]
+
+
+def test_a_trust_deny_of_the_provider_stops_federation() -> None:
+    acct = Account()
+    trust = saml_trust(PROVIDER)
+    trust["Statement"].append(
+        {"Effect": "Deny", "Principal": {"Federated": PROVIDER}, "Action": "sts:AssumeRoleWithSAML"}
+    )
+    acct.admin_role("sso-admin", trust)
+    arn = acct.user("attacker", doc(allow("iam:UpdateSAMLProvider")))
+    assert not [e for e in analyze(acct.build()).edges if e.source == arn]
