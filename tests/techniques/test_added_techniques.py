@@ -110,6 +110,36 @@ def sso_role(provider: str, **condition: Any) -> World:
     return setup
 
 
+def pipeline(runner_can_build: bool) -> World:
+    def setup(acct: Account) -> None:
+        acct.admin_role("svc-admin", trust_service("codebuild.amazonaws.com"))
+        can = allow("codebuild:StartBuild") if runner_can_build else allow("s3:GetObject")
+        acct.role("runner", trust_service("codepipeline.amazonaws.com"), doc(can))
+
+    return setup
+
+
+POOL = "us-east-1:0a1b2c3d-0000-4000-8000-000000000000"
+
+
+def identity_pool_role(federated: str) -> World:
+    def setup(acct: Account) -> None:
+        trust = doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": federated},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{federated}:aud": POOL},
+                    "ForAnyValue:StringLike": {f"{federated}:amr": "unauthenticated"},
+                },
+            }
+        )
+        acct.admin_role("svc-admin", trust)
+
+    return setup
+
+
 SHELL = "ec2-instance-connect:SendSSHPublicKey"
 ROWS: tuple[Row, ...] = (
     pass_role(
@@ -185,6 +215,26 @@ ROWS: tuple[Row, ...] = (
         "sagemaker:CreateUserProfile",
         "sagemaker:CreatePresignedDomainUrl",
         name="X-SageMakerMore-studio",
+    ),
+    pass_role(
+        "X-LambdaURL",
+        "lambda.amazonaws.com",
+        "lambda:CreateFunction",
+        "lambda:CreateFunctionUrlConfig",
+        "lambda:InvokeFunctionUrl",
+    ),
+    Row(
+        id="X-CodePipeline",
+        actions=("iam:PassRole", "codebuild:CreateProject", "codepipeline:CreatePipeline"),
+        setup=pipeline(True),
+        broken=pipeline(False),
+    ),
+    Row(
+        id="cognitoidentity-001",
+        actions=("iam:PassRole", "cognito-identity:SetIdentityPoolRoles"),
+        setup=identity_pool_role("cognito-identity.amazonaws.com"),
+        broken=identity_pool_role("accounts.google.com"),
+        conditional=f"whether identity pool {POOL} hands credentials to the source",
     ),
     Row(
         id="X-CodeBuildUpdate",
@@ -323,3 +373,32 @@ def test_a_trust_deny_of_the_provider_stops_federation() -> None:
     acct.admin_role("sso-admin", trust)
     arn = acct.user("attacker", doc(allow("iam:UpdateSAMLProvider")))
     assert not [e for e in analyze(acct.build()).edges if e.source == arn]
+
+
+def test_identity_pool_roles_are_set_on_the_pool_the_trust_names() -> None:
+    row = next(r for r in ROWS if r.id == "cognitoidentity-001")
+    (edge,) = edges_of(row, row.setup)
+    pool_arn = f"arn:aws:cognito-identity:us-east-1:{ACCT}:identitypool/{POOL}"
+    assert [[(g.action, g.resource) for g in alt] for alt in edge.alternatives] == [
+        [("iam:PassRole", SVC), ("cognito-identity:SetIdentityPoolRoles", pool_arn)]
+    ]
+    other_pool = f"arn:aws:cognito-identity:us-east-1:{ACCT}:identitypool/us-east-1:other"
+    limited = allow("cognito-identity:SetIdentityPoolRoles", other_pool)
+    assert not edges_of(row, row.setup, deny("cognito-identity:SetIdentityPoolRoles", pool_arn))
+    report, arn = build(["iam:PassRole"], row.setup, limited)
+    assert ("cognitoidentity-001", SVC) not in techniques_from(report, arn)
+
+
+def test_new_resources_are_asked_in_the_namespace_of_their_action() -> None:
+    # X-AutoScaling's group is an autoscaling resource, its launch template an ec2 one.
+    acct = Account()
+    svc(EC2, profile=True)(acct)
+    arn = acct.user(
+        "attacker",
+        doc(
+            allow("iam:PassRole"),
+            allow("ec2:CreateLaunchTemplate", f"arn:aws:ec2:*:{ACCT}:launch-template/*"),
+            allow("autoscaling:CreateAutoScalingGroup", f"arn:aws:autoscaling:*:{ACCT}:autoScalingGroup:*"),
+        ),
+    )
+    assert ("X-AutoScaling", SVC) in techniques_from(analyze(acct.build()), arn)

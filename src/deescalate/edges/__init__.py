@@ -13,6 +13,7 @@ from deescalate.edges import (
     bedrock,
     cloudformation,
     codebuild,
+    cognito,
     combos,
     datapipeline,
     ec2,
@@ -50,6 +51,7 @@ REGISTRY: tuple[Checker, ...] = (
     *passrole_more.CHECKERS,
     *batch.CHECKERS,
     *bedrock.CHECKERS,
+    *cognito.CHECKERS,
     *combos.CHECKERS,
     *whatif.CHECKERS,
 )

@@ -1,5 +1,7 @@
 """CodeBuild techniques: a new project with a passed service role, or a build of an existing project
-with an overridden buildspec (StartBuild accepts buildspecOverride), both running as the role.
+with an overridden buildspec (StartBuild accepts buildspecOverride), both running as the role;
+an existing project given a passed role (X-CodeBuildUpdate); a new project built by a new
+CodePipeline pipeline (X-CodePipeline).
 https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html
 """
 
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource, passed_to
 from deescalate.edges.patterns import existing_checker, pass_role_checker, pass_to_existing_edges
 from deescalate.model import Edge, Grant
 
@@ -44,6 +46,47 @@ def _update_project(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge])
 
 
 STARTS = ("codebuild:StartBuild", "codebuild:StartBuildBatch")
+PIPELINE = "codepipeline.amazonaws.com"
+
+
+def _pipeline(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """X-CodePipeline: a new CodeBuild project with a passed role, built by a new pipeline.
+
+    The pipeline runs as a second passed role, trusting CodePipeline, that must be able to start
+    the build; a new pipeline starts running when it is created, so no StartBuild or
+    StartPipelineExecution of the source's own is needed (asking for one would let a deny of it
+    look like a cut). https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-about-starting.html
+    """
+    account = source.account_id
+    runners = [r for r in ctx.roles_trusting(PIPELINE, account) if ctx.may(r.arn, "codebuild:StartBuild")]
+    if not runners:
+        return
+    project = Grant(
+        action="codebuild:CreateProject", resource=new_resource("codebuild", account, "project/*")
+    )
+    create = Grant(action="codepipeline:CreatePipeline", resource=new_resource("codepipeline", account, "*"))
+    for role in ctx.roles_trusting(CODEBUILD, account):
+        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
+            continue
+        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(CODEBUILD))
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique="X-CodePipeline",
+            candidates=[
+                (
+                    pass_grant,
+                    project,
+                    Grant(action="iam:PassRole", resource=r.arn, context=passed_to(PIPELINE)),
+                    create,
+                )
+                for r in runners
+            ],
+            description=f"build a new project as {role.name} from a new pipeline",
+        )
+        if edge is not None:
+            yield edge
+
 
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
@@ -86,5 +129,11 @@ CHECKERS: tuple[Checker, ...] = (
         needs=tuple(("iam:PassRole", "codebuild:UpdateProject", start) for start in STARTS),
         find=_update_project,
         kinds=(PROJECT,),
+    ),
+    Checker(
+        technique="X-CodePipeline",
+        title="PassRole + CreateProject + codepipeline:CreatePipeline",
+        needs=(("iam:PassRole", "codebuild:CreateProject", "codepipeline:CreatePipeline"),),
+        find=_pipeline,
     ),
 )

@@ -42,6 +42,19 @@ CHECKERS: tuple[Checker, ...] = (
         service_name="lambda",
         calls=(("lambda:CreateFunction", "function:*"), ("lambda:AddPermission", "function:*")),
     ),
+    # A function URL with AWS_IAM auth is invoked by lambda:InvokeFunctionUrl, not InvokeFunction.
+    # https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+    pass_role_checker(
+        "X-LambdaURL",
+        "PassRole + CreateFunction + CreateFunctionUrlConfig + InvokeFunctionUrl",
+        services=(LAMBDA,),
+        service_name="lambda",
+        calls=(
+            ("lambda:CreateFunction", "function:*"),
+            ("lambda:CreateFunctionUrlConfig", "function:*"),
+            ("lambda:InvokeFunctionUrl", "function:*"),
+        ),
+    ),
     existing_checker(
         "lambda-003",
         "UpdateFunctionCode on an existing function",

@@ -27,6 +27,10 @@ from deescalate.model import Edge, Grant, Resource, Role
 NEW_INSTANCE_PROFILE = "instance-profile/*"
 
 
+def _namespace(action: str) -> str:
+    return action.split(":", 1)[0].lower()
+
+
 def _name(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
@@ -46,6 +50,9 @@ def pass_role_edges(
 
     `ways` lists the alternatives of service calls, each as (action, resource type pattern such as
     "function:*"); every way also needs iam:PassRole on the role, passed to the first service.
+    A call's resource is in the ARN namespace of its action's service (autoscaling:... on
+    arn:aws:autoscaling:..., codepipeline:... on arn:aws:codepipeline:...), whatever `service_name`
+    (which only names the resource in the edge's description) says.
     `unknown`: facts the snapshot lacks that the technique needs (the edges are conditional).
     """
     account = source.account_id
@@ -57,7 +64,7 @@ def pass_role_edges(
                 continue
             seen.add(role.arn)
             calls = [
-                tuple(Grant(action=a, resource=new_resource(service_name, account, r)) for a, r in way)
+                tuple(Grant(action=a, resource=new_resource(_namespace(a), account, r)) for a, r in way)
                 for way in ways
             ]
             pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed)
