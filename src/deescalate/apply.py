@@ -124,34 +124,19 @@ def decode_doc(raw: Any) -> Any:
 def live_state(iam: Any, arn: str) -> tuple[str, ...] | None:
     """The principal's state lines read live (same format as fingerprint.snapshot_state)."""
     kind, name = principal_kind(arn), _name(arn)
-    if kind == "user":
-        if maybe_call(iam, "GetUser", UserName=name) is None:
-            return None
-        inline = {
-            n: decode_doc(
-                call_api(iam, "GetUserPolicy", {"UserName": name, "PolicyName": n})["PolicyDocument"]
-            )
-            for n in pages(iam, "ListUserPolicies", "PolicyNames", UserName=name)
-        }
-        managed = [
-            p["PolicyArn"] for p in pages(iam, "ListAttachedUserPolicies", "AttachedPolicies", UserName=name)
-        ]
-        user = call_api(iam, "GetUser", {"UserName": name})["User"]
-        groups = [g["Arn"] for g in pages(iam, "ListGroupsForUser", "Groups", UserName=name)]
-        boundary = user.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
-        return state_lines(inline=inline, managed=managed, boundary=boundary, groups=groups)
-    role = maybe_call(iam, "GetRole", RoleName=name)
-    if role is None:
+    K = "User" if kind == "user" else "Role"
+    who = {f"{K}Name": name}
+    got = maybe_call(iam, f"Get{K}", **who)
+    if got is None:
         return None
     inline = {
-        n: decode_doc(call_api(iam, "GetRolePolicy", {"RoleName": name, "PolicyName": n})["PolicyDocument"])
-        for n in pages(iam, "ListRolePolicies", "PolicyNames", RoleName=name)
+        n: decode_doc(call_api(iam, f"Get{K}Policy", {**who, "PolicyName": n})["PolicyDocument"])
+        for n in pages(iam, f"List{K}Policies", "PolicyNames", **who)
     }
-    managed = [
-        p["PolicyArn"] for p in pages(iam, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=name)
-    ]
-    boundary = role["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
-    return state_lines(inline=inline, managed=managed, boundary=boundary)
+    managed = [p["PolicyArn"] for p in pages(iam, f"ListAttached{K}Policies", "AttachedPolicies", **who)]
+    groups = [g["Arn"] for g in pages(iam, "ListGroupsForUser", "Groups", **who)] if kind == "user" else []
+    boundary = got[K].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+    return state_lines(inline=inline, managed=managed, boundary=boundary, groups=groups)
 
 
 def caller_principal(sts: Any) -> str:
@@ -241,26 +226,27 @@ def _principal_calls(plan: Plan, pp: PrincipalPlan, iam: Any) -> list[Call]:
             f"{pp.principal} already has an inline policy {inline_name} that deescalate did not "
             "write (a statement is not a Deny with a Deescalate Sid); refusing to overwrite it"
         )
+    # What undoes a change to the inline policy: the live document put back, or none there again.
+    restore = (
+        Call(api=f"Delete{K}Policy", params={**who, "PolicyName": inline_name})
+        if live_doc is None
+        else Call(
+            api=f"Put{K}Policy",
+            params={
+                **who,
+                "PolicyName": inline_name,
+                "PolicyDocument": json.dumps(live_doc, separators=(",", ":")),
+            },
+        )
+    )
     want_inline = active and pp.placement == "inline"
     if want_inline and (live_doc is None or document_digest(live_doc) != document_digest(document)):
-        undo = (
-            Call(api=f"Delete{K}Policy", params={**who, "PolicyName": inline_name})
-            if live_doc is None
-            else Call(
-                api=f"Put{K}Policy",
-                params={
-                    **who,
-                    "PolicyName": inline_name,
-                    "PolicyDocument": json.dumps(live_doc, separators=(",", ":")),
-                },
-            )
-        )
         calls.append(
             Call(
                 api=f"Put{K}Policy",
                 params={**who, "PolicyName": inline_name, "PolicyDocument": text},
                 principal=pp.principal,
-                undo=(undo,),
+                undo=(restore,),
                 note="replaces our earlier deny" if live_doc else "",
             )
         )
@@ -270,16 +256,7 @@ def _principal_calls(plan: Plan, pp: PrincipalPlan, iam: Any) -> list[Call]:
                 api=f"Delete{K}Policy",
                 params={**who, "PolicyName": inline_name},
                 principal=pp.principal,
-                undo=(
-                    Call(
-                        api=f"Put{K}Policy",
-                        params={
-                            **who,
-                            "PolicyName": inline_name,
-                            "PolicyDocument": json.dumps(live_doc, separators=(",", ":")),
-                        },
-                    ),
-                ),
+                undo=(restore,),
                 note="no deny is switched on for this principal any more",
             )
         )
@@ -298,14 +275,7 @@ def _managed_calls(
     calls: list[Call] = []
     if document is None:
         if arn in attached:
-            calls.append(
-                Call(
-                    api=f"Detach{K}Policy",
-                    params={**who, "PolicyArn": arn},
-                    principal=pp.principal,
-                    undo=(Call(api=f"Attach{K}Policy", params={**who, "PolicyArn": arn}),),
-                )
-            )
+            calls.append(_attachment("Detach", K, who, arn, principal=pp.principal))
         return calls
     text = json.dumps(document, separators=(",", ":"))
     if policy is None:
@@ -353,15 +323,19 @@ def _managed_calls(
                 )
             )
     if arn not in attached:
-        calls.append(
-            Call(
-                api=f"Attach{K}Policy",
-                params={**who, "PolicyArn": arn},
-                principal=pp.principal,
-                undo=(Call(api=f"Detach{K}Policy", params={**who, "PolicyArn": arn}),),
-            )
-        )
+        calls.append(_attachment("Attach", K, who, arn, principal=pp.principal))
     return calls
+
+
+def _attachment(verb: str, K: str, who: dict[str, str], arn: str, *, principal: str) -> Call:
+    """`verb` ("Attach" or "Detach") {K}Policy of `arn`, undone by the other verb."""
+    undo_verb = "Detach" if verb == "Attach" else "Attach"
+    return Call(
+        api=f"{verb}{K}Policy",
+        params={**who, "PolicyArn": arn},
+        principal=principal,
+        undo=(Call(api=f"{undo_verb}{K}Policy", params={**who, "PolicyArn": arn}),),
+    )
 
 
 # --------------------------------------------------------------------------- execute
