@@ -7,7 +7,8 @@ File names come from `snapshot.layout.KIND_FILES`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from deescalate.collect.session import Aws, Failure
@@ -16,9 +17,14 @@ from deescalate.snapshot import layout as L
 Files = dict[str, Any]
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _batched(
+    call: Callable[..., dict[str, Any]], name: str, ids: list[str], size: int, key: str
+) -> list[Any]:
+    """`call(name=ids)`, `size` ids at a time (the most the operation takes), its `key` lists joined."""
+    out: list[Any] = []
+    for i in range(0, len(ids), size):
+        out.extend(call(**{name: ids[i : i + size]}).get(key, []))
+    return out
 
 
 def ec2_instances(aws: Aws, region: str) -> Files:
@@ -46,9 +52,10 @@ def cloudformation_stacks(aws: Aws, region: str) -> Files:
 
 def codebuild_projects(aws: Aws, region: str) -> Files:
     names = aws.pages("codebuild", region, "list_projects")
-    projects: list[Any] = []
-    for chunk in _chunks(list(names.get("projects", [])), 100):  # BatchGetProjects takes at most 100
-        projects.extend(aws.call("codebuild", region, "batch_get_projects", names=chunk).get("projects", []))
+    projects = _batched(  # BatchGetProjects takes at most 100
+        partial(aws.call, "codebuild", region, "batch_get_projects"), "names", names.get("projects", []), 100,
+        "projects",
+    )
     return {"list-projects": names, "batch-get-projects": {"projects": projects}}
 
 
@@ -77,9 +84,10 @@ def ssm_instances(aws: Aws, region: str) -> Files:
 
 def ecs_clusters(aws: Aws, region: str) -> Files:
     arns = aws.pages("ecs", region, "list_clusters")
-    clusters: list[Any] = []
-    for chunk in _chunks(list(arns.get("clusterArns", [])), 100):
-        clusters.extend(aws.call("ecs", region, "describe_clusters", clusters=chunk).get("clusters", []))
+    clusters = _batched(  # DescribeClusters: 100 at most
+        partial(aws.call, "ecs", region, "describe_clusters"), "clusters", arns.get("clusterArns", []), 100,
+        "clusters",
+    )
     return {"list-clusters": arns, "describe-clusters": {"clusters": clusters}}
 
 
@@ -88,15 +96,10 @@ def ecs_services(aws: Aws, region: str) -> Files:
     described: dict[str, Any] = {}
     for cluster in aws.pages("ecs", region, "list_clusters").get("clusterArns", []):
         listed[cluster] = aws.pages("ecs", region, "list_services", cluster=cluster)
-        services: list[Any] = []
-        for chunk in _chunks(
-            list(listed[cluster].get("serviceArns", [])), 10
-        ):  # DescribeServices: 10 at most
-            services.extend(
-                aws.call("ecs", region, "describe_services", cluster=cluster, services=chunk).get(
-                    "services", []
-                )
-            )
+        services = _batched(  # DescribeServices: 10 at most
+            partial(aws.call, "ecs", region, "describe_services", cluster=cluster), "services",
+            listed[cluster].get("serviceArns", []), 10, "services",
+        )
         described[cluster] = {"services": services}
     return {"list-services": listed, "describe-services": described}
 
@@ -113,13 +116,10 @@ def ecs_task_definitions(aws: Aws, region: str) -> Files:
 def datapipeline_pipelines(aws: Aws, region: str) -> Files:
     listed = aws.pages("datapipeline", region, "list_pipelines")
     ids = [p["id"] for p in listed.get("pipelineIdList", [])]
-    described: list[Any] = []
-    for chunk in _chunks(ids, 25):  # DescribePipelines takes at most 25 ids
-        described.extend(
-            aws.call("datapipeline", region, "describe_pipelines", pipelineIds=chunk).get(
-                "pipelineDescriptionList", []
-            )
-        )
+    described = _batched(  # DescribePipelines takes at most 25 ids
+        partial(aws.call, "datapipeline", region, "describe_pipelines"), "pipelineIds", ids, 25,
+        "pipelineDescriptionList",
+    )
     return {"list-pipelines": listed, "describe-pipelines": {"pipelineDescriptionList": described}}
 
 
