@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deescalate.model import Snapshot
+from deescalate.model import Role, Snapshot, User
 from deescalate.quotas import POLICY_PREFIX
 
 
@@ -45,22 +45,15 @@ def state_lines(
 
 def snapshot_state(snapshot: Snapshot, arn: str) -> tuple[str, ...] | None:
     """The state lines of one user or role as the snapshot saw it; None when it is not there."""
-    user = snapshot.users.get(arn)
-    if user is not None:
-        return state_lines(
-            inline={p.ref.name: p.document_json() for p in user.inline_policies},
-            managed=user.managed_policy_arns,
-            boundary=user.boundary_arn,
-            groups=user.group_arns,
-        )
-    role = snapshot.roles.get(arn)
-    if role is not None:
-        return state_lines(
-            inline={p.ref.name: p.document_json() for p in role.inline_policies},
-            managed=role.managed_policy_arns,
-            boundary=role.boundary_arn,
-        )
-    return None
+    principal: User | Role | None = snapshot.users.get(arn) or snapshot.roles.get(arn)
+    if principal is None:
+        return None
+    return state_lines(
+        inline={p.ref.name: p.document_json() for p in principal.inline_policies},
+        managed=principal.managed_policy_arns,
+        boundary=principal.boundary_arn,
+        groups=principal.group_arns if isinstance(principal, User) else (),
+    )
 
 
 def state_diff(recorded: Iterable[str], live: Iterable[str]) -> tuple[str, ...]:
