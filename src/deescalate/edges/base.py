@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from deescalate.edges.timebound import parse_time, settle
 from deescalate.model import (
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from deescalate.edges.sts import TrustIndex
 
 Principal = User | Role
+P = TypeVar("P", User, Role)
 # Actions by which a source rewrites another principal's permissions (see EdgeContext.wants).
 REWRITE_ACTIONS = (
     "iam:AttachRolePolicy",
@@ -74,6 +75,11 @@ def passed_to(service: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
     """
     return (("iam:PassedToService", (service,)),)
+
+
+def pass_role(role_arn: str, service: str) -> Grant:
+    """The iam:PassRole grant that hands the role to `service`."""
+    return Grant(action="iam:PassRole", resource=role_arn, context=passed_to(service))
 
 
 def _action_matches(pattern: str, action: str) -> bool:
@@ -275,6 +281,12 @@ class EdgeContext:
             description=description,
         )
 
+    def others(self, source: Principal, principals: Iterable[P]) -> Iterator[P]:
+        """The principals an edge from `source` may go to: not the source itself, and wanted."""
+        for p in principals:
+            if p.arn != source.arn and self.wants(source.arn, p.arn):
+                yield p
+
     # ------------------------------------------------------------------ the account
 
     def account_users(self, account: str) -> tuple[User, ...]:
@@ -343,6 +355,11 @@ class EdgeContext:
     def inventoried(self, kind: str) -> bool:
         """Whether the snapshot says anything at all about `kind` (else its techniques are unexamined)."""
         return self.snapshot.has_inventory and any(rec.kind == kind for rec in self.snapshot.inventory)
+
+
+def any_of(*actions: str) -> tuple[tuple[str, ...], ...]:
+    """`Checker.needs` for a technique that any one of `actions` can start."""
+    return tuple((a,) for a in actions)
 
 
 SourceKind = Literal["any", "user", "role"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource, passed_to
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource, pass_role
 from deescalate.edges.patterns import existing_checker, pass_role_checker, pass_to_existing_edges
 from deescalate.model import Edge, Grant
 
@@ -65,10 +65,8 @@ def _pipeline(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> It
         action="codebuild:CreateProject", resource=new_resource("codebuild", account, "project/*")
     )
     create = Grant(action="codepipeline:CreatePipeline", resource=new_resource("codepipeline", account, "*"))
-    for role in ctx.roles_trusting(CODEBUILD, account):
-        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-            continue
-        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(CODEBUILD))
+    for role in ctx.others(source, ctx.roles_trusting(CODEBUILD, account)):
+        pass_grant = pass_role(role.arn, CODEBUILD)
         edge = ctx.edge(
             source=source.arn,
             target=role.arn,
@@ -77,7 +75,7 @@ def _pipeline(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> It
                 (
                     pass_grant,
                     project,
-                    Grant(action="iam:PassRole", resource=r.arn, context=passed_to(PIPELINE)),
+                    pass_role(r.arn, PIPELINE),
                     create,
                 )
                 for r in runners

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator, Sequence
 
-from deescalate.edges.base import Checker, EdgeContext, Principal, new_resource, passed_to
+from deescalate.edges.base import Checker, EdgeContext, Principal, new_resource, pass_role
 from deescalate.model import Edge, Effect, Grant, Role, Statement
 
 COGNITO = "cognito-identity.amazonaws.com"
@@ -60,13 +60,11 @@ def _pool_arn(account: str, pool: str) -> str:
 
 def set_pool_roles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     account = source.account_id
-    for role in sorted(ctx.account_roles(account), key=lambda r: r.arn):
-        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-            continue
+    for role in ctx.others(source, sorted(ctx.account_roles(account), key=lambda r: r.arn)):
         pools = identity_pools(role)
         if not pools:
             continue
-        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(COGNITO))
+        pass_grant = pass_role(role.arn, COGNITO)
         named = "any identity pool" if pools == ("*",) else f"identity pool {', '.join(pools)}"
         edge = ctx.edge(
             source=source.arn,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, passed_to
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, pass_role
 from deescalate.edges.ec2 import EC2, INSTANCE, instance_roles
 from deescalate.model import Edge, Grant, Resource, Role
 
@@ -64,10 +64,8 @@ def _profile_edges(
             ways.extend((*change, *shell) for shell in _shells(inst, inst.arn in managed))
     if not ways:
         return
-    for role in roles:
-        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-            continue
-        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed_to(EC2))
+    for role in ctx.others(source, roles):
+        pass_grant = pass_role(role.arn, EC2)
         candidates: list[Alternative] = [(pass_grant, *way) for way in ways]
         edge = ctx.edge(
             source=source.arn,

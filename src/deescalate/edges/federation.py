@@ -59,9 +59,7 @@ def saml_providers(role: Role) -> dict[str, tuple[str, ...]]:
 
 def rewrite_provider(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     account = source.account_id
-    for role in sorted(ctx.account_roles(account), key=lambda r: r.arn):
-        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-            continue
+    for role in ctx.others(source, sorted(ctx.account_roles(account), key=lambda r: r.arn)):
         for provider, conditions in sorted(saml_providers(role).items()):
             if provider.split(":")[4] != account:
                 continue

@@ -20,7 +20,7 @@ from deescalate.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
-    passed_to,
+    pass_role,
 )
 from deescalate.model import Edge, Grant, Resource, Role
 
@@ -56,18 +56,17 @@ def pass_role_edges(
     `unknown`: facts the snapshot lacks that the technique needs (the edges are conditional).
     """
     account = source.account_id
-    passed = passed_to(services[0])
+    calls = [
+        tuple(Grant(action=a, resource=new_resource(_namespace(a), account, r)) for a, r in way)
+        for way in ways
+    ]
     seen: set[str] = set()
     for service in services:
-        for role in ctx.roles_trusting(service, account):
-            if role.arn == source.arn or role.arn in seen or not ctx.wants(source.arn, role.arn):
+        for role in ctx.others(source, ctx.roles_trusting(service, account)):
+            if role.arn in seen:
                 continue
             seen.add(role.arn)
-            calls = [
-                tuple(Grant(action=a, resource=new_resource(_namespace(a), account, r)) for a, r in way)
-                for way in ways
-            ]
-            pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed)
+            pass_grant = pass_role(role.arn, services[0])
             extra: tuple[Grant, ...] = ()
             if needs_instance_profile and not ctx.has_instance_profile(role):
                 # Without a profile the role cannot go on an instance unless the source makes one.
@@ -139,9 +138,7 @@ def resource_edges(
     for gap in ctx.gaps(kind):
         pattern = gap_resource(gap.region, account)
         candidates = [tuple(Grant(action=a, resource=pattern) for a in way) for way in ways]
-        for role in gap_roles(account):
-            if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-                continue
+        for role in ctx.others(source, gap_roles(account)):
             edge = ctx.edge(
                 source=source.arn,
                 target=role.arn,
@@ -223,11 +220,8 @@ def pass_to_existing_edges(
     targets = listed + [gap_resource(g.region, account) for g in gaps]
     if not targets:
         return
-    passed = passed_to(service)
-    for role in ctx.roles_trusting(service, account):
-        if role.arn == source.arn or not ctx.wants(source.arn, role.arn):
-            continue
-        pass_grant = Grant(action="iam:PassRole", resource=role.arn, context=passed)
+    for role in ctx.others(source, ctx.roles_trusting(service, account)):
+        pass_grant = pass_role(role.arn, service)
         edge = ctx.edge(
             source=source.arn,
             target=role.arn,
@@ -251,12 +245,15 @@ def existing_checker(
     actions: Sequence[str],
     verb: str,
     also: Sequence[tuple[str, str]] = (),
+    gap_roles: Callable[[EdgeContext, str], Sequence[Role]] | None = None,
 ) -> Checker:
     """A checker for 'these calls on an existing resource of `kind` take over its role'.
 
     `service` is the service principal its roles trust (for regions where `kind` was not listed);
     `resource_type` the ARN's resource part pattern there, e.g. "function:*".
     `also`: calls on new resources the technique needs too, as (action, resource type).
+    `gap_roles(ctx, account)`: the roles that can be behind an unlisted resource, when not every
+    role trusting `service` can (an instance needs an instance profile too).
     """
 
     def gap(region: str, account: str) -> str:
@@ -273,7 +270,7 @@ def existing_checker(
             kind=kind,
             ways=(tuple(actions),),
             gap_resource=gap,
-            gap_roles=lambda a: ctx.roles_trusting(service, a),
+            gap_roles=lambda a: ctx.roles_trusting(service, a) if gap_roles is None else gap_roles(ctx, a),
             verb=verb,
             extra=(lambda _res: more) if more else None,
         )
