@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.edges.base import Checker, EdgeContext, Principal
+from deescalate.edges.base import Checker, EdgeContext, Principal, any_of
 from deescalate.model import Edge, Grant, Outcome, PolicyKind, Reason, User
 
 MAX_ACCESS_KEYS = 2
 
 
 def _users(ctx: EdgeContext, source: Principal) -> Iterator[User]:
-    for user in ctx.account_users(source.account_id):
-        if user.arn != source.arn and ctx.wants(source.arn, user.arn):
-            yield user
+    yield from ctx.others(source, ctx.account_users(source.account_id))
 
 
 def access_keys(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
@@ -59,31 +57,28 @@ def access_keys(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> 
             yield edge
 
 
+# (technique, action, whether it needs the user to have a console password, what it does)
+LOGIN_WAYS = (
+    ("iam-004", "iam:CreateLoginProfile", False, "give {user} a console password"),
+    ("iam-006", "iam:UpdateLoginProfile", True, "change {user}'s console password"),
+)
+
+
 def login_profiles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
-    may_create = ctx.may(source.arn, "iam:CreateLoginProfile")
-    may_update = ctx.may(source.arn, "iam:UpdateLoginProfile")
+    ways = [w for w in LOGIN_WAYS if ctx.may(source.arn, w[1])]
     for user in _users(ctx, source):
         has = user.has_login_profile
         unknown = () if has is not None else (f"whether {user.name} has a console password is unknown",)
-        if may_create and has is not True:
+        for technique, action, needs_password, what in ways:
+            if has is (not needs_password):
+                continue
             edge = ctx.edge(
                 source=source.arn,
                 target=user.arn,
-                technique="iam-004",
-                candidates=[(Grant(action="iam:CreateLoginProfile", resource=user.arn),)],
+                technique=technique,
+                candidates=[(Grant(action=action, resource=user.arn),)],
                 unknown=unknown,
-                description=f"give {user.name} a console password",
-            )
-            if edge is not None:
-                yield edge
-        if may_update and has is not False:
-            edge = ctx.edge(
-                source=source.arn,
-                target=user.arn,
-                technique="iam-006",
-                candidates=[(Grant(action="iam:UpdateLoginProfile", resource=user.arn),)],
-                unknown=unknown,
-                description=f"change {user.name}'s console password",
+                description=what.format(user=user.name),
             )
             if edge is not None:
                 yield edge
@@ -133,7 +128,7 @@ CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="iam-004/iam-006",
         title="CreateLoginProfile / UpdateLoginProfile on another user",
-        needs=(("iam:CreateLoginProfile",), ("iam:UpdateLoginProfile",)),
+        needs=any_of(*(action for _, action, _, _ in LOGIN_WAYS)),
         find=login_profiles,
     ),
     Checker(

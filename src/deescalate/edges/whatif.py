@@ -17,12 +17,12 @@ one change at a time is considered (two denies that must both go are a documente
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
 from deescalate.admins import ADMINISTRATOR_ACCESS, admin_reason
-from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal
+from deescalate.edges.base import Alternative, Checker, EdgeContext, Principal, any_of
 from deescalate.edges.iam_self import own_managed_policies
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Snapshot, User
 
@@ -148,54 +148,104 @@ def _policy_arn(arn: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return (("iam:PolicyARN", (arn,)),)
 
 
-def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
-    snap = ctx.snapshot
-    kind = "User" if isinstance(source, User) else "Role"
-    me = source.arn
-    for pol in source.inline_policies:
+Removal = tuple[Snapshot, list[Alternative], str, str]  # (changed snapshot, changes, via, description)
+
+
+def _removals(
+    snap: Snapshot,
+    *,
+    owner: str,
+    kind: str,
+    inline: tuple[Policy, ...],
+    managed: tuple[str, ...],
+    without_inline: Callable[[Policy], Snapshot],
+    without_managed: Callable[[str], Snapshot],
+    inline_text: Callable[[str], str],
+    managed_text: Callable[[str], str],
+    new_version: bool,
+) -> Iterator[Removal]:
+    """Each policy of `owner` (a user, role or group: `kind`) holding a Deny, and how it goes."""
+    for pol in inline:
         if not _has_deny(pol):
             continue
-        changed = _with_principal(
-            snap, replace(source, inline_policies=tuple(p for p in source.inline_policies if p is not pol))
-        )
-        yield from what_if(
-            ctx,
-            source,
-            prior,
-            changed,
-            technique="X-RemoveDeny",
-            changes=[
-                (Grant(action=f"iam:Delete{kind}Policy", resource=me),),
-                (Grant(action=f"iam:Put{kind}Policy", resource=me),),
+        yield (
+            without_inline(pol),
+            [
+                (Grant(action=f"iam:Delete{kind}Policy", resource=owner),),
+                (Grant(action=f"iam:Put{kind}Policy", resource=owner),),
             ],
-            via=f"{me}?inline={pol.ref.name}",
-            description=f"delete or overwrite its inline policy {pol.ref.name}, which holds a Deny",
+            f"{owner}?inline={pol.ref.name}",
+            inline_text(pol.ref.name),
         )
-    for arn in source.managed_policy_arns:
+    for arn in managed:
         mp = snap.policies.get(arn)
         if mp is None or not _has_deny(mp.document):
             continue
-        changed = _with_principal(
+        changes: list[Alternative] = [
+            (Grant(action=f"iam:Detach{kind}Policy", resource=owner, context=_policy_arn(arn)),)
+        ]
+        if new_version and not mp.aws_managed:
+            changes.append((Grant(action="iam:CreatePolicyVersion", resource=arn),))
+        yield without_managed(arn), changes, f"{owner}?managed={arn}", managed_text(mp.name)
+
+
+def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal: Removal) -> Iterator[Edge]:
+    changed, changes, via, description = removal
+    yield from what_if(
+        ctx,
+        source,
+        prior,
+        changed,
+        technique="X-RemoveDeny",
+        changes=changes,
+        via=via,
+        description=description,
+    )
+
+
+def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    snap = ctx.snapshot
+    removals = _removals(
+        snap,
+        owner=source.arn,
+        kind="User" if isinstance(source, User) else "Role",
+        inline=source.inline_policies,
+        managed=source.managed_policy_arns,
+        without_inline=lambda pol: _with_principal(
+            snap, replace(source, inline_policies=tuple(p for p in source.inline_policies if p is not pol))
+        ),
+        without_managed=lambda arn: _with_principal(
             snap,
             replace(source, managed_policy_arns=tuple(a for a in source.managed_policy_arns if a != arn)),
-        )
-        changes: list[Alternative] = [
-            (Grant(action=f"iam:Detach{kind}Policy", resource=me, context=_policy_arn(arn)),)
-        ]
-        if not mp.aws_managed:
-            changes.append((Grant(action="iam:CreatePolicyVersion", resource=arn),))
-        yield from what_if(
-            ctx,
-            source,
-            prior,
-            changed,
-            technique="X-RemoveDeny",
-            changes=changes,
-            via=f"{me}?managed={arn}",
-            description=f"detach {mp.name}, which holds a Deny",
-        )
+        ),
+        inline_text=lambda name: f"delete or overwrite its inline policy {name}, which holds a Deny",
+        managed_text=lambda name: f"detach {name}, which holds a Deny",
+        new_version=True,
+    )
+    for removal in removals:
+        yield from _remove(ctx, source, prior, removal)
     if isinstance(source, User):
         yield from _group_denies(ctx, source, prior)
+
+
+def _group_removals(snap: Snapshot, group: Group) -> Iterator[Removal]:
+    return _removals(
+        snap,
+        owner=group.arn,
+        kind="Group",
+        inline=group.inline_policies,
+        managed=group.managed_policy_arns,
+        without_inline=lambda pol: _with_group(
+            snap, replace(group, inline_policies=tuple(p for p in group.inline_policies if p is not pol))
+        ),
+        without_managed=lambda arn: _with_group(
+            snap, replace(group, managed_policy_arns=tuple(a for a in group.managed_policy_arns if a != arn))
+        ),
+        inline_text=lambda name: f"delete or overwrite {group.name}'s inline policy {name}",
+        managed_text=lambda name: f"detach {name} from {group.name}",
+        # (a new version of a group's customer managed policy is not offered as a way here)
+        new_version=False,
+    )
 
 
 def _group_denies(ctx: EdgeContext, source: User, prior: Sequence[Edge]) -> Iterator[Edge]:
@@ -204,47 +254,10 @@ def _group_denies(ctx: EdgeContext, source: User, prior: Sequence[Edge]) -> Iter
         group = snap.groups.get(garn)
         if group is None:
             continue
-        leave = (Grant(action="iam:RemoveUserFromGroup", resource=garn),)
         any_deny = False
-        for pol in group.inline_policies:
-            if not _has_deny(pol):
-                continue
+        for removal in _group_removals(snap, group):
             any_deny = True
-            changed = _with_group(
-                snap, replace(group, inline_policies=tuple(p for p in group.inline_policies if p is not pol))
-            )
-            yield from what_if(
-                ctx,
-                source,
-                prior,
-                changed,
-                technique="X-RemoveDeny",
-                changes=[
-                    (Grant(action="iam:DeleteGroupPolicy", resource=garn),),
-                    (Grant(action="iam:PutGroupPolicy", resource=garn),),
-                ],
-                via=f"{garn}?inline={pol.ref.name}",
-                description=f"delete or overwrite {group.name}'s inline policy {pol.ref.name}",
-            )
-        for arn in group.managed_policy_arns:
-            mp = snap.policies.get(arn)
-            if mp is None or not _has_deny(mp.document):
-                continue
-            any_deny = True
-            changed = _with_group(
-                snap,
-                replace(group, managed_policy_arns=tuple(a for a in group.managed_policy_arns if a != arn)),
-            )
-            yield from what_if(
-                ctx,
-                source,
-                prior,
-                changed,
-                technique="X-RemoveDeny",
-                changes=[(Grant(action="iam:DetachGroupPolicy", resource=garn, context=_policy_arn(arn)),)],
-                via=f"{garn}?managed={arn}",
-                description=f"detach {mp.name} from {group.name}",
-            )
+            yield from _remove(ctx, source, prior, removal)
         if any_deny:
             changed = _with_principal(
                 snap, replace(source, group_arns=tuple(g for g in source.group_arns if g != garn))
@@ -255,7 +268,7 @@ def _group_denies(ctx: EdgeContext, source: User, prior: Sequence[Edge]) -> Iter
                 prior,
                 changed,
                 technique="X-RemoveDeny",
-                changes=[leave],
+                changes=[(Grant(action="iam:RemoveUserFromGroup", resource=garn),)],
                 via=f"{garn}?leave",
                 description=f"leave group {group.name}, which holds a Deny",
             )
@@ -311,21 +324,18 @@ CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="X-RemoveDeny",
         title="delete, detach or overwrite a policy of its own holding a Deny",
-        needs=tuple(
-            (a,)
-            for a in (
-                "iam:DeleteUserPolicy",
-                "iam:PutUserPolicy",
-                "iam:DetachUserPolicy",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:DeleteGroupPolicy",
-                "iam:PutGroupPolicy",
-                "iam:DetachGroupPolicy",
-                "iam:RemoveUserFromGroup",
-            )
+        needs=any_of(
+            "iam:DeleteUserPolicy",
+            "iam:PutUserPolicy",
+            "iam:DetachUserPolicy",
+            "iam:DeleteRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:CreatePolicyVersion",
+            "iam:DeleteGroupPolicy",
+            "iam:PutGroupPolicy",
+            "iam:DetachGroupPolicy",
+            "iam:RemoveUserFromGroup",
         ),
         find=remove_deny,
         phase=2,
@@ -333,15 +343,12 @@ CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="X-Boundary",
         title="delete or replace its own permissions boundary",
-        needs=tuple(
-            (a,)
-            for a in (
-                "iam:DeleteUserPermissionsBoundary",
-                "iam:PutUserPermissionsBoundary",
-                "iam:DeleteRolePermissionsBoundary",
-                "iam:PutRolePermissionsBoundary",
-                "iam:CreatePolicyVersion",
-            )
+        needs=any_of(
+            "iam:DeleteUserPermissionsBoundary",
+            "iam:PutUserPermissionsBoundary",
+            "iam:DeleteRolePermissionsBoundary",
+            "iam:PutRolePermissionsBoundary",
+            "iam:CreatePolicyVersion",
         ),
         find=lift_boundary,
         phase=2,
