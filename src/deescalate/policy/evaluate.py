@@ -44,7 +44,7 @@ from deescalate.model import (
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
-from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guard, scan, scan_guard
+from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guards, scan, scan_guard
 from deescalate.policy.subjects import PrincipalView, TargetView
 from deescalate.policy.variables import normalise_context
 
@@ -229,8 +229,9 @@ class Authorizer:
             # Every principal the SCPs apply to is in the snapshot's account: one set of levels.
             levels = self._scp_by_service.get(svc)
             if levels is None:
-                levels = self._scp_by_service[svc] = tuple(guard(lv, svc) for lv in p.scp_levels)
-            scps = [scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
+                levels = self._scp_by_service[svc] = guards(p.scp_levels, svc)
+            if levels:
+                scps = [scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
         rcps: list[Scan] = []
         # RCPs: resources of member accounts, supported services; not the management account, and
         # not actions of service-linked roles ("Resources and entities not restricted by RCPs",
@@ -243,8 +244,9 @@ class Authorizer:
         ):
             rlevels = self._rcp_by_service.get(svc)
             if rlevels is None:
-                rlevels = self._rcp_by_service[svc] = tuple(guard(lv, svc) for lv in self._rcp_levels)
-            rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
+                rlevels = self._rcp_by_service[svc] = guards(self._rcp_levels, svc)
+            if rlevels:
+                rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
         # Resource-based policy: allows split by how the Principal element named the caller.
         by_via: dict[Via, Scan] = {}
         if target.policy is not None:

@@ -43,6 +43,13 @@ def guard(policies: Sequence[CompiledPolicy], service: str) -> Guard:
     )
 
 
+def guards(levels: Sequence[Sequence[CompiledPolicy]], service: str) -> tuple[Guard, ...]:
+    """The levels for one service; () when every level has an Allow-all and no Deny for it (the
+    usual FullAWSAccess-only levels): then each level allows with nothing to report, as if absent."""
+    out = tuple(guard(lv, service) for lv in levels)
+    return () if all(g[0] and not g[1] for g in out) else out
+
+
 def scan_guard(
     level: Guard,
     req: Request,
