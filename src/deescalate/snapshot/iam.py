@@ -9,6 +9,7 @@ Response shape: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccou
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -244,6 +245,41 @@ def add_user_extras(
             changes["mfa_device_count"] = len(get_list(resp or {}, "MFADevices", at))
         if changes:
             users[arn] = replace(user, **changes)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
+def _date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def newest_date(doc: dict[str, Any]) -> str | None:
+    """The newest CreateDate/UpdateDate in a details document (UTC, ISO 8601), or None without one.
+
+    AWS wrote the document after every date in it, so this is a lower bound on when it was taken:
+    what a raw file (which has no manifest) gives as `collected_at`. Dates that do not parse are
+    passed over. Where the dates stand: each user, group, role and managed policy, each role's
+    instance profiles and each policy version.
+    """
+    newest: datetime | None = None
+    for key in DETAIL_KEYS:
+        for item in _dicts(doc.get(key)):
+            nested = [*_dicts(item.get("InstanceProfileList")), *_dicts(item.get("PolicyVersionList"))]
+            for obj in (item, *nested):
+                for field in ("CreateDate", "UpdateDate"):
+                    when = _date(obj.get(field))
+                    if when is not None and (newest is None or when > newest):
+                        newest = when
+    # Seconds are cut off, not rounded: the result stays a lower bound.
+    return None if newest is None else newest.isoformat(timespec="seconds")
 
 
 def account_from_arns(part: IamPart) -> str | None:

@@ -19,6 +19,7 @@ from deescalate.snapshot.iam import (
     account_from_arns,
     add_user_extras,
     looks_like_details,
+    newest_date,
     parse_details,
     parse_instance_profiles,
 )
@@ -231,6 +232,8 @@ def _load_details_file(path: Path, shown: str) -> Snapshot:
     iam = parse_details(doc, shown)
     return Snapshot(
         account_id=account_from_arns(iam) or "unknown",
+        # No manifest says when: the file is at least as new as the newest date in it.
+        collected_at=newest_date(doc),
         users=MappingProxyType(iam.users),
         groups=MappingProxyType(iam.groups),
         roles=MappingProxyType(iam.roles),
