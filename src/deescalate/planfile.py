@@ -30,16 +30,8 @@ SCHEMA_VERSION = 1
 KIND = "deescalate-plan"
 
 
-def alternatives_to_json(edge: Edge) -> list[list[dict[str, Any]]]:
-    """An edge's alternatives, each a list of grants; the JSON report writes them the same way."""
-    return [
-        [{"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
-         for g in alt]
-        for alt in edge.alternatives
-    ]
-
-
 def edge_to_json(edge: Edge) -> dict[str, Any]:
+    """One edge as the plan file writes it (the JSON report adds `conditional`)."""
     return {
         "id": edge.id,
         "source": edge.source,
@@ -48,7 +40,11 @@ def edge_to_json(edge: Edge) -> dict[str, Any]:
         "via": edge.via,
         "description": edge.description,
         "conditions": list(edge.conditions),
-        "alternatives": alternatives_to_json(edge),
+        "alternatives": [
+            [{"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
+             for g in alt]
+            for alt in edge.alternatives
+        ],
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from deescalate import __version__
 from deescalate.gate import GateResult
 from deescalate.model import Edge, Finding, Plan, Report
-from deescalate.planfile import alternatives_to_json, deny_to_json
+from deescalate.planfile import deny_to_json, edge_to_json
 from deescalate.report.common import view
 from deescalate.severity import Severity
 
@@ -20,17 +20,8 @@ SCHEMA_VERSION = "1.0.0"
 
 
 def edge_obj(e: Edge) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "source": e.source,
-        "target": e.target,
-        "technique": e.technique,
-        "via": e.via,
-        "conditional": e.conditional,
-        "conditions": list(e.conditions),
-        "description": e.description,
-        "alternatives": alternatives_to_json(e),
-    }
+    """An edge as the plan file writes it, plus `conditional` (which it derives from `conditions`)."""
+    return {**edge_to_json(e), "conditional": e.conditional}
 
 
 def step_obj(e: Edge) -> dict[str, Any]:
