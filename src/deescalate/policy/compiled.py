@@ -45,7 +45,7 @@ class Request(LookupFn):
         principal: str,
         memo_ok: bool,
     ) -> None:
-        # The LookupFn fields, set here directly (this runs once per decision).
+        # The LookupFn fields (described there), set here directly: this runs once per decision.
         self.given = given
         self.derived = derived
         self.resource_derived = resource_derived

@@ -32,7 +32,6 @@ from deescalate.errors import DeescalateError
 from deescalate.model import (
     Decision,
     OrgNode,
-    Outcome,
     Policy,
     Reason,
     Resource,
@@ -41,10 +40,11 @@ from deescalate.model import (
     StatementMatch,
     User,
 )
+from deescalate.policy.combine import NO_ALLOW, Decisions, combine, guard_denied
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
-from deescalate.policy.scan import MAYBE, NO, YES, Guard, Scan, guards, scan, scan_guard
+from deescalate.policy.scan import NO, YES, Guard, Scan, guards, scan, scan_guard, scan_resource
 from deescalate.policy.subjects import PrincipalView, TargetView
 from deescalate.policy.variables import normalise_context
 
@@ -64,9 +64,7 @@ TRUST_ACTIONS = frozenset(
 
 
 _EMPTY: dict[str, tuple[str, ...]] = {}
-# Decisions without statements are values: share one of each.
-_DENIED = {r: Decision(outcome=Outcome.DENY, reason=r) for r in Reason}
-_NO_ALLOW = _DENIED[Reason.NO_ALLOW]
+_NO_VIA: dict[Via, Scan] = {}  # shared, never mutated: no resource-based policy
 
 
 class Authorizer:
@@ -77,6 +75,7 @@ class Authorizer:
         self.snapshot = snapshot
         self._decision_cache_size = decision_cache
         self._decisions: dict[tuple[str, str, str], Decision] = {}
+        self._decisions_made = Decisions()
         self._cache = PolicyCache()
         self._principals: dict[str, PrincipalView] = {}
         self._resources: dict[str, Resource] = {r.arn: r for r in snapshot.resources}
@@ -187,7 +186,9 @@ class Authorizer:
         *,
         session_policies: Sequence[Policy] = (),
     ) -> Decision:
-        p = self._principal(principal)
+        p = self._principals.get(principal)
+        if p is None:
+            p = self._principal(principal)
         act = action.lower()
         key = None
         if self._decision_cache_size and not context and not session_policies:
@@ -197,12 +198,15 @@ class Authorizer:
                 return hit
         svc = act.partition(":")[0]
         target = self._target(resource, act in TRUST_ACTIONS, p)
-        given = normalise_context(context) if context else _EMPTY
         closed = p.closed_keys
         memo_ok = True
-        if given and via_service(given):
-            closed = closed - SERVICE_CHAIN_KEYS
-            memo_ok = False
+        if context:
+            given = normalise_context(context)
+            if given and via_service(given):
+                closed = closed - SERVICE_CHAIN_KEYS
+                memo_ok = False
+        else:
+            given = _EMPTY
         req = Request(
             act,
             resource,
@@ -247,31 +251,38 @@ class Authorizer:
                 rlevels = self._rcp_by_service[svc] = guards(self._rcp_levels, svc)
             if rlevels:
                 rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
-        # Resource-based policy: allows split by how the Principal element named the caller.
-        by_via: dict[Via, Scan] = {}
-        if target.policy is not None:
-            for st in target.policy.candidates(svc):
-                r = st.evaluate(req, caller)
-                if r is None:
-                    continue
-                unresolved, via = r
-                if st.is_deny:
-                    (deny_maybe if unresolved else denies).append(st.match(unresolved))
-                    continue
-                g = by_via.get(via)
-                if g is None:
-                    g = by_via[via] = Scan()
-                g.matches.append(st.match(unresolved))
-                if unresolved:
-                    g.labels.append(" AND ".join(unresolved))
-                    g.tri = max(g.tri, MAYBE)
-                else:
-                    g.tri = YES
+        by_via = (
+            scan_resource(target.policy.candidates(svc), req, caller, denies, deny_maybe)
+            if target.policy is not None
+            else _NO_VIA
+        )
 
+        decision: Decision | None = None
         if denies:
-            decision = Decision(outcome=Outcome.DENY, reason=Reason.EXPLICIT_DENY, statements=tuple(denies))
-        else:
-            decision = self._combine(
+            decision = self._decisions_made.explicit_deny(denies)
+        elif (
+            not by_via
+            and session is None
+            and not rcps
+            and not deny_maybe
+            and p.plain
+            and target.plain
+            and target.account in ("", p.caller.account)
+        ):
+            # The common case, same account, no resource policy, boundary or session: identity
+            # policies and SCPs alone decide (the same answer as `combine`, sooner).
+            scp_tri = YES
+            for g in scps:
+                scp_tri = min(scp_tri, g.tri)
+            if scp_tri == NO:
+                decision = guard_denied(Reason.SCP, scps, self._scp_names)
+            elif identity.tri == NO:
+                decision = NO_ALLOW
+            elif identity.tri == YES and scp_tri == YES:
+                decision = self._decisions_made.allowed(identity.matches)
+        if decision is None:
+            decision = combine(
+                self._decisions_made,
                 p,
                 target,
                 identity=identity,
@@ -281,156 +292,14 @@ class Authorizer:
                 rcps=rcps,
                 by_via=by_via,
                 deny_maybe=deny_maybe,
+                scp_names=self._scp_names,
+                rcp_names=self._rcp_names,
             )
         if key is not None:
             if len(self._decisions) >= self._decision_cache_size:
                 self._decisions.clear()
             self._decisions[key] = decision
         return decision
-
-    # ------------------------------------------------------------------ combining the gates
-
-    def _guard_denied(self, reason: Reason, levels: list[Scan]) -> Decision:
-        names = self._scp_names if reason is Reason.SCP else self._rcp_names
-        kind = "SCP" if reason is Reason.SCP else "RCP"
-        where = next((names[i] for i, g in enumerate(levels) if g.tri == NO and i < len(names)), "a level")
-        return Decision(
-            outcome=Outcome.DENY,
-            reason=reason,
-            detail=f"no {kind} attached to {where} allows it (an {kind} must allow at every level)",
-        )
-
-    def _combine(
-        self,
-        p: PrincipalView,
-        target: TargetView,
-        *,
-        identity: Scan,
-        boundary: Scan | None,
-        session: Scan | None,
-        scps: list[Scan],
-        rcps: list[Scan],
-        by_via: dict[Via, Scan],
-        deny_maybe: list[StatementMatch],
-    ) -> Decision:
-        if (
-            not by_via
-            and boundary is None
-            and session is None
-            and not rcps
-            and not deny_maybe
-            and not target.unknown_other_account
-            and not target.mandatory
-            and p.boundary_missing is None
-            and not p.missing
-            and target.account in ("", p.caller.account)
-        ):
-            # The common case, same account and no resource policy: identity policies and SCPs
-            # alone decide (the same answer as the general rules below, sooner).
-            scp_tri = YES
-            for g in scps:
-                scp_tri = min(scp_tri, g.tri)
-            if scp_tri == NO:
-                return self._guard_denied(Reason.SCP, scps)
-            if identity.tri == NO:
-                return _NO_ALLOW
-            if identity.tri == YES and scp_tri == YES:
-                return Decision(
-                    outcome=Outcome.ALLOW, reason=Reason.ALLOWED, statements=tuple(identity.matches)
-                )
-        labels: list[str] = []
-        b_tri = YES if boundary is None else boundary.tri
-        if p.boundary_missing is not None:
-            b_tri, labels = MAYBE, [p.boundary_missing]
-        s_tri = YES if session is None else session.tri
-        id_tri = identity.tri
-        if id_tri == NO and p.missing:
-            id_tri = MAYBE
-            labels.extend(p.missing)
-        i_tri = min(id_tri, b_tri, s_tri)
-        d_tri = by_via[Via.DIRECT].tri if Via.DIRECT in by_via else NO
-        r_tri = by_via[Via.ROLE].tri if Via.ROLE in by_via else NO
-        a_tri = by_via[Via.ACCOUNT].tri if Via.ACCOUNT in by_via else NO
-        limited = min(r_tri, b_tri, s_tri)  # a grant to the role ARN still meets boundary and session
-        cross = bool(target.account) and target.account != p.caller.account
-        if target.unknown_other_account:
-            # The resource is in another account the snapshot does not hold: its policy is unknown.
-            res_tri = MAYBE
-            labels.append(f"the resource-based policy of {target.label} (account {target.account}) allows it")
-            allowed = min(i_tri, res_tri)
-        elif cross:
-            res_tri = max(d_tri, r_tri, a_tri)
-            allowed = min(i_tri, res_tri)
-        elif target.mandatory:
-            res_tri = max(d_tri, limited, a_tri)
-            allowed = max(d_tri, limited, min(a_tri, i_tri))
-        else:
-            res_tri = max(d_tri, limited)
-            allowed = max(i_tri, d_tri, limited)
-        scp_tri = YES
-        for g in scps:
-            scp_tri = min(scp_tri, g.tri)
-        rcp_tri = YES
-        for g in rcps:
-            rcp_tri = min(rcp_tri, g.tri)
-        final = min(allowed, scp_tri, rcp_tri)
-
-        if final == NO:
-            if scp_tri == NO:
-                return self._guard_denied(Reason.SCP, scps)
-            if rcp_tri == NO:
-                return self._guard_denied(Reason.RCP, rcps)
-            if (target.mandatory or cross) and res_tri == NO:
-                why = "a cross-account request needs it" if cross else "it is required"
-                what = target.label
-                if target.policy is None:
-                    what += " (no resource-based policy)"
-                return Decision(
-                    outcome=Outcome.DENY,
-                    reason=Reason.NO_ALLOW,
-                    detail=f"{what} does not allow this principal; {why}",
-                )
-            side = max(identity.tri, r_tri)
-            if side > NO and b_tri == NO and p.boundary is not None:
-                return Decision(
-                    outcome=Outcome.DENY,
-                    reason=Reason.BOUNDARY,
-                    detail=f"permissions boundary {p.boundary.policy.ref.arn or p.boundary.policy.ref.name} "
-                    "does not allow it",
-                )
-            if side > NO and s_tri == NO:
-                return Decision(
-                    outcome=Outcome.DENY,
-                    reason=Reason.SESSION_POLICY,
-                    detail="no session policy allows it",
-                )
-            return _NO_ALLOW
-
-        statements: list[StatementMatch] = list(identity.matches)
-        for g in by_via.values():
-            statements.extend(g.matches)
-        if boundary is not None:
-            statements.extend(boundary.matches)
-        if session is not None:
-            statements.extend(session.matches)
-        statements.extend(deny_maybe)
-        if final == YES and not deny_maybe:
-            return Decision(outcome=Outcome.ALLOW, reason=Reason.ALLOWED, statements=tuple(statements))
-        conditions: list[str] = []
-        if final == MAYBE:
-            groups = [identity, *by_via.values(), *scps, *rcps]
-            groups += [g for g in (boundary, session) if g is not None]
-            for g in groups:
-                if g.tri == MAYBE:
-                    conditions.extend(f"allowed if {lab}" for lab in g.labels)
-            conditions.extend(labels)
-        conditions.extend(f"denied if {' AND '.join(m.unresolved)}" for m in deny_maybe)
-        return Decision(
-            outcome=Outcome.CONDITIONAL,
-            reason=Reason.ALLOWED,
-            statements=tuple(statements),
-            conditions=tuple(dict.fromkeys(conditions)),
-        )
 
 
 def _level_name(node: OrgNode) -> str:

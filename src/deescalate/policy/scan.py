@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from deescalate.model import StatementMatch
 from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, Request, merge
-from deescalate.policy.match import Caller
+from deescalate.policy.match import Caller, Via
 
 NO, MAYBE, YES = 0, 1, 2
 
@@ -91,3 +91,32 @@ def scan(
             out.matches.append(st.certain)
             out.tri = YES
     return out
+
+
+def scan_resource(
+    statements: Sequence[CompiledStatement],
+    req: Request,
+    caller: Caller,
+    denies: list[StatementMatch],
+    deny_maybe: list[StatementMatch],
+) -> dict[Via, Scan]:
+    """A resource-based (or trust) policy: its Allows split by how the Principal named the caller."""
+    by_via: dict[Via, Scan] = {}
+    for st in statements:
+        r = st.evaluate(req, caller)
+        if r is None:
+            continue
+        unresolved, via = r
+        if st.is_deny:
+            (deny_maybe if unresolved else denies).append(st.match(unresolved))
+            continue
+        g = by_via.get(via)
+        if g is None:
+            g = by_via[via] = Scan()
+        g.matches.append(st.match(unresolved))
+        if unresolved:
+            g.labels.append(" AND ".join(unresolved))
+            g.tri = max(g.tri, MAYBE)
+        else:
+            g.tri = YES
+    return by_via

@@ -31,6 +31,7 @@ class PrincipalView:
         "missing",
         "own",
         "own_services",
+        "plain",
         "scp_applies",
         "scp_levels",
         "service_linked",
@@ -116,6 +117,8 @@ class PrincipalView:
                 tuple(cache.get(p, obj.arn) for p in node.scps) for node in org.path if node.scps
             )
         self.scp_applies = bool(self.scp_levels)
+        # No boundary and nothing missing: identity policies alone can decide (the fast path).
+        self.plain = self.boundary is None and self.boundary_missing is None and not self.missing
         self.may_allow_cache: dict[str, bool] = {}
         # service prefix -> (identity statements, boundary statements), for services that the
         # principal's own policies can name; the others are the shared set's.
@@ -140,6 +143,7 @@ class TargetView:
         "closed_prefixes",
         "label",
         "mandatory",
+        "plain",
         "policy",
         "unknown_other_account",
         "values",
@@ -160,5 +164,7 @@ class TargetView:
         self.mandatory = mandatory
         self.label = label
         self.unknown_other_account = unknown_other_account
+        # Neither a required policy nor an unknown other account: the fast path may decide.
+        self.plain = not mandatory and not unknown_other_account
         self.values, closes = resource_values(account, tags)
         self.closed_prefixes = _PREFIXES + closes

@@ -159,30 +159,18 @@ class LookupFn:
         "resource_memo_key",
     )
 
-    def __init__(
-        self,
-        given: Mapping[str, tuple[str, ...]],
-        derived: Mapping[str, tuple[str, ...]],
-        closed_keys: frozenset[str],
-        closed_prefixes: tuple[str, ...],
-        *,
-        resource_derived: Mapping[str, tuple[str, ...]] | None = None,
-        principal: str | None = None,
-        resource: str | None = None,
-        memo_ok: bool = True,
-    ) -> None:
-        self.given = given
-        self.derived = derived
-        self.resource_derived = resource_derived
-        self.closed_keys = closed_keys
-        self.closed_prefixes = closed_prefixes
-        # Memo keys for condition results. A condition whose keys the caller's context does not
-        # give depends only on the snapshot: the principal, and the resource for resource keys.
-        # `memo_ok` is False when the context changes which keys are closed (via a service).
-        self.memo_key: object = principal if principal is not None and memo_ok else None
-        self.resource_memo_key: object = (
-            (principal, resource) if principal is not None and resource is not None and memo_ok else None
-        )
+    # Set by the subclass that carries the request (`compiled.Request`), once per decision.
+    given: Mapping[str, tuple[str, ...]]  # the caller's context
+    derived: Mapping[str, tuple[str, ...]]  # what the snapshot says of the principal
+    resource_derived: Mapping[str, tuple[str, ...]] | None  # ... and of the resource
+    closed_keys: frozenset[str]
+    closed_prefixes: tuple[str, ...]
+    # Memo keys for condition results. A condition whose keys the caller's context does not give
+    # depends only on the snapshot: on the principal (`memo_key`), and on the principal and the
+    # resource (`resource_memo_key`) for resource keys. None when the context changes which keys
+    # are closed (a request via a service): then nothing is remembered.
+    memo_key: object
+    resource_memo_key: object
 
     def __call__(self, key: str) -> Value:
         v = self.given.get(key)
