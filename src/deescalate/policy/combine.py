@@ -30,13 +30,14 @@ class Decisions:
     statement and unresolved tuple); the decision holds them, so an id in a key cannot be reused.
     """
 
-    __slots__ = ("_allowed", "_conditional", "_denied")
+    __slots__ = ("_allowed", "_allowed_unless", "_conditional", "_denied")
 
     LIMIT = 100_000
 
     def __init__(self) -> None:
         self._allowed: dict[tuple[int, ...], Decision] = {}
         self._denied: dict[tuple[int, ...], Decision] = {}
+        self._allowed_unless: dict[tuple[int, ...], Decision] = {}
         self._conditional: dict[tuple[tuple[int, ...], tuple[str, ...]], Decision] = {}
 
     def allowed(self, statements: Sequence[StatementMatch]) -> Decision:
@@ -58,6 +59,24 @@ class Decisions:
                 self._denied.clear()
             hit = self._denied[key] = Decision(
                 outcome=Outcome.DENY, reason=Reason.EXPLICIT_DENY, statements=tuple(statements)
+            )
+        return hit
+
+    def allowed_unless(
+        self, statements: Sequence[StatementMatch], deny_maybe: Sequence[StatementMatch]
+    ) -> Decision:
+        """Allowed but for Denies that may apply (`deny_maybe`, the last of `statements`): the
+        conditions follow from the statements alone, so they are built only once."""
+        key = tuple(map(id, statements))
+        hit = self._allowed_unless.get(key)
+        if hit is None:
+            if len(self._allowed_unless) >= self.LIMIT:
+                self._allowed_unless.clear()
+            hit = self._allowed_unless[key] = Decision(
+                outcome=Outcome.CONDITIONAL,
+                reason=Reason.ALLOWED,
+                statements=tuple(statements),
+                conditions=tuple(dict.fromkeys(denied_if(deny_maybe))),
             )
         return hit
 
@@ -179,7 +198,10 @@ def combine(
     if session is not None:
         statements.extend(session.matches)
     statements.extend(deny_maybe)
-    if final == YES and not deny_maybe:
+    if final == YES:
+        # Only Denies that may apply stand between the request and an Allow.
+        if deny_maybe:
+            return decisions.allowed_unless(statements, deny_maybe)
         return decisions.allowed(statements)
     conditions: list[str] = []
     if final == MAYBE:
@@ -189,5 +211,9 @@ def combine(
             if g.tri == MAYBE:
                 conditions.extend(f"allowed if {lab}" for lab in g.labels)
         conditions.extend(labels)
-    conditions.extend(f"denied if {' AND '.join(m.unresolved)}" for m in deny_maybe)
+    conditions.extend(denied_if(deny_maybe))
     return decisions.conditional(statements, tuple(dict.fromkeys(conditions)))
+
+
+def denied_if(deny_maybe: Sequence[StatementMatch]) -> list[str]:
+    return [f"denied if {' AND '.join(m.unresolved)}" for m in deny_maybe]

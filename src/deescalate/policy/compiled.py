@@ -62,6 +62,7 @@ class CompiledStatement:
     __slots__ = (
         "action_negated",
         "actions",
+        "any_resource",
         "certain",
         "conditions",
         "effect",
@@ -89,6 +90,8 @@ class CompiledStatement:
         self.resources: ResourceMatcher | None = (
             cache.resources(res, substitute) if res is not None else None
         )
+        # "Resource": "*" (checked first on the hot path, without a call).
+        self.any_resource = self.resources is not None and self.resources.everything
         if st.principal is not None:
             self.principal: PrincipalMatcher | None = cache.principals(st.principal, False)
         elif st.not_principal is not None:
@@ -124,7 +127,10 @@ class CompiledStatement:
             return None
         lookup = req
         pending: list[str] | None = None
-        if self.resources is not None:
+        if self.any_resource:
+            if self.resource_negated:  # NotResource "*": matches nothing
+                return None
+        elif self.resources is not None:
             r = self.resources.matches(req.resource, lookup)
             if r.__class__ is str:
                 pending = [f"NOT {r}" if self.resource_negated else str(r)]

@@ -127,7 +127,8 @@ class PrincipalView:
     def candidates(self, service: str) -> Candidates:
         own = self.own_services
         if own is not None and service not in own:
-            return self.shared.candidates(service)
+            shared = self.shared.by_service.get(service)
+            return shared if shared is not None else self.shared.candidates(service)
         hit = self.by_service.get(service)
         if hit is None:
             ident, bound = self.shared.candidates(service)
