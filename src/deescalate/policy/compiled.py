@@ -207,11 +207,17 @@ class CompiledPolicy:
 
 
 def merge(policies: Sequence[CompiledPolicy], service: str) -> tuple[CompiledStatement, ...]:
-    """The candidate statements of several policies for one service, in policy order."""
-    out: list[CompiledStatement] = []
+    """The candidate statements of several policies for one service, in policy order (each
+    policy's `candidates`). Most policies have none for a given service: when one policy has
+    some, its own tuple is returned as it is."""
+    out: tuple[CompiledStatement, ...] = ()
     for cp in policies:
-        out.extend(cp.candidates(service))
-    return tuple(out)
+        hit = cp.by_service.get(service)
+        if hit is not None:
+            out = out + hit if out else hit
+        if cp.wild:
+            out = out + cp.wild if out else cp.wild
+    return out
 
 
 # Per service: (identity statements, boundary statements).

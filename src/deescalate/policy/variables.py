@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Final
 
 from deescalate.arn import wildcard_regex_source
@@ -112,7 +113,7 @@ def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
         if kind == "pat":
             base = sum(len(t) for t in txt)
             wild.extend(base + i for i, ch in enumerate(part[1]) if ch in "*?")
-            rx.append(wildcard_regex_source(part[1]))
+            rx.append(_pattern_source(part[1]))
             txt.append(part[1])
         elif kind == "lit":
             rx.append(re.escape(part[1]))
@@ -138,6 +139,10 @@ def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
     else:
         shape = "regex"
     return Resolved("".join(rx), text, shape)
+
+
+# The same texts come back for every principal a template is resolved for.
+_pattern_source = lru_cache(maxsize=4096)(wildcard_regex_source)
 
 
 class LookupFn:
