@@ -22,6 +22,17 @@ DENIED = {r: Decision(outcome=Outcome.DENY, reason=r) for r in Reason}
 NO_ALLOW = DENIED[Reason.NO_ALLOW]
 
 
+# Kinds of shared decision (`Decisions.shared`): outcome and reason. ALLOWED_UNLESS is CONDITIONAL
+# on Denies alone, its conditions built from them.
+ALLOWED, EXPLICIT_DENY, CONDITIONAL, ALLOWED_UNLESS = 0, 1, 2, 3
+_KINDS = (
+    (Outcome.ALLOW, Reason.ALLOWED),
+    (Outcome.DENY, Reason.EXPLICIT_DENY),
+    (Outcome.CONDITIONAL, Reason.ALLOWED),
+    (Outcome.CONDITIONAL, Reason.ALLOWED),
+)
+
+
 class Decisions:
     """Decisions with statements, shared: a frozen `Decision` costs more to build than to look up,
     and most requests end in one of a few (the same statements of the same shared policies).
@@ -30,67 +41,32 @@ class Decisions:
     statement and unresolved tuple); the decision holds them, so an id in a key cannot be reused.
     """
 
-    __slots__ = ("_allowed", "_allowed_unless", "_conditional", "_denied")
+    __slots__ = ("_table",)
 
-    LIMIT = 100_000
+    LIMIT = 200_000
 
     def __init__(self) -> None:
-        self._allowed: dict[tuple[int, ...], Decision] = {}
-        self._denied: dict[tuple[int, ...], Decision] = {}
-        self._allowed_unless: dict[tuple[int, ...], Decision] = {}
-        self._conditional: dict[tuple[tuple[int, ...], tuple[str, ...]], Decision] = {}
+        self._table: dict[tuple[int, tuple[int, ...], tuple[str, ...]], Decision] = {}
 
-    def allowed(self, statements: Sequence[StatementMatch]) -> Decision:
-        key = tuple(map(id, statements))
-        hit = self._allowed.get(key)
-        if hit is None:
-            if len(self._allowed) >= self.LIMIT:
-                self._allowed.clear()
-            hit = self._allowed[key] = Decision(
-                outcome=Outcome.ALLOW, reason=Reason.ALLOWED, statements=tuple(statements)
-            )
-        return hit
-
-    def explicit_deny(self, statements: Sequence[StatementMatch]) -> Decision:
-        key = tuple(map(id, statements))
-        hit = self._denied.get(key)
-        if hit is None:
-            if len(self._denied) >= self.LIMIT:
-                self._denied.clear()
-            hit = self._denied[key] = Decision(
-                outcome=Outcome.DENY, reason=Reason.EXPLICIT_DENY, statements=tuple(statements)
-            )
-        return hit
-
-    def allowed_unless(
-        self, statements: Sequence[StatementMatch], deny_maybe: Sequence[StatementMatch]
+    def shared(
+        self,
+        kind: int,
+        statements: Sequence[StatementMatch],
+        conditions: tuple[str, ...] = (),
+        deny_maybe: Sequence[StatementMatch] = (),
     ) -> Decision:
-        """Allowed but for Denies that may apply (`deny_maybe`, the last of `statements`): the
-        conditions follow from the statements alone, so they are built only once."""
-        key = tuple(map(id, statements))
-        hit = self._allowed_unless.get(key)
+        """`deny_maybe` (ALLOWED_UNLESS): the Denies that may apply, the last of `statements`; the
+        conditions follow from them, so they are built only when the decision is new."""
+        key = (kind, tuple(map(id, statements)), conditions)
+        hit = self._table.get(key)
         if hit is None:
-            if len(self._allowed_unless) >= self.LIMIT:
-                self._allowed_unless.clear()
-            hit = self._allowed_unless[key] = Decision(
-                outcome=Outcome.CONDITIONAL,
-                reason=Reason.ALLOWED,
-                statements=tuple(statements),
-                conditions=tuple(dict.fromkeys(denied_if(deny_maybe))),
-            )
-        return hit
-
-    def conditional(self, statements: Sequence[StatementMatch], conditions: tuple[str, ...]) -> Decision:
-        key = (tuple(map(id, statements)), conditions)
-        hit = self._conditional.get(key)
-        if hit is None:
-            if len(self._conditional) >= self.LIMIT:
-                self._conditional.clear()
-            hit = self._conditional[key] = Decision(
-                outcome=Outcome.CONDITIONAL,
-                reason=Reason.ALLOWED,
-                statements=tuple(statements),
-                conditions=conditions,
+            if len(self._table) >= self.LIMIT:
+                self._table.clear()
+            if deny_maybe:
+                conditions = tuple(dict.fromkeys(denied_if(deny_maybe)))
+            outcome, reason = _KINDS[kind]
+            hit = self._table[key] = Decision(
+                outcome=outcome, reason=reason, statements=tuple(statements), conditions=conditions
             )
         return hit
 
@@ -201,8 +177,8 @@ def combine(
     if final == YES:
         # Only Denies that may apply stand between the request and an Allow.
         if deny_maybe:
-            return decisions.allowed_unless(statements, deny_maybe)
-        return decisions.allowed(statements)
+            return decisions.shared(ALLOWED_UNLESS, statements, deny_maybe=deny_maybe)
+        return decisions.shared(ALLOWED, statements)
     conditions: list[str] = []
     if final == MAYBE:
         groups = [identity, *by_via.values(), *scps, *rcps]
@@ -212,7 +188,7 @@ def combine(
                 conditions.extend(f"allowed if {lab}" for lab in g.labels)
         conditions.extend(labels)
     conditions.extend(denied_if(deny_maybe))
-    return decisions.conditional(statements, tuple(dict.fromkeys(conditions)))
+    return decisions.shared(CONDITIONAL, statements, tuple(dict.fromkeys(conditions)))
 
 
 def denied_if(deny_maybe: Sequence[StatementMatch]) -> list[str]:

@@ -40,7 +40,7 @@ from deescalate.model import (
     StatementMatch,
     User,
 )
-from deescalate.policy.combine import NO_ALLOW, Decisions, combine, guard_denied
+from deescalate.policy.combine import ALLOWED, EXPLICIT_DENY, NO_ALLOW, Decisions, combine, guard_denied
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
@@ -259,7 +259,7 @@ class Authorizer:
 
         decision: Decision | None = None
         if denies:
-            decision = self._decisions_made.explicit_deny(denies)
+            decision = self._decisions_made.shared(EXPLICIT_DENY, denies)
         elif (
             not by_via
             and session is None
@@ -279,7 +279,7 @@ class Authorizer:
             elif identity.tri == NO:
                 decision = NO_ALLOW
             elif identity.tri == YES and scp_tri == YES:
-                decision = self._decisions_made.allowed(identity.matches)
+                decision = self._decisions_made.shared(ALLOWED, identity.matches)
         if decision is None:
             decision = combine(
                 self._decisions_made,
