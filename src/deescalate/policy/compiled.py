@@ -123,7 +123,10 @@ class CompiledStatement:
         An empty `unresolved` tuple means it applies for certain. This is the hot path: it
         allocates nothing when the statement applies for certain.
         """
-        if self.actions.matches(req.action, req.service, req.name) == self.action_negated:
+        hit = self.actions.memo.get(req.action)
+        if hit is None:
+            hit = self.actions.remember(req.action, req.service, req.name)
+        if hit == self.action_negated:
             return None
         lookup = req
         pending: list[str] | None = None
@@ -136,7 +139,7 @@ class CompiledStatement:
                 pending = [f"NOT {r}" if self.resource_negated else str(r)]
             elif r == self.resource_negated:
                 return None
-        via = Via.DIRECT
+        via = _DIRECT
         if self.principal is not None and caller is not None:
             if self.is_deny and self.principal.negated and caller.has_boundary:
                 # "The NotPrincipal element with a Deny effect will always deny any IAM principal
@@ -179,6 +182,7 @@ class CompiledStatement:
 
 
 _CERTAIN: dict[Via, tuple[Unresolved, Via]] = {v: ((), v) for v in Via}
+_DIRECT = Via.DIRECT  # a module global: cheaper than the enum attribute on the hot path
 
 
 class CompiledPolicy:

@@ -24,10 +24,12 @@ from deescalate.policy.variables import UNKNOWN, Lookup, LookupFn, Template, par
 
 
 class ActionMatcher:
-    __slots__ = ("everything", "exact", "global_rx", "per_service", "services")
+    __slots__ = ("everything", "exact", "global_rx", "memo", "per_service", "services")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.everything = False
+        # Action -> matches: one dict lookup on the hot path (matchers are shared by equal lists).
+        self.memo: dict[str, bool] = {}
         exact: set[str] = set()
         wild: dict[str, list[str]] = {}
         global_wild: list[str] = []
@@ -60,6 +62,13 @@ class ActionMatcher:
             self.services: frozenset[str] | None = None
         else:
             self.services = frozenset({a.partition(":")[0] for a in exact} | set(wild))
+
+    def remember(self, action: str, service: str, name: str) -> bool:
+        """`matches`, kept in `memo`."""
+        if len(self.memo) > 100_000:
+            self.memo.clear()
+        hit = self.memo[action] = self.matches(action, service, name)
+        return hit
 
     def matches(self, action: str, service: str, name: str) -> bool:
         """`action` lower-cased `service:name`, with its two halves."""
