@@ -40,7 +40,15 @@ from deescalate.model import (
     StatementMatch,
     User,
 )
-from deescalate.policy.combine import ALLOWED, EXPLICIT_DENY, NO_ALLOW, Decisions, combine, guard_denied
+from deescalate.policy.combine import (
+    ALLOWED,
+    ALLOWED_UNLESS,
+    EXPLICIT_DENY,
+    NO_ALLOW,
+    Decisions,
+    combine,
+    guard_denied,
+)
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
@@ -264,13 +272,13 @@ class Authorizer:
             not by_via
             and session is None
             and not rcps
-            and not deny_maybe
             and p.plain
             and target.plain
             and target.account in ("", p.caller.account)
         ):
             # The common case, same account, no resource policy, boundary or session: identity
-            # policies and SCPs alone decide (the same answer as `combine`, sooner).
+            # policies and SCPs alone decide (the same answer as `combine`, sooner); Denies that
+            # may apply only make an Allow conditional.
             scp_tri = YES
             for g in scps:
                 scp_tri = min(scp_tri, g.tri)
@@ -279,7 +287,12 @@ class Authorizer:
             elif identity.tri == NO:
                 decision = NO_ALLOW
             elif identity.tri == YES and scp_tri == YES:
-                decision = self._decisions_made.shared(ALLOWED, identity.matches)
+                if deny_maybe:
+                    decision = self._decisions_made.shared(
+                        ALLOWED_UNLESS, [*identity.matches, *deny_maybe], deny_maybe=deny_maybe
+                    )
+                else:
+                    decision = self._decisions_made.shared(ALLOWED, identity.matches)
         if decision is None:
             decision = combine(
                 self._decisions_made,
