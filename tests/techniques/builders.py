@@ -30,25 +30,12 @@ from deescalate.model import (
     User,
 )
 from deescalate.policy.parse import parse_policy
+from deescalate.snapshot.layout import RESOURCE_KINDS
 
 ACCT = "111111111111"
 OTHER = "222222222222"
 REGION = "us-east-1"
 ADMIN_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
-RESOURCE_KINDS = (
-    "ec2:instance",
-    "lambda:function",
-    "cloudformation:stack",
-    "codebuild:project",
-    "glue:devendpoint",
-    "glue:job",
-    "sagemaker:notebook-instance",
-    "ssm:managed-instance",
-    "ecs:cluster",
-    "ecs:service",
-    "ecs:task-definition",
-    "datapipeline:pipeline",
-)
 _REFERENCE = Path("/work/shared/reference/aws-managed-policies.json")
 
 
