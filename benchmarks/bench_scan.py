@@ -3,7 +3,7 @@
     python benchmarks/bench_scan.py [--sizes 1000 10000] [--seed 1]
 
 For each size: generates the account (benchmarks/generate_account.py, not timed), then times
-`deescalate.analyze.analyze(snapshot)` and reports wall time, CPU time, peak Python heap during
+`deescalate.analysis.analyze.analyze(snapshot)` and reports wall time, CPU time, peak Python heap during
 the analysis (tracemalloc, measured in a second run since tracing slows Python down) and peak RSS
 of the process, with the number of edges and findings.
 """
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_account import snapshot
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from collect_seed import ACCT, seed
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.cli import main
 from deescalate.snapshot import load_snapshot
 

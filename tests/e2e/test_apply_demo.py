@@ -14,7 +14,7 @@ import boto3
 import pytest
 from apply_helpers import iam_dump, seed_from_snapshot
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.cli import main
 from deescalate.snapshot import DEMO_ACCOUNT_ID, load_demo, load_snapshot
 

@@ -9,14 +9,15 @@ import boto3
 import pytest
 from apply_helpers import FailingIAM, iam_dump
 
-from deescalate.apply import Clients, connect, execute, live_state, prepare
 from deescalate.cli import main
 from deescalate.errors import ApplyError
-from deescalate.journal import Call, Journal, read_journal, records
 from deescalate.model import Deny, Plan, PrincipalPlan
-from deescalate.planfile import write_plan
-from deescalate.quotas import render_document
-from deescalate.revert import execute_reverts, revert_calls
+from deescalate.remediate.apply import execute, live_state, prepare
+from deescalate.remediate.aws import Clients, connect
+from deescalate.remediate.journal import Call, Journal, read_journal, records
+from deescalate.remediate.planfile import write_plan
+from deescalate.remediate.quotas import render_document
+from deescalate.remediate.revert import execute_reverts, revert_calls
 
 pytestmark = pytest.mark.e2e
 ACCT = "123456789012"

@@ -16,11 +16,12 @@ import boto3
 import pytest
 from apply_helpers import FailingIAM, iam_dump
 
-from deescalate.analyze import analyze
-from deescalate.apply import connect, execute, prepare
+from deescalate.analysis.analyze import analyze
 from deescalate.cli import main
-from deescalate.journal import Journal
-from deescalate.planfile import read_plan
+from deescalate.remediate.apply import execute, prepare
+from deescalate.remediate.aws import connect
+from deescalate.remediate.journal import Journal
+from deescalate.remediate.planfile import read_plan
 from deescalate.snapshot import load_snapshot
 
 pytestmark = pytest.mark.e2e

@@ -17,9 +17,9 @@ import pytest
 from builders import ACCT, REGION, Account, allow, deny, doc, role_arn, trust_service
 from test_more_techniques import PROJECT, SVC, build, svc, techniques_from
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.model import Edge
-from deescalate.plan import build_plan, default_analyze
+from deescalate.remediate.plan import build_plan, default_analyze
 
 ECS = "ecs-tasks.amazonaws.com"
 EC2 = "ec2.amazonaws.com"

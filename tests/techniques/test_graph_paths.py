@@ -20,7 +20,7 @@ from builders import (
     user_arn,
 )
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.model import ADMIN, Report
 from deescalate.snapshot import load_demo
 

@@ -19,7 +19,7 @@ import pytest
 from builders import ACCT, Account, allow, deny, doc, role_arn, trust_aws, user_arn
 from technique_cases import CASES, Case, world
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.model import ADMIN, Report
 
 IMPOSSIBLE = {"StringEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:user/nobody"}}

@@ -23,7 +23,7 @@ from builders import (
     user_arn,
 )
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.model import ADMIN, Report
 
 SVC = role_arn("svc-admin")

@@ -13,7 +13,7 @@ from builders import ACCT, ADMIN_ACCESS, REGION, Account, allow, deny, doc, trus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deescalate.analyze import analyze
+from deescalate.analysis.analyze import analyze
 from deescalate.model import Snapshot
 
 ACTIONS = [

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from builders import Account, allow, doc, user_arn
 
-from deescalate.analyze import analyze
-from deescalate.edges.timebound import settle
+from deescalate.analysis.analyze import analyze
+from deescalate.analysis.edges.timebound import settle
 from deescalate.model import Decision, Outcome, Reason
 
 

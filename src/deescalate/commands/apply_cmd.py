@@ -13,11 +13,12 @@ import json
 import sys
 from typing import Any
 
-from deescalate.apply import connect, execute, prepare
 from deescalate.errors import UsageError
-from deescalate.journal import Call, Journal, default_journal_path
-from deescalate.planfile import read_plan
-from deescalate.quotas import render_document
+from deescalate.remediate.apply import execute, prepare
+from deescalate.remediate.aws import connect
+from deescalate.remediate.journal import Call, Journal, default_journal_path
+from deescalate.remediate.planfile import read_plan
+from deescalate.remediate.quotas import render_document
 
 
 def register(sub: Any) -> None:

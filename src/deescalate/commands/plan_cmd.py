@@ -49,7 +49,7 @@ def edge_line(edge: Edge) -> str:
 
 
 def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
-    from deescalate.quotas import choose_placement, render_document
+    from deescalate.remediate.quotas import choose_placement, render_document
 
     lines = [f"Plan for account {plan.account_id} (snapshot {plan.snapshot}): "
              f"{len(at_risk)} principal(s) at risk, {len(plan.principals)} with denies"]
@@ -86,13 +86,13 @@ def _verdict(plan: Plan) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deescalate.planfile import dumps, write_plan
+    from deescalate.remediate.planfile import dumps, write_plan
 
     snapshot = load_snapshot_args([args.snapshot] if args.snapshot else [], demo=args.demo)
     if args.check:
         return _check(args, snapshot)
-    from deescalate.analyze import analyze
-    from deescalate.plan import build_plan, default_analyze
+    from deescalate.analysis.analyze import analyze
+    from deescalate.remediate.plan import build_plan, default_analyze
 
     targets = tuple(args.targets)
     report = analyze(snapshot, targets=targets)
@@ -113,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
-    from deescalate.fingerprint import snapshot_state
-    from deescalate.plan import check_plan, default_analyze
-    from deescalate.planfile import read_plan, write_plan
+    from deescalate.remediate.fingerprint import snapshot_state
+    from deescalate.remediate.plan import check_plan, default_analyze
+    from deescalate.remediate.planfile import read_plan, write_plan
 
     plan = read_plan(args.check)
     if plan.account_id != snapshot.account_id:

@@ -1,6 +1,6 @@
 """Shared by `scan` and `demo`: the report/gate options, analysis, rendering and the exit code.
 
-Not a subcommand. Owns the I/O around `deescalate.report` and `deescalate.gate`: which formats go
+Not a subcommand. Owns the I/O around `deescalate.report` and `deescalate.report.gate`: which formats go
 where (stdout, `-o FILE`, repeated `--output FORMAT=FILE`), colour only on a terminal, warnings to
 stderr, and the exit code from the gate (0 clean, 1 findings at or above `--fail-on`).
 """
@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from deescalate.errors import DeescalateError, UsageError
-from deescalate.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppressions
 from deescalate.model import Report, Snapshot
 from deescalate.report import FORMATS, render
+from deescalate.report.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppressions
 
 
 def add_options(p: argparse.ArgumentParser, *, default_fail_on: str = "any") -> None:
@@ -80,12 +80,12 @@ def parse_outputs(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
 
 def analyze_snapshot(snapshot: Snapshot, args: argparse.Namespace) -> Report:
     """Run the analysis (and the planner when asked). Imported lazily: the CLI starts fast."""
-    from deescalate.analyze import analyze
+    from deescalate.analysis.analyze import analyze
 
     targets = tuple(args.targets)
     report: Report = analyze(snapshot, targets=targets)
     if args.with_plan and report.findings:
-        from deescalate.plan import build_plan, default_analyze
+        from deescalate.remediate.plan import build_plan, default_analyze
 
         report = replace(report, plan=build_plan(snapshot, report, default_analyze(targets), targets=targets))
     return report

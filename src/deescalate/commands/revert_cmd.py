@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deescalate.apply import connect
 from deescalate.errors import EXIT_RUNTIME, UsageError
-from deescalate.journal import Call, Journal, read_journal, records
-from deescalate.revert import check_journal_account, execute_reverts, revert_all_calls, revert_calls
+from deescalate.remediate.aws import connect
+from deescalate.remediate.journal import Call, Journal, read_journal, records
+from deescalate.remediate.revert import check_journal_account, execute_reverts, revert_all_calls, revert_calls
 
 
 def register(sub: Any) -> None:

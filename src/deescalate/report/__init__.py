@@ -1,7 +1,7 @@
 """Renderers: one module per output format, each turning the same `Report` into text.
 
 Every renderer is `render(report, *, gate=None, color=False) -> str`. `gate` (from
-`deescalate.gate.evaluate`) tells which findings are suppressed and which suppressions expired;
+`deescalate.report.gate.evaluate`) tells which findings are suppressed and which suppressions expired;
 without it every finding is shown as active. Only the text renderer uses `color`.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from deescalate.errors import UsageError
-from deescalate.gate import GateResult
 from deescalate.model import Report
+from deescalate.report.gate import GateResult
 
 
 class Renderer(Protocol):

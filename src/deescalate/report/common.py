@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from deescalate.gate import GateResult, SuppressedFinding
+from deescalate.analysis.severity import Severity, finding_severity
 from deescalate.model import ADMIN, Edge, Finding, Report
-from deescalate.severity import Severity, finding_severity
+from deescalate.report.gate import GateResult, SuppressedFinding
 
 
 def short_name(arn: str) -> str:

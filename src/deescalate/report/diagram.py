@@ -8,9 +8,9 @@ backslash escapes.
 
 from __future__ import annotations
 
-from deescalate.gate import GateResult
 from deescalate.model import ADMIN, Report
 from deescalate.report.common import View, kind_of, short_name, view
+from deescalate.report.gate import GateResult
 
 _MERMAID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_.:/@+=,()")
 

@@ -15,12 +15,12 @@ import json
 from html import escape
 
 from deescalate import __version__
-from deescalate.gate import GateResult
+from deescalate.analysis.severity import Severity
+from deescalate.analysis.techniques import technique
 from deescalate.model import Edge, Plan, Report
 from deescalate.report.common import View, target_label, view
+from deescalate.report.gate import GateResult
 from deescalate.report.layout import NODE_H, NODE_W, layout
-from deescalate.severity import Severity
-from deescalate.techniques import technique
 
 MAX_DRAWN_NODES = 250
 

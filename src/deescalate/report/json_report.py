@@ -10,11 +10,11 @@ import json
 from typing import Any
 
 from deescalate import __version__
-from deescalate.gate import GateResult
+from deescalate.analysis.severity import Severity
 from deescalate.model import Edge, Finding, Plan, Report
-from deescalate.planfile import deny_to_json, edge_to_json
+from deescalate.remediate.planfile import deny_to_json, edge_to_json
 from deescalate.report.common import view
-from deescalate.severity import Severity
+from deescalate.report.gate import GateResult
 
 SCHEMA_VERSION = "1.0.0"
 

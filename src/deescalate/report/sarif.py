@@ -18,11 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 from deescalate import __version__
-from deescalate.gate import GateResult
+from deescalate.analysis.severity import Severity
+from deescalate.analysis.techniques import all_techniques, technique
 from deescalate.model import Edge, Finding, Report
 from deescalate.report.common import edge_step, view
-from deescalate.severity import Severity
-from deescalate.techniques import all_techniques, technique
+from deescalate.report.gate import GateResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "deescalateFinding/v1"

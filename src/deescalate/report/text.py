@@ -7,11 +7,11 @@ cannot move the cursor or rewrite the terminal.
 
 from __future__ import annotations
 
-from deescalate.gate import GateResult
+from deescalate.analysis.severity import Severity
+from deescalate.analysis.techniques import technique
 from deescalate.model import Report
 from deescalate.report.common import edge_step, view
-from deescalate.severity import Severity
-from deescalate.techniques import technique
+from deescalate.report.gate import GateResult
 
 _SEV_COLOR = {
     Severity.CRITICAL: "1;31",

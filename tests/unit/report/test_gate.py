@@ -10,7 +10,7 @@ import pytest
 from report_fixtures import ALICE, CAROL, DAVE, DEPLOYER, EVIL, empty_report, sample_report
 
 from deescalate.errors import UsageError
-from deescalate.gate import FailOn, Suppression, evaluate, load_suppressions
+from deescalate.report.gate import FailOn, Suppression, evaluate, load_suppressions
 
 TODAY = dt.date(2026, 11, 28)
 

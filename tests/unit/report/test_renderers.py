@@ -22,11 +22,11 @@ from report_fixtures import (
     sample_report,
 )
 
-from deescalate.gate import Suppression, evaluate
+from deescalate.analysis.techniques import all_techniques
 from deescalate.report import FORMATS, render
 from deescalate.report.diagram import dot_string, mermaid_text
+from deescalate.report.gate import Suppression, evaluate
 from deescalate.report.sarif import FINGERPRINT_KEY
-from deescalate.techniques import all_techniques
 
 ROOT = Path(__file__).resolve().parents[3]
 SARIF_SCHEMA = json.loads((ROOT / "tests/assets/sarif-schema-2.1.0.json").read_text())

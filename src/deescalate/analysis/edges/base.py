@@ -1,0 +1,395 @@
+"""The machinery every technique checker shares: the per-analysis context and the edge builder.
+
+A checker looks at one source principal and yields `Edge`s. It never decides a permission itself:
+it proposes *candidate alternatives* (tuples of `Grant`s that together make the technique work) and
+`EdgeContext.edge()` asks the evaluator about each grant, keeps the alternatives that are possible,
+and marks the edge conditional when every surviving alternative depends on a context key the
+snapshot cannot supply (or on a fact the snapshot lacks, passed as `unknown`).
+
+The context caches what many checkers and many sources ask again and again: `may_allow` per
+(principal, action), decisions per (principal, grant), the roles that trust a service, the
+resources of a kind, and the inventory gaps of a kind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from deescalate.analysis.edges.timebound import parse_time, settle
+from deescalate.model import (
+    Decision,
+    Edge,
+    Effect,
+    Grant,
+    InventoryState,
+    ManagedPolicy,
+    Resource,
+    Role,
+    Snapshot,
+    User,
+)
+from deescalate.policy.evaluate import Authorizer
+
+if TYPE_CHECKING:
+    from deescalate.analysis.edges.sts import TrustIndex
+
+Principal = User | Role
+P = TypeVar("P", User, Role)
+# Actions by which a source rewrites another principal's permissions (see EdgeContext.wants).
+REWRITE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:CreatePolicyVersion",
+)
+Alternative = tuple[Grant, ...]
+
+
+def account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def region_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 else ""
+
+
+def new_resource(service: str, account: str, resource: str, region: str = "*") -> str:
+    """The ARN pattern a grant on a resource that does not exist yet is asked about.
+
+    The attacker picks the name, so the grant is asked for "any name" in the account: a policy
+    allowing `arn:aws:lambda:*:*:function:*` or `*` matches it, and so does a Deny on it; a policy
+    that allows only `function:dev-*` does not (an accepted false negative, noted in docs).
+    """
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def passed_to(service: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Request context of an iam:PassRole call handing the role to `service`.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
+    """
+    return (("iam:PassedToService", (service,)),)
+
+
+def pass_role(role_arn: str, service: str) -> Grant:
+    """The iam:PassRole grant that hands the role to `service`."""
+    return Grant(action="iam:PassRole", resource=role_arn, context=passed_to(service))
+
+
+def _action_matches(pattern: str, action: str) -> bool:
+    # Actions match case-insensitively with * and ? wildcards.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+
+
+def trusts_service(role: Role, service: str) -> bool:
+    """Whether the role's trust policy lets `service` assume it (an Allow of sts:AssumeRole to it).
+
+    A service principal cannot carry a session of ours, so conditions such as aws:SourceAccount
+    do not stop the attacker who creates the resource in this account: they are not checked.
+    An explicit Deny naming the service (or every principal) for sts:AssumeRole does stop it.
+    """
+    trust = role.trust_policy
+    if trust is None:
+        return False
+    allowed = False
+    for st in trust.statements:
+        if st.actions is not None:
+            acts = any(_action_matches(a, "sts:AssumeRole") for a in st.actions)
+        else:
+            acts = not any(_action_matches(a, "sts:AssumeRole") for a in st.not_actions or ())
+        if not acts or st.principal is None:
+            continue
+        names = any(
+            (t == "Service" and v == service) or (t == "*" and v == "*") for t, v in st.principal.entries
+        )
+        if not names:
+            continue
+        if st.effect is Effect.DENY and not st.conditions:
+            return False
+        if st.effect is Effect.ALLOW:
+            allowed = True
+    return allowed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gap:
+    """A region where a resource kind could not be listed, so edges through it are uncertain."""
+
+    kind: str
+    region: str
+    why: str
+
+
+@dataclass(slots=True)
+class SharedIndex:
+    """Facts that depend only on trust policies, resources and inventory, never on identity policies.
+
+    A what-if context (the same snapshot with one principal's policies changed) reuses them.
+    """
+
+    service_roles: dict[tuple[str, str], tuple[Role, ...]] = field(default_factory=dict)
+    by_kind: dict[str, tuple[Resource, ...]] | None = None
+    gaps: dict[str, tuple[Gap, ...]] = field(default_factory=dict)
+    trust: TrustIndex | None = None  # built by edges/sts.py on first use
+    users_by_account: dict[str, tuple[User, ...]] = field(default_factory=dict)
+    profiled: frozenset[str] | None = None  # roles in some instance profile
+    # (id of the policies mapping, account) -> (that mapping, admin-grade managed policy ARNs)
+    admin_policies: dict[tuple[int, str], tuple[Mapping[str, ManagedPolicy], list[str]]] = field(
+        default_factory=dict
+    )
+
+
+class EdgeContext:
+    """One analysis run's view of the snapshot: the evaluator plus caches shared by all checkers."""
+
+    __slots__ = (
+        "_decisions",
+        "_may",
+        "_unfiltered",
+        "admins",
+        "applicable",
+        "authorizer",
+        "index",
+        "now",
+        "outright",
+        "principals",
+        "snapshot",
+        "wanted",
+    )
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        authorizer: Authorizer | None = None,
+        *,
+        admins: frozenset[str] = frozenset(),
+        index: SharedIndex | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.authorizer = authorizer if authorizer is not None else Authorizer(snapshot)
+        self.admins = admins
+        self.index = index if index is not None else SharedIndex()
+        self.principals: dict[str, Principal] = {**snapshot.users, **snapshot.roles}
+        self._may: dict[tuple[str, str], bool] = {}
+        self._decisions: dict[tuple[str, Grant], Decision] = {}
+        # Targets worth an edge (None: every target). analyze() grows it from the admins outwards,
+        # so nobody pays for edges into principals from which nothing escalates.
+        self.wanted: frozenset[str] | None = None
+        self._unfiltered: dict[str, bool] = {}
+        self.applicable: dict[str, tuple[Checker, ...]] = {}  # filled by edges/__init__.py
+        self.outright: set[str] = set()  # sources with an unconditional edge to ADMIN
+        # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
+        self.now = parse_time(snapshot.collected_at) if snapshot.collected_at else None
+
+    # ------------------------------------------------------------------ permissions
+
+    def may(self, principal: str, action: str) -> bool:
+        """Cheap prefilter: could any policy of the principal allow the action on some resource?"""
+        key = (principal, action)
+        hit = self._may.get(key)
+        if hit is None:
+            hit = self.authorizer.may_allow(principal, action)
+            self._may[key] = hit
+        return hit
+
+    def decide(self, principal: str, grant: Grant) -> Decision:
+        key = (principal, grant)
+        hit = self._decisions.get(key)
+        if hit is None:
+            hit = settle(
+                self.authorizer.decide(principal, grant.action, grant.resource, dict(grant.context)), self.now
+            )
+            self._decisions[key] = hit
+        return hit
+
+    def wants(self, source: str, target: str) -> bool:
+        """Whether an edge source -> target is worth deciding in this round.
+
+        Sources that can rewrite other principals' permissions see every target: taking over a
+        harmless principal and rewriting it is a combination technique (edges/combos.py).
+        """
+        if self.wanted is None or target in self.wanted:
+            return True
+        hit = self._unfiltered.get(source)
+        if hit is None:
+            hit = any(self.may(source, a) for a in REWRITE_ACTIONS)
+            self._unfiltered[source] = hit
+        return hit
+
+    def edge(
+        self,
+        *,
+        source: str,
+        target: str,
+        technique: str,
+        candidates: Iterable[Alternative],
+        via: str | None = None,
+        unknown: Sequence[str] = (),
+        description: str = "",
+        always: bool = False,
+    ) -> Edge | None:
+        """Build the edge if at least one candidate alternative is possible, else None.
+
+        `always` skips the `wants` filter (for a what-if's gate, which is not itself an edge).
+
+        `unknown` names facts the snapshot lacks that the edge depends on (a failed inventory call,
+        an unknown access-key count): they make the edge conditional whatever the evaluator says.
+        """
+        if not always and not self.wants(source, target):
+            return None
+        kept: list[Alternative] = []
+        certain = False
+        conditions: list[str] = []
+        for alt in candidates:
+            alt_conditions: list[str] = []
+            ok = True
+            for grant in alt:
+                d = self.decide(source, grant)
+                if not d.possible:
+                    ok = False
+                    break
+                if not d.allowed:
+                    alt_conditions.extend(
+                        f"{grant.label()}: {c}" for c in (d.conditions or ("depends on request context",))
+                    )
+            if not ok or alt in kept:
+                continue
+            kept.append(alt)
+            if alt_conditions:
+                conditions.extend(c for c in alt_conditions if c not in conditions)
+            else:
+                certain = True
+        if not kept:
+            return None
+        edge_conditions = list(unknown)
+        if not certain:
+            edge_conditions.extend(c for c in conditions if c not in edge_conditions)
+        return Edge(
+            source=source,
+            target=target,
+            technique=technique,
+            alternatives=tuple(kept),
+            via=via,
+            conditions=tuple(edge_conditions),
+            description=description,
+        )
+
+    def others(self, source: Principal, principals: Iterable[P]) -> Iterator[P]:
+        """The principals an edge from `source` may go to: not the source itself, and wanted."""
+        for p in principals:
+            if p.arn != source.arn and self.wants(source.arn, p.arn):
+                yield p
+
+    # ------------------------------------------------------------------ the account
+
+    def account_users(self, account: str) -> tuple[User, ...]:
+        hit = self.index.users_by_account.get(account)
+        if hit is None:
+            hit = tuple(
+                sorted(
+                    (u for u in self.snapshot.users.values() if u.account_id == account), key=lambda u: u.arn
+                )
+            )
+            self.index.users_by_account[account] = hit
+        return hit
+
+    def account_roles(self, account: str) -> Iterator[Role]:
+        for role in self.snapshot.roles.values():
+            if role.account_id == account:
+                yield role
+
+    def roles_trusting(self, service: str, account: str) -> tuple[Role, ...]:
+        """Roles of `account` a service can assume: what a PassRole technique can hand over."""
+        key = (service, account)
+        hit = self.index.service_roles.get(key)
+        if hit is None:
+            hit = tuple(
+                sorted(
+                    (r for r in self.account_roles(account) if trusts_service(r, service)),
+                    key=lambda r: r.arn,
+                )
+            )
+            self.index.service_roles[key] = hit
+        return hit
+
+    def has_instance_profile(self, role: Role) -> bool:
+        if role.instance_profile_arns:
+            return True
+        if self.index.profiled is None:
+            self.index.profiled = frozenset(
+                r for p in self.snapshot.instance_profiles.values() for r in p.role_arns
+            )
+        return role.arn in self.index.profiled
+
+    def resources(self, kind: str, account: str) -> tuple[Resource, ...]:
+        if self.index.by_kind is None:
+            by_kind: dict[str, list[Resource]] = {}
+            for res in self.snapshot.resources:
+                by_kind.setdefault(res.kind, []).append(res)
+            self.index.by_kind = {k: tuple(sorted(v, key=lambda r: r.arn)) for k, v in by_kind.items()}
+        return tuple(r for r in self.index.by_kind.get(kind, ()) if account_of(r.arn) == account)
+
+    def gaps(self, kind: str) -> tuple[Gap, ...]:
+        """Regions where `kind` could not be listed (FAILED or MISSING inventory records)."""
+        hit = self.index.gaps.get(kind)
+        if hit is None:
+            hit = tuple(
+                Gap(
+                    kind=kind,
+                    region=rec.region,
+                    why=f"{rec.state.value}" + (f": {rec.error}" if rec.error else ""),
+                )
+                for rec in self.snapshot.inventory
+                if rec.kind == kind and rec.state is not InventoryState.OK
+            )
+            self.index.gaps[kind] = hit
+        return hit
+
+    def inventoried(self, kind: str) -> bool:
+        """Whether the snapshot says anything at all about `kind` (else its techniques are unexamined)."""
+        return self.snapshot.has_inventory and any(rec.kind == kind for rec in self.snapshot.inventory)
+
+
+def any_of(*actions: str) -> tuple[tuple[str, ...], ...]:
+    """`Checker.needs` for a technique that any one of `actions` can start."""
+    return tuple((a,) for a in actions)
+
+
+SourceKind = Literal["any", "user", "role"]
+# A finder gets the edges earlier phases found for the same source (combinations build on them).
+Finder = Callable[[EdgeContext, Principal, Sequence[Edge]], Iterable[Edge]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checker:
+    """One technique: what the source must at least be able to call, and how to find its edges.
+
+    `needs` is the prefilter: the checker runs only when `may_allow` is true for every action in
+    one of the tuples of `needs` (several tuples when the technique has several ways).
+    `kinds` names the resource kinds the technique goes through: with no inventory at all, the
+    technique is reported unexamined instead of run.
+    """
+
+    technique: str
+    title: str
+    needs: tuple[tuple[str, ...], ...]
+    find: Finder
+    sources: SourceKind = "any"
+    kinds: tuple[str, ...] = ()
+    # 0: direct techniques; 1: combinations of phase-0 edges; 2: what-if re-analyses of a changed
+    # snapshot (not run inside another what-if, so they never recurse).
+    phase: int = 0
+
+    def applies(self, ctx: EdgeContext, source: Principal) -> bool:
+        if self.sources == "user" and not isinstance(source, User):
+            return False
+        if self.sources == "role" and not isinstance(source, Role):
+            return False
+        return any(all(ctx.may(source.arn, a) for a in way) for way in self.needs)

@@ -1,0 +1,63 @@
+"""Amazon Bedrock AgentCore techniques: a code interpreter, agent runtime, harness or browser runs
+with a passed execution role that trusts bedrock-agentcore.amazonaws.com, and the source then runs
+its own code (or drives the browser) inside it.
+https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/code-interpreter-resource-session-management.html
+"""
+
+from __future__ import annotations
+
+from deescalate.analysis.edges.base import Checker
+from deescalate.analysis.edges.patterns import pass_role_checker
+
+AGENTCORE = "bedrock-agentcore.amazonaws.com"
+SERVICE = "bedrock-agentcore"
+
+CHECKERS: tuple[Checker, ...] = (
+    pass_role_checker(
+        "bedrock-001",
+        "PassRole + CreateCodeInterpreter + StartCodeInterpreterSession + InvokeCodeInterpreter",
+        services=(AGENTCORE,),
+        service_name=SERVICE,
+        calls=(
+            ("bedrock-agentcore:CreateCodeInterpreter", "code-interpreter/*"),
+            ("bedrock-agentcore:StartCodeInterpreterSession", "code-interpreter/*"),
+            ("bedrock-agentcore:InvokeCodeInterpreter", "code-interpreter/*"),
+        ),
+    ),
+    pass_role_checker(
+        "bedrock-003",
+        "PassRole + CreateAgentRuntime + CreateAgentRuntimeEndpoint + CreateWorkloadIdentity"
+        " + InvokeAgentRuntimeCommand",
+        services=(AGENTCORE,),
+        service_name=SERVICE,
+        calls=(
+            ("bedrock-agentcore:CreateAgentRuntime", "runtime/*"),
+            ("bedrock-agentcore:CreateAgentRuntimeEndpoint", "runtime/*"),
+            ("bedrock-agentcore:CreateWorkloadIdentity", "workload-identity-directory/*"),
+            ("bedrock-agentcore:InvokeAgentRuntimeCommand", "runtime/*"),
+        ),
+    ),
+    # A harness is a managed agent loop whose sessions have a shell; only the calls every way of
+    # it needs are listed (a deny of an optional one would cut nothing).
+    pass_role_checker(
+        "bedrock-005",
+        "PassRole + CreateHarness + InvokeAgentRuntimeCommand",
+        services=(AGENTCORE,),
+        service_name=SERVICE,
+        calls=(
+            ("bedrock-agentcore:CreateHarness", "harness/*"),
+            ("bedrock-agentcore:InvokeAgentRuntimeCommand", "runtime/*"),
+        ),
+    ),
+    pass_role_checker(
+        "bedrock-006",
+        "PassRole + CreateBrowser + StartBrowserSession + ConnectBrowserAutomationStream",
+        services=(AGENTCORE,),
+        service_name=SERVICE,
+        calls=(
+            ("bedrock-agentcore:CreateBrowser", "browser/*"),
+            ("bedrock-agentcore:StartBrowserSession", "browser/*"),
+            ("bedrock-agentcore:ConnectBrowserAutomationStream", "browser/*"),
+        ),
+    ),
+)

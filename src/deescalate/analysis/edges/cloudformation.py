@@ -1,0 +1,61 @@
+"""CloudFormation techniques: a stack run by a passed service role, or a change to an existing
+stack that already has one. A stack with a service role acts with that role's permissions.
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html
+"""
+
+from __future__ import annotations
+
+from deescalate.analysis.edges.base import Checker
+from deescalate.analysis.edges.patterns import existing_checker, pass_role_checker
+
+CFN = "cloudformation.amazonaws.com"
+STACK = "cloudformation:stack"
+
+CHECKERS: tuple[Checker, ...] = (
+    # StackSets run with an administration role that trusts CloudFormation (self-managed permissions).
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+    pass_role_checker(
+        "cloudformation-003",
+        "PassRole + CreateStackSet + CreateStackInstances",
+        services=(CFN,),
+        service_name="cloudformation",
+        calls=(
+            ("cloudformation:CreateStackSet", "stackset/*"),
+            ("cloudformation:CreateStackInstances", "stackset/*"),
+        ),
+    ),
+    pass_role_checker(
+        "cloudformation-004",
+        "PassRole + UpdateStackSet",
+        services=(CFN,),
+        service_name="cloudformation",
+        calls=(("cloudformation:UpdateStackSet", "stackset/*"),),
+    ),
+    pass_role_checker(
+        "cloudformation-001",
+        "PassRole + CreateStack",
+        services=(CFN,),
+        service_name="cloudformation",
+        calls=(("cloudformation:CreateStack", "stack/*"),),
+    ),
+    existing_checker(
+        "cloudformation-002",
+        "UpdateStack on a stack with a service role",
+        kind=STACK,
+        service=CFN,
+        service_name="cloudformation",
+        resource_type="stack/*",
+        actions=("cloudformation:UpdateStack",),
+        verb="update the template of",
+    ),
+    existing_checker(
+        "cloudformation-005",
+        "CreateChangeSet + ExecuteChangeSet on a stack with a service role",
+        kind=STACK,
+        service=CFN,
+        service_name="cloudformation",
+        resource_type="stack/*",
+        actions=("cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"),
+        verb="execute a change set on",
+    ),
+)

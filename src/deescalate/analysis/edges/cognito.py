@@ -1,0 +1,97 @@
+"""cognitoidentity-001: make a role the identity pool's role, then get its credentials from the pool.
+
+cognito-identity:SetIdentityPoolRoles (which needs iam:PassRole on each role it sets) names the
+roles an identity pool hands out; Cognito then gets them by sts:AssumeRoleWithWebIdentity, so
+they are roles whose trust admits the Federated principal cognito-identity.amazonaws.com, usually
+for the pools named in a `cognito-identity.amazonaws.com:aud` condition.
+https://docs.aws.amazon.com/cognito/latest/developerguide/role-trust-and-permissions.html
+Whether a pool hands credentials to the source (unauthenticated identities allowed, or a login
+the source controls) is pool configuration the snapshot does not hold: the edges are conditional,
+saying so. With unauthenticated access on, anyone on the internet gets the role as well.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Sequence
+
+from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource, pass_role
+from deescalate.model import Edge, Effect, Grant, Role, Statement
+
+COGNITO = "cognito-identity.amazonaws.com"
+_WEB = "sts:assumerolewithwebidentity"
+_AUD = f"{COGNITO}:aud"
+
+
+def _acts(st: Statement) -> bool:
+    if st.actions is not None:
+        return any(fnmatch.fnmatchcase(_WEB, a.lower()) for a in st.actions)
+    return not any(fnmatch.fnmatchcase(_WEB, a.lower()) for a in st.not_actions or ())
+
+
+def identity_pools(role: Role) -> tuple[str, ...] | None:
+    """The identity pool ids the role's trust admits Cognito for ("*" for any pool); None if it
+    admits none (or a Deny without condition refuses Cognito)."""
+    trust = role.trust_policy
+    pools: list[str] = []
+    admitted = False
+    for st in trust.statements if trust is not None else ():
+        if st.principal is None or not _acts(st):
+            continue
+        if not any(t == "Federated" and v == COGNITO for t, v in st.principal.entries):
+            continue
+        if st.effect is Effect.DENY:
+            if not st.conditions:
+                return None
+            continue
+        admitted = True
+        aud = [c for c in st.conditions if c.key.lower() == _AUD and "String" in c.operator]
+        for value in [v for c in aud for v in c.values] or ["*"]:
+            if value not in pools:
+                pools.append(value)
+    return tuple(pools) if admitted else None
+
+
+def _pool_arn(account: str, pool: str) -> str:
+    # Identity pool ids are "REGION:UUID".
+    region, _, _ = pool.partition(":") if pool != "*" else ("*", "", "")
+    return new_resource("cognito-identity", account, f"identitypool/{pool}", region=region or "*")
+
+
+def set_pool_roles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    account = source.account_id
+    for role in ctx.others(source, sorted(ctx.account_roles(account), key=lambda r: r.arn)):
+        pools = identity_pools(role)
+        if not pools:
+            continue
+        pass_grant = pass_role(role.arn, COGNITO)
+        named = "any identity pool" if pools == ("*",) else f"identity pool {', '.join(pools)}"
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique="cognitoidentity-001",
+            candidates=[
+                (
+                    pass_grant,
+                    Grant(action="cognito-identity:SetIdentityPoolRoles", resource=_pool_arn(account, p)),
+                )
+                for p in pools
+            ],
+            unknown=(
+                f"whether {named} hands credentials to the source (unauthenticated identities, or a login "
+                "it controls) is unknown",
+            ),
+            description=f"make {role.name} the role of {named} and get its credentials there",
+        )
+        if edge is not None:
+            yield edge
+
+
+CHECKERS: tuple[Checker, ...] = (
+    Checker(
+        technique="cognitoidentity-001",
+        title="PassRole + cognito-identity:SetIdentityPoolRoles",
+        needs=(("iam:PassRole", "cognito-identity:SetIdentityPoolRoles"),),
+        find=set_pool_roles,
+    ),
+)

@@ -1,0 +1,79 @@
+"""Lambda techniques: a new function with a passed role, or new code in an existing function.
+
+A function runs as its execution role, which must trust lambda.amazonaws.com.
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
+
+lambda-004 (UpdateFunctionCode + InvokeFunction) and lambda-005 (+ AddPermission) need a strict
+superset of lambda-003's grants on the same function, so wherever they work lambda-003 works and
+cutting lambda-003 cuts them: they are reported as lambda-003 (the function's triggers or the
+source itself run the new code).
+"""
+
+from __future__ import annotations
+
+from deescalate.analysis.edges.base import Checker
+from deescalate.analysis.edges.patterns import existing_checker, pass_role_checker
+
+LAMBDA = "lambda.amazonaws.com"
+FUNCTION = "lambda:function"
+
+CHECKERS: tuple[Checker, ...] = (
+    pass_role_checker(
+        "lambda-001",
+        "PassRole + CreateFunction + InvokeFunction",
+        services=(LAMBDA,),
+        service_name="lambda",
+        calls=(("lambda:CreateFunction", "function:*"), ("lambda:InvokeFunction", "function:*")),
+    ),
+    pass_role_checker(
+        "lambda-002",
+        "PassRole + CreateFunction + CreateEventSourceMapping",
+        services=(LAMBDA,),
+        service_name="lambda",
+        calls=(
+            ("lambda:CreateFunction", "function:*"),
+            ("lambda:CreateEventSourceMapping", "event-source-mapping:*"),
+        ),
+    ),
+    pass_role_checker(
+        "lambda-006",
+        "PassRole + CreateFunction + AddPermission",
+        services=(LAMBDA,),
+        service_name="lambda",
+        calls=(("lambda:CreateFunction", "function:*"), ("lambda:AddPermission", "function:*")),
+    ),
+    # A function URL with AWS_IAM auth is invoked by lambda:InvokeFunctionUrl, not InvokeFunction.
+    # https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+    pass_role_checker(
+        "X-LambdaURL",
+        "PassRole + CreateFunction + CreateFunctionUrlConfig + InvokeFunctionUrl",
+        services=(LAMBDA,),
+        service_name="lambda",
+        calls=(
+            ("lambda:CreateFunction", "function:*"),
+            ("lambda:CreateFunctionUrlConfig", "function:*"),
+            ("lambda:InvokeFunctionUrl", "function:*"),
+        ),
+    ),
+    existing_checker(
+        "lambda-003",
+        "UpdateFunctionCode on an existing function",
+        kind=FUNCTION,
+        service=LAMBDA,
+        service_name="lambda",
+        resource_type="function:*",
+        actions=("lambda:UpdateFunctionCode",),
+        verb="replace the code of",
+    ),
+    # Changing the handler, layers or environment runs attacker code as the execution role too.
+    existing_checker(
+        "X-LambdaUpdateConfig",
+        "UpdateFunctionConfiguration on an existing function",
+        kind=FUNCTION,
+        service=LAMBDA,
+        service_name="lambda",
+        resource_type="function:*",
+        actions=("lambda:UpdateFunctionConfiguration",),
+        verb="reconfigure (layers, handler) of",
+    ),
+)

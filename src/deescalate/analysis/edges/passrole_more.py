@@ -1,0 +1,142 @@
+"""Pass-role techniques of services with one technique each: a new resource of the service runs
+with a passed role that trusts the service. Each entry names the service principal the role must
+trust (what PassRole can hand it) and the calls that create and start the resource.
+"""
+
+from __future__ import annotations
+
+from deescalate.analysis.edges.base import Checker
+from deescalate.analysis.edges.patterns import pass_role_checker
+
+CHECKERS: tuple[Checker, ...] = (
+    # https://docs.aws.amazon.com/apprunner/latest/dg/security_iam_service-with-iam.html
+    pass_role_checker(
+        "apprunner-001",
+        "PassRole + apprunner:CreateService",
+        services=("tasks.apprunner.amazonaws.com",),
+        service_name="apprunner",
+        calls=(("apprunner:CreateService", "service/*"),),
+    ),
+    pass_role_checker(
+        "braket-001",
+        "PassRole + braket:CreateJob",
+        services=("braket.amazonaws.com",),
+        service_name="braket",
+        calls=(("braket:CreateJob", "job/*"),),
+    ),
+    pass_role_checker(
+        "emrserverless-001",
+        "PassRole + emr-serverless:CreateApplication + StartJobRun",
+        services=("emr-serverless.amazonaws.com",),
+        service_name="emr-serverless",
+        calls=(
+            ("emr-serverless:CreateApplication", "/applications/*"),
+            ("emr-serverless:StartJobRun", "/applications/*"),
+        ),
+    ),
+    pass_role_checker(
+        "kinesisanalytics-001",
+        "PassRole + kinesisanalytics:CreateApplication + StartApplication",
+        services=("kinesisanalytics.amazonaws.com",),
+        service_name="kinesisanalytics",
+        calls=(
+            ("kinesisanalytics:CreateApplication", "application/*"),
+            ("kinesisanalytics:StartApplication", "application/*"),
+        ),
+    ),
+    # Automation runbooks run as the AutomationAssumeRole they are given.
+    # https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-setup.html
+    pass_role_checker(
+        "ssm-003",
+        "PassRole + ssm:CreateDocument + StartAutomationExecution",
+        services=("ssm.amazonaws.com",),
+        service_name="ssm",
+        calls=(
+            ("ssm:CreateDocument", "document/*"),
+            ("ssm:StartAutomationExecution", "automation-definition/*"),
+        ),
+    ),
+    pass_role_checker(
+        "X-StepFunctions",
+        "PassRole + states:CreateStateMachine + StartExecution",
+        services=("states.amazonaws.com",),
+        service_name="states",
+        calls=(("states:CreateStateMachine", "stateMachine:*"), ("states:StartExecution", "stateMachine:*")),
+    ),
+    pass_role_checker(
+        "X-Scheduler",
+        "PassRole + scheduler:CreateSchedule",
+        services=("scheduler.amazonaws.com",),
+        service_name="scheduler",
+        calls=(("scheduler:CreateSchedule", "schedule/*"),),
+    ),
+    # An Auto Scaling group launches instances with the launch template's instance profile.
+    pass_role_checker(
+        "X-AutoScaling",
+        "PassRole + ec2:CreateLaunchTemplate + autoscaling:CreateAutoScalingGroup",
+        services=("ec2.amazonaws.com",),
+        service_name="ec2",
+        needs_instance_profile=True,
+        calls=(
+            ("ec2:CreateLaunchTemplate", "launch-template/*"),
+            ("autoscaling:CreateAutoScalingGroup", "autoScalingGroup:*"),
+        ),
+    ),
+    # EMR runs its cluster's instances with the EC2 instance profile passed to RunJobFlow.
+    pass_role_checker(
+        "emr-001",
+        "PassRole + elasticmapreduce:RunJobFlow",
+        services=("ec2.amazonaws.com",),
+        service_name="elasticmapreduce",
+        needs_instance_profile=True,
+        calls=(("elasticmapreduce:RunJobFlow", "cluster/*"),),
+    ),
+    # A fleet's instance role trusts GameLift; the uploaded build runs on the fleet's instances.
+    # https://docs.aws.amazon.com/gameliftservers/latest/developerguide/setting-up-role.html
+    pass_role_checker(
+        "gamelift-001",
+        "PassRole + gamelift:CreateBuild + RequestUploadCredentials + CreateFleet",
+        services=("gamelift.amazonaws.com",),
+        service_name="gamelift",
+        calls=(
+            ("gamelift:CreateBuild", "build/*"),
+            ("gamelift:RequestUploadCredentials", "build/*"),
+            ("gamelift:CreateFleet", "fleet/*"),
+        ),
+    ),
+    # Image Builder launches build instances with the infrastructure configuration's instance
+    # profile and runs the recipe's components on them.
+    # https://docs.aws.amazon.com/imagebuilder/latest/userguide/image-builder-setting-up.html
+    pass_role_checker(
+        "imagebuilder-001",
+        "PassRole + imagebuilder:CreateComponent + CreateImageRecipe"
+        " + CreateInfrastructureConfiguration + CreateImage",
+        services=("ec2.amazonaws.com",),
+        service_name="imagebuilder",
+        needs_instance_profile=True,
+        calls=(
+            ("imagebuilder:CreateComponent", "component/*"),
+            ("imagebuilder:CreateImageRecipe", "image-recipe/*"),
+            ("imagebuilder:CreateInfrastructureConfiguration", "infrastructure-configuration/*"),
+            ("imagebuilder:CreateImage", "image/*"),
+        ),
+    ),
+    # A HealthOmics workflow run executes the workflow's tasks with the run's service role.
+    # https://docs.aws.amazon.com/omics/latest/dev/permissions-service.html
+    pass_role_checker(
+        "omics-001",
+        "PassRole + omics:CreateWorkflow + StartRun",
+        services=("omics.amazonaws.com",),
+        service_name="omics",
+        calls=(("omics:CreateWorkflow", "workflow/*"), ("omics:StartRun", "run/*")),
+    ),
+    # CodeStar (closed to new customers since July 2024) built a project's toolchain with a
+    # CloudFormation stack run by the passed CodeStar service role.
+    pass_role_checker(
+        "X-CodeStar",
+        "PassRole + codestar:CreateProject",
+        services=("codestar.amazonaws.com",),
+        service_name="codestar",
+        calls=(("codestar:CreateProject", "project/*"),),
+    ),
+)

@@ -1,0 +1,82 @@
+"""SageMaker techniques: notebooks, training and processing jobs run as a passed execution role;
+an existing notebook's role is reached through a presigned URL (its Jupyter terminal) or a new
+lifecycle configuration.
+https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html
+"""
+
+from __future__ import annotations
+
+from deescalate.analysis.edges.base import Checker
+from deescalate.analysis.edges.patterns import existing_checker, pass_role_checker
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+NOTEBOOK = "sagemaker:notebook-instance"
+
+CHECKERS: tuple[Checker, ...] = (
+    pass_role_checker(
+        "sagemaker-001",
+        "PassRole + CreateNotebookInstance + CreatePresignedNotebookInstanceUrl",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(
+            ("sagemaker:CreateNotebookInstance", "notebook-instance/*"),
+            ("sagemaker:CreatePresignedNotebookInstanceUrl", "notebook-instance/*"),
+        ),
+    ),
+    pass_role_checker(
+        "sagemaker-002",
+        "PassRole + CreateTrainingJob",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(("sagemaker:CreateTrainingJob", "training-job/*"),),
+    ),
+    pass_role_checker(
+        "sagemaker-003",
+        "PassRole + CreateProcessingJob",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(("sagemaker:CreateProcessingJob", "processing-job/*"),),
+    ),
+    # A tuning job runs training jobs as its role; a Studio user profile gives its execution role
+    # to the JupyterLab spaces a presigned domain URL opens (in a domain that exists or that the
+    # source creates: CreateDomain is not required, so a deny of it would cut nothing).
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-launch.html
+    pass_role_checker(
+        "X-SageMakerMore",
+        "PassRole + CreateHyperParameterTuningJob, or CreateUserProfile + CreatePresignedDomainUrl",
+        services=(SAGEMAKER,),
+        service_name="sagemaker",
+        calls=(("sagemaker:CreateHyperParameterTuningJob", "hyper-parameter-tuning-job/*"),),
+        alternatives=(
+            (
+                ("sagemaker:CreateUserProfile", "user-profile/*/*"),
+                ("sagemaker:CreatePresignedDomainUrl", "user-profile/*/*"),
+            ),
+        ),
+    ),
+    existing_checker(
+        "sagemaker-004",
+        "CreatePresignedNotebookInstanceUrl on an existing notebook",
+        kind=NOTEBOOK,
+        service=SAGEMAKER,
+        service_name="sagemaker",
+        resource_type="notebook-instance/*",
+        actions=("sagemaker:CreatePresignedNotebookInstanceUrl",),
+        verb="open the Jupyter terminal of",
+    ),
+    existing_checker(
+        "sagemaker-005",
+        "lifecycle config + Stop/Update/StartNotebookInstance",
+        kind=NOTEBOOK,
+        service=SAGEMAKER,
+        service_name="sagemaker",
+        resource_type="notebook-instance/*",
+        actions=(
+            "sagemaker:StopNotebookInstance",
+            "sagemaker:UpdateNotebookInstance",
+            "sagemaker:StartNotebookInstance",
+        ),
+        verb="attach a new lifecycle script to",
+        also=(("sagemaker:CreateNotebookInstanceLifecycleConfig", "notebook-instance-lifecycle-config/*"),),
+    ),
+)

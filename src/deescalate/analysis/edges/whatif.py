@@ -1,0 +1,356 @@
+"""Techniques judged by re-analysing a changed snapshot: "if the source did X, what could it do?".
+
+- iam-setdefaultversion: make an older version of a customer managed policy attached to itself
+  (or its group) the default again.
+- iam-013: add itself to a group.
+- X-RemoveDeny: delete, detach or overwrite one of its own policies (or its group's) that holds
+  a Deny — a remediation deny `deescalate-…` included — or leave the group that holds it.
+- X-Boundary: delete or replace its own permissions boundary.
+
+Each change is applied to a copy of the snapshot (only the source's view is re-analysed). If the
+changed source is admin, the edge goes to ADMIN; otherwise each edge the changed source has and
+the original had not becomes an edge of this technique, whose alternatives are the change's grants
+joined with the new edge's. A change that restores nothing gives no edge: a Deny that blocks
+nothing escalating is not worth removing. Sub-analyses run phases 0-1 only, so they never recurse;
+one change at a time is considered (two denies that must both go are a documented blind spot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+
+from deescalate.analysis.admins import ADMINISTRATOR_ACCESS, admin_reason
+from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, any_of
+from deescalate.analysis.edges.iam_self import own_managed_policies
+from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Snapshot, User
+
+
+def _with_principal(snapshot: Snapshot, principal: Principal) -> Snapshot:
+    if isinstance(principal, User):
+        return replace(snapshot, users=MappingProxyType({**snapshot.users, principal.arn: principal}))
+    return replace(snapshot, roles=MappingProxyType({**snapshot.roles, principal.arn: principal}))
+
+
+def _with_group(snapshot: Snapshot, group: Group) -> Snapshot:
+    return replace(snapshot, groups=MappingProxyType({**snapshot.groups, group.arn: group}))
+
+
+def _has_deny(policy: Policy) -> bool:
+    return any(st.effect is Effect.DENY for st in policy.statements)
+
+
+def what_if(
+    ctx: EdgeContext,
+    source: Principal,
+    prior: Sequence[Edge],
+    changed: Snapshot,
+    *,
+    technique: str,
+    changes: Iterable[Alternative],
+    via: str,
+    description: str,
+) -> Iterator[Edge]:
+    gate = ctx.edge(
+        source=source.arn,
+        target=ADMIN,
+        technique=technique,
+        candidates=changes,
+        via=via,
+        description=description,
+        always=True,
+    )
+    if gate is None:
+        return
+    new_source = changed.users.get(source.arn) or changed.roles.get(source.arn)
+    if new_source is None:
+        return
+    if admin_reason(changed, new_source) is not None:
+        if ctx.wants(source.arn, ADMIN):
+            yield replace(gate, description=f"{description}: it is then admin")
+        return
+    from deescalate.analysis.edges import edges_from  # the registry imports this module
+
+    sub = EdgeContext(changed, admins=ctx.admins, index=ctx.index)
+    sub.wanted = ctx.wanted
+    before = {(e.target, e.technique, e.via) for e in prior}
+    by_target: dict[str, list[Edge]] = {}
+    for e in edges_from(sub, new_source, what_if=False):
+        if (e.target, e.technique, e.via) not in before:
+            by_target.setdefault(e.target, []).append(e)
+    for target, found in sorted(by_target.items()):
+        alts: list[Alternative] = []
+        for g in gate.alternatives:
+            for e in found:
+                for a in e.alternatives:
+                    joined = (*g, *(x for x in a if x not in g))
+                    if joined not in alts:
+                        alts.append(joined)
+        conditions = list(gate.conditions)
+        if all(e.conditional for e in found):
+            conditions.extend(c for e in found for c in e.conditions if c not in conditions)
+        yield Edge(
+            source=source.arn,
+            target=target,
+            technique=technique,
+            alternatives=tuple(alts),
+            via=via,
+            conditions=tuple(conditions),
+            description=f"{description}; then {', '.join(sorted({e.technique for e in found}))}",
+        )
+
+
+def set_default_version(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    for mp in own_managed_policies(ctx, source):
+        for vid in sorted(v for v in mp.versions if v != mp.default_version):
+            changed = replace(
+                ctx.snapshot,
+                policies=MappingProxyType(
+                    {**ctx.snapshot.policies, mp.arn: replace(mp, default_version=vid)}
+                ),
+            )
+            yield from what_if(
+                ctx,
+                source,
+                prior,
+                changed,
+                technique="iam-setdefaultversion",
+                changes=[(Grant(action="iam:SetDefaultPolicyVersion", resource=mp.arn),)],
+                via=f"{mp.arn}?version={vid}",
+                description=f"make version {vid} of {mp.name} the default again",
+            )
+
+
+def join_group(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    if not isinstance(source, User):
+        return
+    for garn in sorted(ctx.snapshot.groups):
+        group = ctx.snapshot.groups[garn]
+        if garn in source.group_arns or group.arn.split(":")[4] != source.account_id:
+            continue
+        if not group.inline_policies and not group.managed_policy_arns:
+            continue
+        changed = _with_principal(ctx.snapshot, replace(source, group_arns=(*source.group_arns, garn)))
+        yield from what_if(
+            ctx,
+            source,
+            prior,
+            changed,
+            technique="iam-013",
+            changes=[(Grant(action="iam:AddUserToGroup", resource=garn),)],
+            via=garn,
+            description=f"add itself to group {group.name}",
+        )
+
+
+def _policy_arn(arn: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return (("iam:PolicyARN", (arn,)),)
+
+
+Removal = tuple[Snapshot, list[Alternative], str, str]  # (changed snapshot, changes, via, description)
+
+
+def _removals(
+    snap: Snapshot,
+    *,
+    owner: str,
+    kind: str,
+    inline: tuple[Policy, ...],
+    managed: tuple[str, ...],
+    without_inline: Callable[[Policy], Snapshot],
+    without_managed: Callable[[str], Snapshot],
+    inline_text: Callable[[str], str],
+    managed_text: Callable[[str], str],
+    new_version: bool,
+) -> Iterator[Removal]:
+    """Each policy of `owner` (a user, role or group: `kind`) holding a Deny, and how it goes."""
+    for pol in inline:
+        if not _has_deny(pol):
+            continue
+        yield (
+            without_inline(pol),
+            [
+                (Grant(action=f"iam:Delete{kind}Policy", resource=owner),),
+                (Grant(action=f"iam:Put{kind}Policy", resource=owner),),
+            ],
+            f"{owner}?inline={pol.ref.name}",
+            inline_text(pol.ref.name),
+        )
+    for arn in managed:
+        mp = snap.policies.get(arn)
+        if mp is None or not _has_deny(mp.document):
+            continue
+        changes: list[Alternative] = [
+            (Grant(action=f"iam:Detach{kind}Policy", resource=owner, context=_policy_arn(arn)),)
+        ]
+        if new_version and not mp.aws_managed:
+            changes.append((Grant(action="iam:CreatePolicyVersion", resource=arn),))
+        yield without_managed(arn), changes, f"{owner}?managed={arn}", managed_text(mp.name)
+
+
+def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal: Removal) -> Iterator[Edge]:
+    changed, changes, via, description = removal
+    yield from what_if(
+        ctx,
+        source,
+        prior,
+        changed,
+        technique="X-RemoveDeny",
+        changes=changes,
+        via=via,
+        description=description,
+    )
+
+
+def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    snap = ctx.snapshot
+    removals = _removals(
+        snap,
+        owner=source.arn,
+        kind="User" if isinstance(source, User) else "Role",
+        inline=source.inline_policies,
+        managed=source.managed_policy_arns,
+        without_inline=lambda pol: _with_principal(
+            snap, replace(source, inline_policies=tuple(p for p in source.inline_policies if p is not pol))
+        ),
+        without_managed=lambda arn: _with_principal(
+            snap,
+            replace(source, managed_policy_arns=tuple(a for a in source.managed_policy_arns if a != arn)),
+        ),
+        inline_text=lambda name: f"delete or overwrite its inline policy {name}, which holds a Deny",
+        managed_text=lambda name: f"detach {name}, which holds a Deny",
+        new_version=True,
+    )
+    for removal in removals:
+        yield from _remove(ctx, source, prior, removal)
+    if isinstance(source, User):
+        yield from _group_denies(ctx, source, prior)
+
+
+def _group_removals(snap: Snapshot, group: Group) -> Iterator[Removal]:
+    return _removals(
+        snap,
+        owner=group.arn,
+        kind="Group",
+        inline=group.inline_policies,
+        managed=group.managed_policy_arns,
+        without_inline=lambda pol: _with_group(
+            snap, replace(group, inline_policies=tuple(p for p in group.inline_policies if p is not pol))
+        ),
+        without_managed=lambda arn: _with_group(
+            snap, replace(group, managed_policy_arns=tuple(a for a in group.managed_policy_arns if a != arn))
+        ),
+        inline_text=lambda name: f"delete or overwrite {group.name}'s inline policy {name}",
+        managed_text=lambda name: f"detach {name} from {group.name}",
+        # (a new version of a group's customer managed policy is not offered as a way here)
+        new_version=False,
+    )
+
+
+def _group_denies(ctx: EdgeContext, source: User, prior: Sequence[Edge]) -> Iterator[Edge]:
+    snap = ctx.snapshot
+    for garn in source.group_arns:
+        group = snap.groups.get(garn)
+        if group is None:
+            continue
+        any_deny = False
+        for removal in _group_removals(snap, group):
+            any_deny = True
+            yield from _remove(ctx, source, prior, removal)
+        if any_deny:
+            changed = _with_principal(
+                snap, replace(source, group_arns=tuple(g for g in source.group_arns if g != garn))
+            )
+            yield from what_if(
+                ctx,
+                source,
+                prior,
+                changed,
+                technique="X-RemoveDeny",
+                changes=[(Grant(action="iam:RemoveUserFromGroup", resource=garn),)],
+                via=f"{garn}?leave",
+                description=f"leave group {group.name}, which holds a Deny",
+            )
+
+
+def lift_boundary(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    if source.boundary_arn is None:
+        return
+    kind = "User" if isinstance(source, User) else "Role"
+    changes: list[Alternative] = [
+        (Grant(action=f"iam:Delete{kind}PermissionsBoundary", resource=source.arn),),
+        # Replacing it with AdministratorAccess is the same as lifting it.
+        (
+            Grant(
+                action=f"iam:Put{kind}PermissionsBoundary",
+                resource=source.arn,
+                context=(("iam:PermissionsBoundary", (ADMINISTRATOR_ACCESS,)),),
+            ),
+        ),
+    ]
+    boundary = ctx.snapshot.policies.get(source.boundary_arn)
+    if boundary is not None and not boundary.aws_managed:
+        changes.append((Grant(action="iam:CreatePolicyVersion", resource=boundary.arn),))
+    changed = _with_principal(ctx.snapshot, replace(source, boundary_arn=None))
+    yield from what_if(
+        ctx,
+        source,
+        prior,
+        changed,
+        technique="X-Boundary",
+        changes=changes,
+        via=source.boundary_arn,
+        description=f"lift its permissions boundary {source.boundary_arn}",
+    )
+
+
+CHECKERS: tuple[Checker, ...] = (
+    Checker(
+        technique="iam-setdefaultversion",
+        title="SetDefaultPolicyVersion to an older, stronger version",
+        needs=(("iam:SetDefaultPolicyVersion",),),
+        find=set_default_version,
+        phase=2,
+    ),
+    Checker(
+        technique="iam-013",
+        title="AddUserToGroup on itself",
+        sources="user",
+        needs=(("iam:AddUserToGroup",),),
+        find=join_group,
+        phase=2,
+    ),
+    Checker(
+        technique="X-RemoveDeny",
+        title="delete, detach or overwrite a policy of its own holding a Deny",
+        needs=any_of(
+            "iam:DeleteUserPolicy",
+            "iam:PutUserPolicy",
+            "iam:DetachUserPolicy",
+            "iam:DeleteRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:CreatePolicyVersion",
+            "iam:DeleteGroupPolicy",
+            "iam:PutGroupPolicy",
+            "iam:DetachGroupPolicy",
+            "iam:RemoveUserFromGroup",
+        ),
+        find=remove_deny,
+        phase=2,
+    ),
+    Checker(
+        technique="X-Boundary",
+        title="delete or replace its own permissions boundary",
+        needs=any_of(
+            "iam:DeleteUserPermissionsBoundary",
+            "iam:PutUserPermissionsBoundary",
+            "iam:DeleteRolePermissionsBoundary",
+            "iam:PutRolePermissionsBoundary",
+            "iam:CreatePolicyVersion",
+        ),
+        find=lift_boundary,
+        phase=2,
+    ),
+)

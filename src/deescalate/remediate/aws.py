@@ -1,0 +1,94 @@
+"""The AWS write side's plumbing: boto3 clients with retries, one call, pages of a list call.
+
+The only module of `remediate/` that imports boto3; `apply` and `revert` make every call through it,
+so each failure becomes one `ApplyError` that names the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from deescalate.errors import ApplyError
+
+IAM_REGION = "us-east-1"  # IAM is global; its endpoint lives in us-east-1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clients:
+    iam: Any
+    sts: Any
+
+
+def connect(*, profile: str | None = None, endpoint_url: str | None = None) -> Clients:
+    # Standard retry mode backs off on throttling (IAM's write APIs are rate-limited).
+    config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
+    try:
+        session = boto3.Session(profile_name=profile)
+        return Clients(
+            iam=session.client("iam", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
+            sts=session.client("sts", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
+        )
+    except (botocore.exceptions.BotoCoreError, ValueError) as e:
+        where = f"profile {profile or 'default'}" + (f", endpoint {endpoint_url}" if endpoint_url else "")
+        raise ApplyError(f"cannot set up AWS clients ({where}): {e}") from e
+
+
+def _snake(api: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in api).lstrip("_")
+
+
+def _code(e: Exception) -> str:
+    if isinstance(e, botocore.exceptions.ClientError):
+        return str(e.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def call_api(iam: Any, api: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Make one IAM call; AWS errors become ApplyError naming the call."""
+    try:
+        result: dict[str, Any] = getattr(iam, _snake(api))(**params)
+        return result
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        raise ApplyError(f"{_service(iam)}:{api} {_brief(params)} failed: {e}".replace("  ", " ")) from e
+
+
+def _service(client: Any) -> str:
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    return str(getattr(model, "service_name", "iam"))
+
+
+def _brief(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != "PolicyDocument")
+
+
+def maybe_call(iam: Any, api: str, **params: Any) -> dict[str, Any] | None:
+    """A read that answers None for NoSuchEntity."""
+    try:
+        return call_api(iam, api, params)
+    except ApplyError as e:
+        if is_gone(e):
+            return None
+        raise
+
+
+def is_gone(e: ApplyError) -> bool:
+    return isinstance(e.__cause__, Exception) and _code(e.__cause__) == "NoSuchEntity"
+
+
+def pages(iam: Any, api: str, key: str, **params: Any) -> Iterator[Any]:
+    try:
+        for page in iam.get_paginator(_snake(api)).paginate(**params):
+            yield from page.get(key, [])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        raise ApplyError(f"iam:{api} {_brief(params)} failed: {e}") from e
+
+
+def decode_doc(raw: Any) -> Any:
+    return json.loads(raw) if isinstance(raw, str) else raw

@@ -1,0 +1,310 @@
+"""Report → Plan: the fewest, narrowest explicit denies that cut every escalation edge, verified.
+
+For one principal at risk, every escalation edge leaving it (to an admin or target, or a
+self-escalation to ADMIN) lists alternatives, each a set of grants that must all be allowed. The
+edge is cut when at least one grant of every alternative is denied. Over all of the principal's
+edges that is a hitting-set problem: the sets are the alternatives, the elements the distinct
+(action, resource) grants. `hitting.minimum_hitting_set` solves it exactly: fewest deny statements
+first, then the lowest total *narrowness score* (`grant_score`), then a fixed order.
+
+Narrowness score of denying `action` on `resource` (lower touches less of what the principal may
+legitimately do):
+
+    score = 3 * breadth(resource) + reach(action)
+    breadth: 0 a concrete ARN, 1 an ARN pattern with * or ?, 2 the bare "*"
+    reach:   0 iam:PassRole / sts:AssumeRole* (denies the use of one role only),
+             1 any other IAM or STS action (permission and credential management, which workloads
+               rarely need day to day),
+             2 an action of any other service (launching instances, functions, stacks: everyday
+               workload operations)
+
+A deny is unconditional: `Deny action on resource` with no Condition, even when the grant carried
+a request context such as iam:PassedToService. Copying the context into the deny would leave the
+same grant open under another context (pass the admin role to a different service), so the simple
+form is also the safe one; the cost is that the principal loses that action on that one resource
+in every context, which the plan's `why` states.
+
+The plan is then verified (`verify.py`): the denies are applied to the snapshot in memory and the
+whole analysis runs again. Edges that appear only now — typically the principal deleting or
+overwriting its own deny policy, or changing its boundary — join the instance and the plan is
+solved again, until the analysis finds nothing or finds nothing new.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from deescalate.model import Deny, Edge, Plan, PrincipalPlan, Report, Snapshot
+from deescalate.remediate.fingerprint import snapshot_state
+from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
+from deescalate.remediate.quotas import choose_placement, render_document, widen
+from deescalate.remediate.verify import AnalyzeFn, Verification, remaining_edges, verify
+
+MAX_ROUNDS = 6
+
+_ROLE_USE_ACTIONS = (
+    "iam:passrole", "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"
+)
+
+
+def resource_breadth(resource: str) -> int:
+    if resource == "*":
+        return 2
+    return 1 if ("*" in resource or "?" in resource) else 0
+
+
+def action_reach(action: str) -> int:
+    low = action.lower()
+    if low in _ROLE_USE_ACTIONS:
+        return 0
+    return 1 if low.startswith(("iam:", "sts:")) else 2
+
+
+def grant_score(key: Key) -> int:
+    action, resource = key
+    return 3 * resource_breadth(resource) + action_reach(action)
+
+
+_BREADTH_TEXT = ("one specific resource", "a resource pattern", "every resource (*)")
+_REACH_TEXT = ("the use of one role", "an IAM/STS management action", "a workload action of another service")
+
+
+def edge_sets(edge: Edge) -> list[frozenset[Key]]:
+    return [frozenset((g.action, g.resource) for g in alt) for alt in edge.alternatives]
+
+
+def is_cut(edge: Edge, denied: Iterable[Key]) -> bool:
+    """Every alternative has a denied grant (an edge without alternatives can never be cut)."""
+    keys = set(denied)
+    sets = edge_sets(edge)
+    return bool(sets) and all(s & keys for s in sets)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrincipalSolution:
+    principal: str
+    denies: tuple[Deny, ...]
+    solution: HittingSolution
+    uncuttable: tuple[Edge, ...]  # edges with an empty alternative: no deny can cut them
+
+
+def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1) -> PrincipalSolution:
+    """The exact minimum deny set for one principal's edges, each deny explained."""
+    edge_list = sorted({e.id: e for e in edges}.values(), key=lambda e: e.id)
+    uncuttable = tuple(e for e in edge_list if not e.alternatives or any(not alt for alt in e.alternatives))
+    skip = {e.id for e in uncuttable}
+    cuttable = [e for e in edge_list if e.id not in skip]
+    per_edge = [(e, edge_sets(e)) for e in cuttable]
+    sets = [s for _, ss in per_edge for s in ss]
+    solution = minimum_hitting_set(sets, grant_score)
+    chosen = set(solution.chosen)
+    # key -> (edges it takes part in cutting, the other grants of the alternatives it hits)
+    index: dict[Key, tuple[list[Edge], set[Key]]] = {k: ([], set()) for k in chosen}
+    for e, ss in per_edge:
+        for k in chosen & {g for s in ss for g in s}:
+            touched_edges, others = index[k]
+            touched_edges.append(e)
+            others.update(g for s in ss if k in s for g in s)
+    denies: list[Deny] = []
+    for n, key in enumerate(solution.chosen, start=first_id):
+        touched, others = index[key]
+        score = grant_score(key)
+        rivals = sorted(others - chosen, key=lambda k: (grant_score(k), k))
+        instead = (
+            " Preferred over " + "; ".join(f"{a} on {r} (score {grant_score((a, r))})" for a, r in rivals[:3])
+            + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
+            if rivals else ""
+        )
+        proof = " (exact minimum)" if solution.optimal else (
+            " (search budget ran out: best found, not proven minimal)"
+        )
+        why = (
+            f"Cuts, alone or with the other denies, {len(touched)} of the {len(cuttable)} escalation "
+            f"edge(s) of this principal. "
+            f"{len(solution.chosen)} deny statement(s) are the fewest that cut them all"
+            f"{proof}; "
+            f"among plans of that size this one has the lowest narrowness score ({solution.cost}). "
+            f"This deny scores {score}: {_BREADTH_TEXT[resource_breadth(key[1])]}, "
+            f"{_REACH_TEXT[action_reach(key[0])]}.{instead} Unconditional: the action is denied on this "
+            f"resource in every request context."
+        )
+        denies.append(
+            Deny(
+                id=f"d{n}",
+                principal=principal,
+                action=key[0],
+                resource=key[1],
+                cuts=tuple(e.id for e in touched),
+                techniques=tuple(sorted({e.technique for e in touched})),
+                why=why,
+            )
+        )
+    return PrincipalSolution(
+        principal=principal, denies=tuple(denies), solution=solution, uncuttable=uncuttable
+    )
+
+
+def principal_plan(
+    snapshot: Snapshot, principal: str, denies: tuple[Deny, ...], *, minimal: bool = True
+) -> PrincipalPlan:
+    """Render the active denies and place them within quotas."""
+    document = render_document(denies)
+    active = any(d.apply for d in denies)
+    placement = choose_placement(snapshot, principal, document)
+    if active and placement.unfixable:
+        # Last resort before "unfixable": widen the denies of one action to a resource pattern.
+        widened = widen(
+            denies, lambda ds: choose_placement(snapshot, principal, render_document(ds)).unfixable is None
+        )
+        if widened is not None:
+            note = (f" The exact plan ({len(denies)} denies) did not fit AWS's quotas, so denies of the "
+                    "same action were then widened to resource patterns (see those denies).")
+            denies = tuple(
+                d if d.why.startswith("Widened") else replace(d, why=d.why + note) for d in widened
+            )
+            document = render_document(denies)
+            placement = choose_placement(snapshot, principal, document)
+    return PrincipalPlan(
+        principal=principal,
+        denies=denies,
+        placement=placement.placement if active else "none",
+        policy_name=placement.policy_name if active else "",
+        document=json.dumps(document, indent=2) if active else "",
+        unfixable=placement.unfixable if active else None,
+        state=snapshot_state(snapshot, principal) or (),
+        minimal=minimal,
+    )
+
+
+def _denies_grant(pairs: Iterable[Key], action: str, resource: str) -> bool:
+    return any(
+        fnmatch.fnmatchcase(action.lower(), a.lower()) and fnmatch.fnmatchcase(resource, r) for a, r in pairs
+    )
+
+
+def strip_denied(edge: Edge, denied: Iterable[Key]) -> Edge:
+    """An edge that survived verification, without the grants the plan already denies.
+
+    If the analysis still finds an edge whose alternatives the plan's denies all hit, those denies
+    demonstrably do not cut it. The typical case is undoing the fix (X-RemoveDeny: delete the deny
+    policy, *then* use a way the policy denies): the denies of the policy being removed do not
+    count, only denying the removal does. So the surviving edge keeps, in each alternative, only
+    the grants the plan does not deny yet; an alternative left empty makes the edge uncuttable.
+    """
+    pairs = list(denied)
+    alternatives = tuple(
+        tuple(g for g in alt if not _denies_grant(pairs, g.action, g.resource)) for alt in edge.alternatives
+    )
+    return replace(edge, alternatives=alternatives)
+
+
+def _merge_edge(known: dict[str, Edge], edge: Edge) -> bool:
+    """Add an edge (or new alternatives of a known edge); True when the instance grew."""
+    old = known.get(edge.id)
+    if old is None:
+        known[edge.id] = edge
+        return True
+    alts = list(old.alternatives)
+    grew = False
+    for alt in edge.alternatives:
+        if alt not in alts:
+            alts.append(alt)
+            grew = True
+    if grew:
+        known[edge.id] = replace(old, alternatives=tuple(alts))
+    return grew
+
+
+def build_plan(
+    snapshot: Snapshot,
+    report: Report,
+    analyze_fn: AnalyzeFn,
+    *,
+    principals: Iterable[str] | None = None,
+    targets: tuple[str, ...] = (),
+) -> Plan:
+    """Plan every finding (or only `principals`), then verify and re-plan until stable.
+
+    With `principals`, the principals their paths run through are planned too when those hold the
+    escalation edges (a user who can only assume a role that escalates is fixed at the role).
+    """
+    by_principal = {f.principal: f for f in report.findings}
+    wanted = set(by_principal) if principals is None else set(principals) & set(by_principal)
+    for arn in list(wanted):
+        wanted |= {e.source for path in by_principal[arn].paths for e in path if e.source in by_principal}
+    instance: dict[str, dict[str, Edge]] = {}
+    for arn in sorted(wanted):
+        edges = instance.setdefault(arn, {})
+        for e in by_principal[arn].edges:
+            _merge_edge(edges, e)
+    plan = _solve_all(snapshot, report, instance, targets)
+    for _ in range(MAX_ROUNDS):
+        remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
+        grew = False
+        denied = {p.principal: [(d.action, d.resource) for d in p.denies if d.apply] for p in plan.principals}
+        for edge in remaining:
+            residual = strip_denied(edge, denied.get(edge.source, ()))
+            grew = _merge_edge(instance.setdefault(edge.source, {}), residual) or grew
+        if not remaining or not grew:
+            return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
+        plan = _solve_all(snapshot, report, instance, targets)
+    remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
+    return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
+
+
+def _all_fixable(plan: Plan) -> bool:
+    return all(p.unfixable is None for p in plan.principals)
+
+
+def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mapping[str, Edge]],
+               targets: tuple[str, ...]) -> Plan:
+    plans: list[PrincipalPlan] = []
+    next_id = 1
+    for principal in sorted(instance):
+        if not instance[principal]:
+            continue  # no escalation edge of its own: its paths run through principals planned here
+        solved = solve_principal(principal, instance[principal].values(), first_id=next_id)
+        pp = principal_plan(snapshot, principal, solved.denies, minimal=solved.solution.optimal)
+        # Number the final denies (after any widening) d1, d2, ... across the plan.
+        denies = tuple(replace(d, id=f"d{next_id + i}") for i, d in enumerate(pp.denies))
+        next_id += len(denies)
+        plans.append(replace(pp, denies=denies))
+    return Plan(
+        account_id=snapshot.account_id,
+        snapshot=snapshot.source or report.source,
+        snapshot_time=snapshot.collected_at,
+        principals=tuple(plans),
+        targets=targets,
+    )
+
+
+def recheck_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> Plan:
+    """An edited plan: re-render each principal's active denies, re-place them, re-verify."""
+    return check_plan(snapshot, plan, analyze_fn)[0]
+
+
+def check_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> tuple[Plan, Verification]:
+    """`recheck_plan` plus the verification itself (open paths of every principal, not just planned)."""
+    principals = tuple(
+        replace(principal_plan(snapshot, p.principal, p.denies, minimal=p.minimal), state=p.state or
+                (snapshot_state(snapshot, p.principal) or ()))
+        for p in plan.principals
+    )
+    fresh = replace(plan, principals=principals)
+    result = verify(snapshot, fresh, analyze_fn, planned={p.principal for p in principals})
+    remaining = result.remaining
+    return replace(fresh, remaining=remaining, verified=not remaining and _all_fixable(fresh)), result
+
+
+def default_analyze(targets: tuple[str, ...] = ()) -> Callable[[Snapshot], Report]:
+    """The project's one analysis (no second copy of escalation logic here)."""
+    from deescalate.analysis.analyze import analyze
+
+    def run(snapshot: Snapshot) -> Report:
+        report: Report = analyze(snapshot, targets=targets)
+        return report
+
+    return run
