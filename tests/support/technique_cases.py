@@ -360,3 +360,22 @@ CASES: tuple[Case, ...] = (
         "cloudformation:UpdateStack",
     ),
 )
+
+
+def statements(
+    case: Case, *, key_resource: Any = "*", condition: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    key = allow(case.key, key_resource)
+    if condition:
+        key["Condition"] = condition
+    out = [key]
+    if case.others:
+        out.append(allow(list(case.others)))
+    return out
+
+
+def attacker(acct: Account, case: Case, *inline: dict[str, Any], **kwargs: Any) -> str:
+    if case.attacker == "role":
+        kwargs.pop("groups", None)
+        return acct.role("attacker", trust_aws(f"arn:aws:iam::{ACCT}:root"), *inline, **kwargs)
+    return acct.user("attacker", *inline, **kwargs)

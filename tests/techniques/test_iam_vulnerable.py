@@ -16,32 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import ACCT, Account, allow, deny, doc, role_arn, trust_aws, user_arn
-from technique_cases import CASES, Case, world
+from builders import ACCT, Account, allow, deny, doc, role_arn, user_arn
+from technique_cases import CASES, Case, attacker, statements, world
 
 from deescalate.analysis.analyze import analyze
 from deescalate.model import ADMIN, Report
 
 IMPOSSIBLE = {"StringEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:user/nobody"}}
-
-
-def statements(
-    case: Case, *, key_resource: Any = "*", condition: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    key = allow(case.key, key_resource)
-    if condition:
-        key["Condition"] = condition
-    out = [key]
-    if case.others:
-        out.append(allow(list(case.others)))
-    return out
-
-
-def attacker(acct: Account, case: Case, *inline: dict[str, Any], **kwargs: Any) -> str:
-    if case.attacker == "role":
-        kwargs.pop("groups", None)
-        return acct.role("attacker", trust_aws(f"arn:aws:iam::{ACCT}:root"), *inline, **kwargs)
-    return acct.user("attacker", *inline, **kwargs)
 
 
 def run(case: Case, variant: str) -> tuple[Report, str]:

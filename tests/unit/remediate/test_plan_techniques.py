@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from builders import Account, allow, doc
-from technique_cases import CASES, Case, world
-from test_iam_vulnerable import attacker, statements
+from technique_cases import CASES, Case, attacker, statements, world
 
 from deescalate.analysis.analyze import analyze
 from deescalate.model import Deny, Edge, Plan, Snapshot
