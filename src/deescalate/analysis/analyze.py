@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 
-from deescalate.analysis.edges import EdgeContext, edges_from, unexamined
+from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal
 from deescalate.analysis.graph import admin_verdicts, findings
 from deescalate.model import ADMIN, Edge, Report, Role, Snapshot
@@ -83,11 +83,15 @@ def _grow(ctx: EdgeContext, sources: list[Principal], sinks: set[str]) -> list[E
     reached = set(sinks)
     frontier = set(sinks)
     found: dict[str, Edge] = {}
+    outright: set[str] = set()  # sources with an unconditional edge to ADMIN: what-ifs skipped
     while frontier:
-        ctx.wanted = frozenset(frontier)
+        round_ctx = ctx.for_round(frozenset(frontier))
         new: set[str] = set()
         for source in sources:
-            for edge in edges_from(ctx, source):
+            explored = explore(round_ctx, source, what_if=source.arn not in outright)
+            if explored.outright:
+                outright.add(source.arn)
+            for edge in explored.edges:
                 if edge.target in reached and edge.id not in found:
                     found[edge.id] = edge
                     if source.arn not in reached:

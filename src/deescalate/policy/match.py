@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum
+from functools import lru_cache
 
-from deescalate.arn import account_of, has_wildcard, wildcard_regex_source
+from deescalate.arn import account_of, has_wildcard, wildcard_match, wildcard_regex_source
 from deescalate.model import PrincipalSpec
 from deescalate.policy.variables import UNKNOWN, Lookup, LookupFn, Template, parse_template, resolve
 
@@ -78,6 +79,37 @@ class ActionMatcher:
         if rx is not None and rx.match(name) is not None:
             return True
         return self.global_rx is not None and self.global_rx.match(action) is not None
+
+
+def actions_match(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether an Action list matches `action`, exactly as the evaluator matches it.
+
+    For the callers outside the evaluator (trust policies read by technique checkers, plans):
+    case-insensitive, `*` and `?` the only wildcards (`[` and `]` are literal, unlike fnmatch).
+    """
+    low = action.lower()
+    service, _, name = low.partition(":")
+    return _action_matcher(patterns).matches(low, service, name)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Whether one Action pattern matches `action` (see `actions_match`)."""
+    return actions_match((pattern,), action)
+
+
+@lru_cache(maxsize=4096)
+def _action_matcher(patterns: tuple[str, ...]) -> ActionMatcher:
+    return ActionMatcher(patterns)
+
+
+def resource_matches(pattern: str, value: str) -> bool:
+    """Whether one ARN pattern matches `value` the way a Resource element does.
+
+    Case-sensitive; `*` matches any run of characters (`:` and `/` included), `?` exactly one;
+    every other character is literal (`[`, `]` too). Also the rule for the ARN patterns a user
+    writes (`--target`, suppressions, plan denies).
+    """
+    return wildcard_match(pattern, value)
 
 
 class ResourceMatcher:

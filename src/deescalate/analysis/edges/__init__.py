@@ -1,91 +1,52 @@
 """The escalation techniques: one module per AWS service, and the explicit registry of checkers.
 
-`REGISTRY` lists every checker in the order they run. Phase 0 checkers look at the snapshot
-directly; phase 1 combines phase-0 edges (take over T, then rewrite T); phase 2 re-analyses a
-changed snapshot (what the source could do after changing its own policies, groups or boundary).
-`edges_from(ctx, source)` runs them all for one source principal.
+`REGISTRY` lists every checker in the order they run: `direct.DIRECT` (phase 0 checkers look at
+the snapshot directly; phase 1 combines phase-0 edges: take over T, then rewrite T), then the
+what-if checkers of phase 2 (whatif.py: re-analyse a changed snapshot, what the source could do
+after changing its own policies, groups or boundary). `explore(ctx, source)` runs them all for one
+source principal and returns what it found.
 """
 
 from __future__ import annotations
 
-from deescalate.analysis.edges import (
-    batch,
-    bedrock,
-    cloudformation,
-    codebuild,
-    cognito,
-    combos,
-    datapipeline,
-    ec2,
-    ec2_profiles,
-    ecs,
-    federation,
-    glue,
-    iam_others,
-    iam_self,
-    lambda_,
-    passrole_more,
-    sagemaker,
-    ssm,
-    sts,
-    whatif,
-)
+from dataclasses import dataclass
+
+from deescalate.analysis.edges import whatif
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
+from deescalate.analysis.edges.direct import DIRECT, direct_edges, ordered, run_phase
 from deescalate.model import ADMIN, Edge
 
-REGISTRY: tuple[Checker, ...] = (
-    *iam_self.CHECKERS,
-    *iam_others.CHECKERS,
-    *federation.CHECKERS,
-    *sts.CHECKERS,
-    *ec2.CHECKERS,
-    *ec2_profiles.CHECKERS,
-    *ssm.CHECKERS,
-    *lambda_.CHECKERS,
-    *cloudformation.CHECKERS,
-    *codebuild.CHECKERS,
-    *glue.CHECKERS,
-    *sagemaker.CHECKERS,
-    *datapipeline.CHECKERS,
-    *ecs.CHECKERS,
-    *passrole_more.CHECKERS,
-    *batch.CHECKERS,
-    *bedrock.CHECKERS,
-    *cognito.CHECKERS,
-    *combos.CHECKERS,
-    *whatif.CHECKERS,
-)
+REGISTRY: tuple[Checker, ...] = (*DIRECT, *whatif.CHECKERS)
 PHASES = (0, 1, 2)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explored:
+    """What one source's round found: its edges, and whether it already has an unconditional
+    edge to ADMIN from phases 0-1 (then later rounds skip its what-ifs: `explore(what_if=False)`)."""
+
+    edges: tuple[Edge, ...]
+    outright: bool
+
+
+def explore(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> Explored:
+    """Every edge leaving `source` that `ctx` wants, in a stable order, one per Edge.id.
+
+    What-if re-analyses (phase 2) are the expensive part; they are skipped for a source that can
+    already make itself admin outright (a finding either way: once a plan cuts those edges the
+    verification run examines its what-ifs, removing the new deny included), and when `what_if`
+    is False.
+    """
+    found = direct_edges(ctx, source)
+    outright = any(e.target == ADMIN and not e.conditional for e in found.values())
+    if what_if and not outright:
+        run_phase(ctx, source, ctx.applicable(source, whatif.CHECKERS), 2, found)
+    return Explored(edges=tuple(ordered(found.values())), outright=outright)
+
+
 def edges_from(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> list[Edge]:
-    """Every edge leaving `source`, in a stable order, one per Edge.id."""
-    found: dict[str, Edge] = {}
-    for phase in PHASES:
-        if any(e.target == ADMIN and not e.conditional for e in found.values()):
-            ctx.outright.add(source.arn)  # remembered across analyze()'s rounds
-        if phase == 2 and (not what_if or source.arn in ctx.outright):
-            # What-if re-analyses are the expensive part; a source that can already make itself
-            # admin outright is a finding either way, and once a plan cuts those edges the
-            # verification run examines its what-ifs (removing the new deny included).
-            break
-        prior = tuple(found.values())
-        for checker in _applicable(ctx, source):
-            if checker.phase != phase:
-                continue
-            for edge in checker.find(ctx, source, prior):
-                if edge.id not in found:
-                    found[edge.id] = edge
-    return sorted(found.values(), key=lambda e: (e.target, e.technique, e.via or ""))
-
-
-def _applicable(ctx: EdgeContext, source: Principal) -> tuple[Checker, ...]:
-    """The checkers whose prefilter the source passes (asked once per source and context)."""
-    hit = ctx.applicable.get(source.arn)
-    if hit is None:
-        hit = tuple(c for c in REGISTRY if c.applies(ctx, source))
-        ctx.applicable[source.arn] = hit
-    return hit
+    """Every edge leaving `source` (see `explore`)."""
+    return list(explore(ctx, source, what_if=what_if).edges)
 
 
 def unexamined(ctx: EdgeContext) -> list[str]:
@@ -100,4 +61,4 @@ def unexamined(ctx: EdgeContext) -> list[str]:
     return out
 
 
-__all__ = ["REGISTRY", "Checker", "EdgeContext", "edges_from", "unexamined"]
+__all__ = ["REGISTRY", "Checker", "EdgeContext", "Explored", "edges_from", "explore", "unexamined"]

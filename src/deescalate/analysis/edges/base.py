@@ -13,16 +13,16 @@ resources of a kind, and the inventory gaps of a kind.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from deescalate.analysis.edges.timebound import parse_time, settle
+from deescalate.analysis.edges.trust import TrustIndex, trusts_service
+from deescalate.arn import account_of
 from deescalate.model import (
     Decision,
     Edge,
-    Effect,
     Grant,
     InventoryState,
     ManagedPolicy,
@@ -32,9 +32,6 @@ from deescalate.model import (
     User,
 )
 from deescalate.policy.evaluate import Authorizer
-
-if TYPE_CHECKING:
-    from deescalate.analysis.edges.sts import TrustIndex
 
 Principal = User | Role
 P = TypeVar("P", User, Role)
@@ -47,16 +44,6 @@ REWRITE_ACTIONS = (
     "iam:CreatePolicyVersion",
 )
 Alternative = tuple[Grant, ...]
-
-
-def account_of(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 else ""
-
-
-def region_of(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 3 else ""
 
 
 def new_resource(service: str, account: str, resource: str, region: str = "*") -> str:
@@ -82,42 +69,6 @@ def pass_role(role_arn: str, service: str) -> Grant:
     return Grant(action="iam:PassRole", resource=role_arn, context=passed_to(service))
 
 
-def _action_matches(pattern: str, action: str) -> bool:
-    # Actions match case-insensitively with * and ? wildcards.
-    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
-    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
-
-
-def trusts_service(role: Role, service: str) -> bool:
-    """Whether the role's trust policy lets `service` assume it (an Allow of sts:AssumeRole to it).
-
-    A service principal cannot carry a session of ours, so conditions such as aws:SourceAccount
-    do not stop the attacker who creates the resource in this account: they are not checked.
-    An explicit Deny naming the service (or every principal) for sts:AssumeRole does stop it.
-    """
-    trust = role.trust_policy
-    if trust is None:
-        return False
-    allowed = False
-    for st in trust.statements:
-        if st.actions is not None:
-            acts = any(_action_matches(a, "sts:AssumeRole") for a in st.actions)
-        else:
-            acts = not any(_action_matches(a, "sts:AssumeRole") for a in st.not_actions or ())
-        if not acts or st.principal is None:
-            continue
-        names = any(
-            (t == "Service" and v == service) or (t == "*" and v == "*") for t, v in st.principal.entries
-        )
-        if not names:
-            continue
-        if st.effect is Effect.DENY and not st.conditions:
-            return False
-        if st.effect is Effect.ALLOW:
-            allowed = True
-    return allowed
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Gap:
     """A region where a resource kind could not be listed, so edges through it are uncertain."""
@@ -137,7 +88,7 @@ class SharedIndex:
     service_roles: dict[tuple[str, str], tuple[Role, ...]] = field(default_factory=dict)
     by_kind: dict[str, tuple[Resource, ...]] | None = None
     gaps: dict[str, tuple[Gap, ...]] = field(default_factory=dict)
-    trust: TrustIndex | None = None  # built by edges/sts.py on first use
+    trust: TrustIndex | None = None  # built on first use (EdgeContext.trust_index)
     users_by_account: dict[str, tuple[User, ...]] = field(default_factory=dict)
     profiled: frozenset[str] | None = None  # roles in some instance profile
     # (id of the policies mapping, account) -> (that mapping, admin-grade managed policy ARNs)
@@ -147,18 +98,24 @@ class SharedIndex:
 
 
 class EdgeContext:
-    """One analysis run's view of the snapshot: the evaluator plus caches shared by all checkers."""
+    """One analysis round's view of the snapshot: the evaluator, caches shared by all checkers,
+    and `wanted`, the targets worth an edge in this round (None: every target).
+
+    analyze() grows `wanted` from the admins outwards, so nobody pays for edges into principals
+    from which nothing escalates; each round is a `for_round` context sharing the caches. A
+    what-if sub-analysis is a context over the changed snapshot sharing `index`. No field is
+    set from outside: what a round finds is returned by `edges.explore`.
+    """
 
     __slots__ = (
+        "_applicable",
         "_decisions",
         "_may",
         "_unfiltered",
         "admins",
-        "applicable",
         "authorizer",
         "index",
         "now",
-        "outright",
         "principals",
         "snapshot",
         "wanted",
@@ -171,22 +128,44 @@ class EdgeContext:
         *,
         admins: frozenset[str] = frozenset(),
         index: SharedIndex | None = None,
+        wanted: frozenset[str] | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.authorizer = authorizer if authorizer is not None else Authorizer(snapshot)
         self.admins = admins
         self.index = index if index is not None else SharedIndex()
+        self.wanted = wanted
         self.principals: dict[str, Principal] = {**snapshot.users, **snapshot.roles}
         self._may: dict[tuple[str, str], bool] = {}
         self._decisions: dict[tuple[str, Grant], Decision] = {}
-        # Targets worth an edge (None: every target). analyze() grows it from the admins outwards,
-        # so nobody pays for edges into principals from which nothing escalates.
-        self.wanted: frozenset[str] | None = None
         self._unfiltered: dict[str, bool] = {}
-        self.applicable: dict[str, tuple[Checker, ...]] = {}  # filled by edges/__init__.py
-        self.outright: set[str] = set()  # sources with an unconditional edge to ADMIN
+        self._applicable: dict[tuple[str, int], tuple[Checker, ...]] = {}
         # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
         self.now = parse_time(snapshot.collected_at) if snapshot.collected_at else None
+
+    def for_round(self, wanted: frozenset[str] | None) -> EdgeContext:
+        """The same snapshot and caches, asking only for edges into `wanted`."""
+        ctx = EdgeContext.__new__(EdgeContext)
+        ctx.snapshot = self.snapshot
+        ctx.authorizer = self.authorizer
+        ctx.admins = self.admins
+        ctx.index = self.index
+        ctx.wanted = wanted
+        ctx.principals = self.principals
+        ctx._may = self._may
+        ctx._decisions = self._decisions
+        ctx._unfiltered = self._unfiltered
+        ctx._applicable = self._applicable
+        ctx.now = self.now
+        return ctx
+
+    def applicable(self, source: Principal, checkers: tuple[Checker, ...]) -> tuple[Checker, ...]:
+        """The checkers whose prefilter the source passes (asked once per source and registry)."""
+        key = (source.arn, id(checkers))
+        hit = self._applicable.get(key)
+        if hit is None:
+            hit = self._applicable[key] = tuple(c for c in checkers if c.applies(self, source))
+        return hit
 
     # ------------------------------------------------------------------ permissions
 
@@ -318,6 +297,12 @@ class EdgeContext:
             )
             self.index.service_roles[key] = hit
         return hit
+
+    def trust_index(self) -> TrustIndex:
+        """Which roles' trust policies may admit which principals (built once per snapshot)."""
+        if self.index.trust is None:
+            self.index.trust = TrustIndex(list(self.snapshot.roles.values()))
+        return self.index.trust
 
     def has_instance_profile(self, role: Role) -> bool:
         if role.instance_profile_arns:

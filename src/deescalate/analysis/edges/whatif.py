@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from deescalate.analysis.admins import ADMINISTRATOR_ACCESS, admin_reason
 from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, any_of
+from deescalate.analysis.edges.direct import direct_edges, ordered
 from deescalate.analysis.edges.iam_self import own_managed_policies
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Snapshot, User
 
@@ -70,13 +71,10 @@ def what_if(
         if ctx.wants(source.arn, ADMIN):
             yield replace(gate, description=f"{description}: it is then admin")
         return
-    from deescalate.analysis.edges import edges_from  # the registry imports this module
-
-    sub = EdgeContext(changed, admins=ctx.admins, index=ctx.index)
-    sub.wanted = ctx.wanted
+    sub = EdgeContext(changed, admins=ctx.admins, index=ctx.index, wanted=ctx.wanted)
     before = {(e.target, e.technique, e.via) for e in prior}
     by_target: dict[str, list[Edge]] = {}
-    for e in edges_from(sub, new_source, what_if=False):
+    for e in ordered(direct_edges(sub, new_source).values()):
         if (e.target, e.technique, e.via) not in before:
             by_target.setdefault(e.target, []).append(e)
     for target, found in sorted(by_target.items()):

@@ -1,0 +1,84 @@
+"""The checkers that look at the snapshot as it is (phases 0 and 1), and the loop that runs them.
+
+Phase 0 checkers find direct techniques; phase 1 combines phase-0 edges (take over T, then
+rewrite T). The what-if checkers (phase 2, edges/whatif.py) re-run these on a changed snapshot,
+which is why they live apart from the full registry in edges/__init__.py: whatif imports this
+module, and nothing here imports whatif.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from deescalate.analysis.edges import (
+    batch,
+    bedrock,
+    cloudformation,
+    codebuild,
+    cognito,
+    combos,
+    datapipeline,
+    ec2,
+    ec2_profiles,
+    ecs,
+    federation,
+    glue,
+    iam_others,
+    iam_self,
+    lambda_,
+    passrole_more,
+    sagemaker,
+    ssm,
+    sts,
+)
+from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
+from deescalate.model import Edge
+
+DIRECT: tuple[Checker, ...] = (
+    *iam_self.CHECKERS,
+    *iam_others.CHECKERS,
+    *federation.CHECKERS,
+    *sts.CHECKERS,
+    *ec2.CHECKERS,
+    *ec2_profiles.CHECKERS,
+    *ssm.CHECKERS,
+    *lambda_.CHECKERS,
+    *cloudformation.CHECKERS,
+    *codebuild.CHECKERS,
+    *glue.CHECKERS,
+    *sagemaker.CHECKERS,
+    *datapipeline.CHECKERS,
+    *ecs.CHECKERS,
+    *passrole_more.CHECKERS,
+    *batch.CHECKERS,
+    *bedrock.CHECKERS,
+    *cognito.CHECKERS,
+    *combos.CHECKERS,
+)
+
+
+def run_phase(
+    ctx: EdgeContext, source: Principal, checkers: Iterable[Checker], phase: int, found: dict[str, Edge]
+) -> None:
+    """Add to `found` (by Edge.id, first one kept) the edges of `checkers` of this phase."""
+    prior = tuple(found.values())
+    for checker in checkers:
+        if checker.phase != phase:
+            continue
+        for edge in checker.find(ctx, source, prior):
+            if edge.id not in found:
+                found[edge.id] = edge
+
+
+def direct_edges(ctx: EdgeContext, source: Principal) -> dict[str, Edge]:
+    """The edges of phases 0 and 1 leaving `source`, by Edge.id."""
+    found: dict[str, Edge] = {}
+    applicable = ctx.applicable(source, DIRECT)
+    for phase in (0, 1):
+        run_phase(ctx, source, applicable, phase, found)
+    return found
+
+
+def ordered(edges: Iterable[Edge]) -> list[Edge]:
+    """The stable order edges are reported in."""
+    return sorted(edges, key=lambda e: (e.target, e.technique, e.via or ""))

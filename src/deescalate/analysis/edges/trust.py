@@ -1,0 +1,115 @@
+"""Reading roles' trust policies: which services and which principals a role admits.
+
+`trusts_service` answers "can this AWS service assume the role" (what PassRole techniques hand
+over); `TrustIndex` answers "which roles might admit this principal" (sts-001's candidates), so the
+evaluator is asked only about plausible (principal, role) pairs. Both read the Principal element
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html) and
+match actions with the evaluator's matcher (policy/match.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from deescalate.arn import parse_arn
+from deescalate.model import Effect, Role, User
+from deescalate.policy.match import actions_match
+
+_ASSUME = "sts:AssumeRole"
+
+
+def admits(actions: tuple[str, ...] | None, not_actions: tuple[str, ...] | None, action: str) -> bool:
+    """Whether a statement's Action (or NotAction) covers `action`."""
+    if actions is not None:
+        return actions_match(actions, action)
+    return not actions_match(not_actions or (), action)
+
+
+def trusts_service(role: Role, service: str) -> bool:
+    """Whether the role's trust policy lets `service` assume it (an Allow of sts:AssumeRole to it).
+
+    A service principal cannot carry a session of ours, so conditions such as aws:SourceAccount
+    do not stop the attacker who creates the resource in this account: they are not checked.
+    An explicit Deny naming the service (or every principal) for sts:AssumeRole does stop it.
+    """
+    trust = role.trust_policy
+    if trust is None:
+        return False
+    allowed = False
+    for st in trust.statements:
+        if not admits(st.actions, st.not_actions, _ASSUME) or st.principal is None:
+            continue
+        names = any(
+            (t == "Service" and v == service) or (t == "*" and v == "*") for t, v in st.principal.entries
+        )
+        if not names:
+            continue
+        if st.effect is Effect.DENY and not st.conditions:
+            return False
+        if st.effect is Effect.ALLOW:
+            allowed = True
+    return allowed
+
+
+class TrustIndex:
+    """Which roles may admit which principals, read from trust policies' AWS principals.
+
+    A role naming a principal ARN is a candidate only for that principal; one naming an account
+    (its id or root ARN) for that account's principals; one naming "*" (or using NotPrincipal)
+    for everybody.
+    """
+
+    __slots__ = ("_memo", "by_account", "by_arn", "by_role_name", "everyone")
+
+    def __init__(self, roles: Sequence[Role]) -> None:
+        self.by_arn: dict[str, set[str]] = {}
+        self.by_account: dict[str, set[str]] = {}
+        self.by_role_name: dict[tuple[str, str], set[str]] = {}  # (account, role name) from session ARNs
+        self.everyone: set[str] = set()
+        self._memo: dict[str, list[str]] = {}
+        for role in roles:
+            trust = role.trust_policy
+            if trust is None:
+                continue
+            for st in trust.statements:
+                if st.effect is not Effect.ALLOW or not admits(st.actions, st.not_actions, _ASSUME):
+                    continue
+                if st.not_principal is not None:
+                    self.everyone.add(role.arn)
+                    continue
+                for ptype, value in st.principal.entries if st.principal else ():
+                    self._add(role.arn, ptype, value)
+
+    def _add(self, role: str, ptype: str, value: str) -> None:
+        if ptype == "*" or (ptype == "AWS" and value == "*"):
+            self.everyone.add(role)
+            return
+        if ptype != "AWS":
+            return
+        if value.isdigit():
+            self.by_account.setdefault(value, set()).add(role)
+            return
+        arn = parse_arn(value)
+        if arn is not None and arn.resource == "root":
+            self.by_account.setdefault(arn.account, set()).add(role)
+        elif arn is not None and arn.service == "sts" and arn.resource_type == "assumed-role":
+            # arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION names sessions of the role NAME.
+            name = arn.resource_id.split("/", 1)[0]
+            self.by_role_name.setdefault((arn.account, name), set()).add(role)
+        else:
+            self.by_arn.setdefault(value, set()).add(role)
+
+    def candidates(self, source: User | Role) -> list[str]:
+        hit = self._memo.get(source.arn)
+        if hit is None:
+            hit = self._memo[source.arn] = self._candidates(source)
+        return hit
+
+    def _candidates(self, source: User | Role) -> list[str]:
+        out = set(self.everyone)
+        out |= self.by_arn.get(source.arn, set())
+        out |= self.by_account.get(source.account_id, set())
+        if isinstance(source, Role):
+            out |= self.by_role_name.get((source.account_id, source.name), set())
+        out.discard(source.arn)
+        return sorted(out)
