@@ -8,11 +8,11 @@ the fix: a principal listed in `can_undo` gets an X-RemoveDeny self-escalation e
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from deescalate.model import ADMIN, Edge, Effect, Finding, Grant, Report, Snapshot
+from deescalate.policy.match import action_matches, resource_matches
 
 
 def grant(action: str, resource: str) -> Grant:
@@ -44,8 +44,7 @@ def denied_pairs(snapshot: Snapshot, arn: str) -> list[tuple[str, str]]:
 
 
 def _denied(pairs: list[tuple[str, str]], g: Grant) -> bool:
-    return any(fnmatch.fnmatchcase(g.action.lower(), a.lower()) and fnmatch.fnmatchcase(g.resource, r)
-               for a, r in pairs)
+    return any(action_matches(a, g.action) and resource_matches(r, g.resource) for a, r in pairs)
 
 
 @dataclass

@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 
 from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal
 from deescalate.analysis.graph import admin_verdicts, findings
 from deescalate.model import ADMIN, Edge, Report, Role, Snapshot
+from deescalate.policy.match import resource_matches
 
 
 def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
@@ -105,4 +105,4 @@ def _grow(ctx: EdgeContext, sources: list[Principal], sinks: set[str]) -> list[E
 
 
 def _matches(arn: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(arn, pattern)
+    return resource_matches(pattern, arn)

@@ -10,12 +10,12 @@ that end on a sink). It is conditional when every path depends on a conditional 
 
 from __future__ import annotations
 
-import fnmatch
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from deescalate.analysis.admins import admin_reason
 from deescalate.model import ADMIN, AdminVerdict, Edge, Finding, Snapshot
+from deescalate.policy.match import resource_matches
 
 
 def admin_verdicts(snapshot: Snapshot, targets: Sequence[str] = ()) -> tuple[AdminVerdict, ...]:
@@ -30,8 +30,8 @@ def admin_verdicts(snapshot: Snapshot, targets: Sequence[str] = ()) -> tuple[Adm
             out.append(AdminVerdict(arn=arn, reason=reason))
             continue
         for pattern in targets:
-            # fnmatch-style, case-sensitive like ARNs themselves.
-            if fnmatch.fnmatchcase(arn, pattern):
+            # `*` and `?` only, case-sensitive like ARNs themselves.
+            if resource_matches(pattern, arn):
                 out.append(AdminVerdict(arn=arn, reason=f"matches --target {pattern}", target_only=True))
                 break
     return tuple(out)

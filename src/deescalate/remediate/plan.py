@@ -32,12 +32,12 @@ solved again, until the analysis finds nothing or finds nothing new.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from deescalate.model import Deny, Edge, Plan, PrincipalPlan, Report, Snapshot
+from deescalate.policy.match import action_matches, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
 from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
 from deescalate.remediate.quotas import choose_placement, render_document, widen
@@ -181,7 +181,7 @@ def principal_plan(
 
 def _denies_grant(pairs: Iterable[Key], action: str, resource: str) -> bool:
     return any(
-        fnmatch.fnmatchcase(action.lower(), a.lower()) and fnmatch.fnmatchcase(resource, r) for a, r in pairs
+        action_matches(a, action) and resource_matches(r, resource) for a, r in pairs
     )
 
 

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from deescalate.analysis.severity import Severity, finding_severity
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Finding, Report
+from deescalate.policy.match import resource_matches
 
 
 class FailOn(StrEnum):
@@ -61,7 +62,7 @@ class Suppression:
     def covers(self, principal: str, technique: str) -> bool:
         if self.technique != "*" and self.technique.lower() != technique.lower():
             return False
-        return _pattern(self.principal).fullmatch(principal) is not None
+        return resource_matches(self.principal, principal)
 
     def label(self) -> str:
         until = f" until {self.expires.isoformat()}" if self.expires else ""
@@ -92,11 +93,6 @@ class GateResult:
         return tuple(out)
 
 
-@cache
-def _pattern(glob: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob))
-
-
 # --------------------------------------------------------------------------- the file
 
 
@@ -114,10 +110,6 @@ def load_suppressions(path: str | Path) -> tuple[Suppression, ...]:
         except json.JSONDecodeError as e:
             raise UsageError(f"suppression file {p} is not valid JSON: {e}") from e
     else:
-        try:
-            import yaml
-        except ImportError as e:  # pragma: no cover - PyYAML is a dependency
-            raise UsageError(f"reading {p} needs PyYAML; use a .json suppression file") from e
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as e:

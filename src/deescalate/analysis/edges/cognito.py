@@ -12,21 +12,19 @@ saying so. With unauthenticated access on, anyone on the internet gets the role 
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator, Sequence
 
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource, pass_role
+from deescalate.analysis.edges.trust import admits
 from deescalate.model import Edge, Effect, Grant, Role, Statement
 
 COGNITO = "cognito-identity.amazonaws.com"
-_WEB = "sts:assumerolewithwebidentity"
+_WEB = "sts:AssumeRoleWithWebIdentity"
 _AUD = f"{COGNITO}:aud"
 
 
 def _acts(st: Statement) -> bool:
-    if st.actions is not None:
-        return any(fnmatch.fnmatchcase(_WEB, a.lower()) for a in st.actions)
-    return not any(fnmatch.fnmatchcase(_WEB, a.lower()) for a in st.not_actions or ())
+    return admits(st.actions, st.not_actions, _WEB)
 
 
 def identity_pools(role: Role) -> tuple[str, ...] | None:

@@ -14,19 +14,17 @@ AWS checks many IdPs against its own trusted CAs, so a new thumbprint alone give
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator, Sequence
 
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
+from deescalate.analysis.edges.trust import admits
 from deescalate.model import Edge, Effect, Grant, Role, Statement
 
-_SAML = "sts:assumerolewithsaml"
+_SAML = "sts:AssumeRoleWithSAML"
 
 
 def _acts(st: Statement) -> bool:
-    if st.actions is not None:
-        return any(fnmatch.fnmatchcase(_SAML, a.lower()) for a in st.actions)
-    return not any(fnmatch.fnmatchcase(_SAML, a.lower()) for a in st.not_actions or ())
+    return admits(st.actions, st.not_actions, _SAML)
 
 
 def saml_providers(role: Role) -> dict[str, tuple[str, ...]]:
