@@ -406,6 +406,21 @@ class Deny:
     techniques: tuple[str, ...]
     why: str
     apply: bool = True
+    # The planner's score of this deny (None for a hand-written one): what the principal loses that
+    # does not lead to admin, and the narrowness tie-break (plan.py explains both).
+    disruption: int | None = None
+    narrowness: int | None = None
+    alternatives: tuple[DenyChoice, ...] = ()  # grants it could have denied instead, best first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DenyChoice:
+    """A grant the planner could have denied instead of a chosen one, with its score."""
+
+    action: str
+    resource: str
+    disruption: int
+    narrowness: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,15 +56,19 @@ def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
     planned = {p.principal for p in plan.principals}
     for pp in plan.principals:
         active = [d for d in pp.denies if d.apply]
-        proof = "exact minimum" if pp.minimal else "best found, not proven minimal"
-        where = choose_placement(snapshot, pp.principal, render_document(pp.denies))
+        proof = "least disruptive, exact" if pp.minimal else "best found, not proven optimal"
+        document = render_document(pp.denies)
+        where = choose_placement(snapshot, pp.principal, document)
+        written = len(document["Statement"])
         place = (f"UNFIXABLE: {pp.unfixable}" if pp.unfixable else
                  f"{pp.placement} policy {pp.policy_name} ({where.detail})" if active else "nothing to write")
-        lines.append(f"{_short(pp.principal)}: {len(active)} deny statement(s) ({proof}); {place}")
+        lines.append(f"{_short(pp.principal)}: {len(active)} deny(s) in {written} statement(s) ({proof}); "
+                     f"{place}")
         for d in pp.denies:
             flag = "" if d.apply else "  [apply: false]"
             lines.append(f"  {d.id} deny {d.action} on {d.resource}{flag}")
-            lines.append(f"      cuts {len(d.cuts)} edge(s): {', '.join(d.techniques)}")
+            score = "" if d.disruption is None else f"; disruption {d.disruption}"
+            lines.append(f"      cuts {len(d.cuts)} edge(s): {', '.join(d.techniques)}{score}")
     for arn in at_risk:
         if arn not in planned:
             lines.append(f"{_short(arn)}: no escalation edge of its own; its paths run through the "
@@ -116,6 +120,7 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
     from deescalate.remediate.fingerprint import snapshot_state
     from deescalate.remediate.plan import check_plan, default_analyze
     from deescalate.remediate.planfile import read_plan, write_plan
+    from deescalate.remediate.quotas import render_document
 
     plan = read_plan(args.check)
     if plan.account_id != snapshot.account_id:
@@ -132,7 +137,8 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
     write_plan(checked, args.check)
     off = [d.id for p in checked.principals for d in p.denies if not d.apply]
     print(f"Checked {args.check} against {snapshot.source or args.snapshot}: "
-          f"{sum(len(p.denies) for p in checked.principals)} deny statement(s), "
+          f"{sum(len(p.denies) for p in checked.principals)} deny(s) in "
+          f"{sum(len(render_document(p.denies)['Statement']) for p in checked.principals)} statement(s), "
           f"{len(off)} switched off{' (' + ', '.join(off) + ')' if off else ''}.")
     print("\n".join(_verdict(checked)))
     if result.open_paths:

@@ -2,8 +2,15 @@
 
 Cutting a principal's escalation edges means denying at least one grant of every alternative of
 every edge. Each alternative is a set of grant keys; a plan is a set of keys that *hits* every such
-set. We want the fewest keys, then the lowest total cost (the narrowest denies), then, among exact
-equals, the first in a fixed order so that the same input always gives the same plan.
+set. The objective is lexicographic, over the chosen keys K:
+
+    (sum of disruption(k), number of distinct group(k), |K|, sum of cost(k))
+
+then, among exact equals, the first in a fixed order so that the same input always gives the same
+plan. `disruption` defaults to 0 and `group` to the key itself, which gives the plain objective
+"fewest keys, then the least total cost". The planner passes the disruption of a deny (what the
+principal loses that does not lead to admin) and groups keys by action (denies of one action on
+several resources are one statement).
 
 Minimum hitting set is NP-hard in general, but one principal's instance is small (tens of sets,
 tens of keys), and it falls apart into independent components, so an exact branch and bound is
@@ -27,6 +34,7 @@ class HittingSolution:
     chosen: tuple[Key, ...]  # sorted
     cost: int
     optimal: bool  # False only when the node budget ran out
+    disruption: int = 0
     unhittable: int = 0  # number of empty input sets (nothing can hit them)
     nodes: int = 0  # search nodes visited, for measurement
 
@@ -71,7 +79,11 @@ def components(sets: Sequence[frozenset[Key]]) -> list[list[frozenset[Key]]]:
 
 
 def kernelize(
-    sets: list[frozenset[Key]], cost: Callable[[Key], int]
+    sets: list[frozenset[Key]],
+    cost: Callable[[Key], int],
+    *,
+    disruption: Callable[[Key], int] | None = None,
+    group: Callable[[Key], str] | None = None,
 ) -> tuple[list[Key], list[frozenset[Key]]]:
     """Shrink the instance without losing an optimum; returns (keys every optimum may take, the rest).
 
@@ -79,11 +91,14 @@ def kernelize(
     * a set with one key forces that key (and every set it hits is done);
     * a key `a` is dominated by `b` when every set holding `a` also holds `b` and `b` costs no more:
       in any solution `a` can be swapped for `b` (or dropped, if `b` is in it) at no loss in size or
-      cost, so `a` is removed. On an exact tie (same sets, same cost) the larger key goes.
+      cost, so `a` is removed. On an exact tie (same sets, same cost) the larger key goes. With a
+      disruption, `b` must disrupt less, or as much and (when keys are grouped) be of `a`'s group,
+      so that the swap cannot add a group.
     An iam:* principal's thousands of edges (a pair of grants per user or role it can take over)
     collapse to a handful of real choices this way.
     """
     costs = {k: cost(k) for s in sets for k in s}
+    harm = {k: (disruption(k) if disruption else 0) for k in costs}
     forced: list[Key] = []
     current = list(sets)
     while True:
@@ -98,10 +113,15 @@ def kernelize(
             for k in s:
                 occurs.setdefault(k, set()).add(i)
         removed: set[Key] = set()
-        for a in sorted(occurs, key=lambda k: (-costs[k], k), reverse=False):
+        for a in sorted(occurs, key=lambda k: (-harm[k], -costs[k], k)):
             mine = occurs[a]
             partners = set.intersection(*(set(current[i]) for i in mine)) - {a} - removed
             for b in sorted(partners):
+                if harm[b] < harm[a]:
+                    removed.add(a)
+                    break
+                if harm[b] > harm[a] or (group is not None and group(a) != group(b)):
+                    continue
                 if costs[b] < costs[a] or (costs[b] == costs[a] and (occurs[b] > mine or b < a)):
                     removed.add(a)
                     break
@@ -114,49 +134,82 @@ def minimum_hitting_set(
     sets: Iterable[frozenset[Key]],
     cost: Callable[[Key], int],
     *,
+    disruption: Callable[[Key], int] | None = None,
+    group: Callable[[Key], str] | None = None,
     node_budget: int = DEFAULT_NODE_BUDGET,
 ) -> HittingSolution:
-    """The fewest keys hitting every non-empty set, then the least total `cost` (non-negative)."""
+    """The keys hitting every non-empty set that minimise the objective in the module docstring.
+
+    Costs and disruptions must be non-negative. Components are independent for every criterion
+    but the group count, so with `group` the kernel is searched as one instance.
+    """
     materialised = list(sets)
     unhittable = sum(1 for s in materialised if not s)
-    forced, kernel = kernelize(reduce_sets(materialised), cost)
+    forced, kernel = kernelize(reduce_sets(materialised), cost, disruption=disruption, group=group)
     chosen: list[Key] = list(forced)
-    total_cost = sum(cost(k) for k in forced)
     optimal = True
     nodes = 0
-    for comp in components(kernel):
-        search = _Search(comp, cost, node_budget=max(1, node_budget - nodes))
-        best, best_cost, complete = search.run()
+    parts = components(kernel) if group is None else ([kernel] if kernel else [])
+    for comp in parts:
+        search = _Search(comp, cost, disruption=disruption, group=group, preset=frozenset(forced),
+                         node_budget=max(1, node_budget - nodes))
+        best, complete = search.run()
         nodes += search.nodes
         chosen.extend(best)
-        total_cost += best_cost
         optimal = optimal and complete
     return HittingSolution(
-        chosen=tuple(sorted(chosen)), cost=total_cost, optimal=optimal, unhittable=unhittable, nodes=nodes
+        chosen=tuple(sorted(chosen)),
+        cost=sum(cost(k) for k in chosen),
+        disruption=sum(disruption(k) for k in chosen) if disruption else 0,
+        optimal=optimal,
+        unhittable=unhittable,
+        nodes=nodes,
     )
 
 
-class _Search:
-    """Branch and bound over one component, minimising (number of keys, total cost)."""
+Score = tuple[int, int, int, int]  # (disruption, groups, keys, cost)
 
-    def __init__(self, sets: list[frozenset[Key]], cost: Callable[[Key], int], *, node_budget: int) -> None:
+
+class _Search:
+    """Branch and bound over one component, minimising the lexicographic objective."""
+
+    def __init__(
+        self,
+        sets: list[frozenset[Key]],
+        cost: Callable[[Key], int],
+        *,
+        disruption: Callable[[Key], int] | None,
+        group: Callable[[Key], str] | None,
+        preset: frozenset[Key],
+        node_budget: int,
+    ) -> None:
         self.sets = sets
-        self.costs = {k: cost(k) for s in sets for k in s}
-        if any(c < 0 for c in self.costs.values()):
-            raise ValueError("hitting-set costs must be non-negative")
+        keys = {k for s in sets for k in s} | preset
+        self.costs = {k: cost(k) for k in keys}
+        self.harm = {k: (disruption(k) if disruption else 0) for k in keys}
+        if any(c < 0 for c in self.costs.values()) or any(c < 0 for c in self.harm.values()):
+            raise ValueError("hitting-set costs and disruptions must be non-negative")
+        self.grouped = group is not None
+        self.group = {k: (group(k) if group else repr(k)) for k in keys}
+        # Groups the forced keys already pay for: a key of such a group adds no statement.
+        self.paid = frozenset(self.group[k] for k in preset) if self.grouped else frozenset()
         self.node_budget = node_budget
         self.nodes = 0
         self.exhausted = False
         greedy = self._greedy()
         self.best: list[Key] = greedy
-        self.best_size = len(greedy)
-        self.best_cost = sum(self.costs[k] for k in greedy)
+        self.best_score = self._score(greedy)
+
+    def _score(self, chosen: list[Key]) -> Score:
+        groups = {self.group[k] for k in chosen} - self.paid
+        harm = sum(self.harm[k] for k in chosen)
+        return (harm, len(groups), len(chosen), sum(self.costs[k] for k in chosen))
 
     def _order(self, s: frozenset[Key]) -> list[Key]:
-        return sorted(s, key=lambda k: (self.costs[k], k))
+        return sorted(s, key=lambda k: (self.harm[k], self.costs[k], k))
 
     def _greedy(self) -> list[Key]:
-        # The key hitting the most unhit sets, cheapest first on ties: a good first upper bound.
+        # The least disruptive key hitting the most unhit sets, cheapest first on ties: a first bound.
         remaining = list(self.sets)
         picked: list[Key] = []
         while remaining:
@@ -164,34 +217,44 @@ class _Search:
             for s in remaining:
                 for k in s:
                     counts[k] = counts.get(k, 0) + 1
-            k = min(counts, key=lambda x: (-counts[x], self.costs[x], x))
+            k = min(counts, key=lambda x: (self.harm[x], -counts[x], self.costs[x], x))
             picked.append(k)
             remaining = [s for s in remaining if k not in s]
         return picked
 
-    def _lower_bound(self, unhit: list[frozenset[Key]], forbidden: frozenset[Key]) -> tuple[int, int] | None:
-        # Pairwise-disjoint unhit sets each need their own key: their count bounds the size, and
-        # the sum of their cheapest allowed keys bounds the cost of a solution of exactly that size.
-        packed: list[frozenset[Key]] = []
+    def _lower_bound(
+        self, chosen: list[Key], unhit: list[frozenset[Key]], forbidden: frozenset[Key]
+    ) -> Score | None:
+        # Pairwise-disjoint unhit sets each need their own key: each criterion of a completion is at
+        # least what is chosen plus, per packed set, its cheapest allowed key. Every component of
+        # the bound is a lower bound, so the tuple is a lexicographic lower bound too.
+        packed = 0
         used: set[Key] = set()
-        extra_cost = 0
+        extra_harm = extra_cost = 0
+        new_group_needed = False
+        groups = {self.group[k] for k in chosen} | self.paid
         for s in sorted(unhit, key=len):
             allowed = s - forbidden
             if not allowed:
                 return None  # infeasible in this branch
             if used.isdisjoint(s):
-                packed.append(s)
+                packed += 1
                 used |= s
+                extra_harm += min(self.harm[k] for k in allowed)
                 extra_cost += min(self.costs[k] for k in allowed)
-        return len(packed), extra_cost
+                if all(self.group[k] not in groups for k in allowed):
+                    new_group_needed = True
+        base = self._score(chosen)
+        # Without grouping each key is its own group, so every packed set adds one; with grouping
+        # two packed sets may share a new group, so only "at least one more" is certain.
+        more_groups = packed if not self.grouped else int(new_group_needed)
+        return (base[0] + extra_harm, base[1] + more_groups, base[2] + packed, base[3] + extra_cost)
 
-    def run(self) -> tuple[list[Key], int, bool]:
-        self._visit([], 0, list(self.sets), frozenset())
-        return sorted(self.best), self.best_cost, not self.exhausted
+    def run(self) -> tuple[list[Key], bool]:
+        self._visit([], list(self.sets), frozenset())
+        return sorted(self.best), not self.exhausted
 
-    def _visit(
-        self, chosen: list[Key], cost: int, unhit: list[frozenset[Key]], forbidden: frozenset[Key]
-    ) -> None:
+    def _visit(self, chosen: list[Key], unhit: list[frozenset[Key]], forbidden: frozenset[Key]) -> None:
         if self.exhausted:
             return
         self.nodes += 1
@@ -199,19 +262,16 @@ class _Search:
             self.exhausted = True
             return
         if not unhit:
-            if (len(chosen), cost) < (self.best_size, self.best_cost):
-                self.best, self.best_size, self.best_cost = list(chosen), len(chosen), cost
+            score = self._score(chosen)
+            if score < self.best_score:
+                self.best, self.best_score = list(chosen), score
             return
-        bound = self._lower_bound(unhit, forbidden)
-        if bound is None:
-            return
-        more, more_cost = bound
-        size = len(chosen) + more
-        if size > self.best_size or (size == self.best_size and cost + more_cost >= self.best_cost):
+        bound = self._lower_bound(chosen, unhit, forbidden)
+        if bound is None or bound >= self.best_score:
             return
         pivot = min(unhit, key=lambda s: (len(s - forbidden), sorted(s)))
         tried: set[Key] = set()
         for k in self._order(pivot - forbidden):
             rest = [s for s in unhit if k not in s]
-            self._visit([*chosen, k], cost + self.costs[k], rest, forbidden | tried)
+            self._visit([*chosen, k], rest, forbidden | tried)
             tried.add(k)

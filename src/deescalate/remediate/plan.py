@@ -1,14 +1,40 @@
-"""Report → Plan: the fewest, narrowest explicit denies that cut every escalation edge, verified.
+"""Report → Plan: the denies that cut every escalation edge while the principal keeps its work.
 
 For one principal at risk, every escalation edge leaving it (to an admin or target, or a
 self-escalation to ADMIN) lists alternatives, each a set of grants that must all be allowed. The
 edge is cut when at least one grant of every alternative is denied. Over all of the principal's
 edges that is a hitting-set problem: the sets are the alternatives, the elements the distinct
-(action, resource) grants. `hitting.minimum_hitting_set` solves it exactly: fewest deny statements
-first, then the lowest total *narrowness score* (`grant_score`), then a fixed order.
+(action, resource) grants. `hitting.minimum_hitting_set` solves it exactly, minimising in order:
 
-Narrowness score of denying `action` on `resource` (lower touches less of what the principal may
-legitimately do):
+1. escalation left open: none (every edge is cut, or reported uncuttable);
+2. *disruption* (`disruption`): what the principal loses that does not lead to admin;
+3. pairs: the number of (action, resource) denies;
+4. the *narrowness score* (`grant_score`), then a fixed order.
+
+The statements actually written (denies merged by action or by resource, `quotas.render_document`)
+are counted and reported, not minimised as a criterion of their own: counting them in the search
+couples every component of a principal's instance through shared actions and defeats the
+kernelization, and on an `iam:*` principal of a 1,000-principal account the exact search then
+exceeded Python's recursion limit. Hand-off denies of one action (PassRole on five admin roles)
+merge into one statement anyway.
+
+Disruption of denying `action` on `resource`, for principal P whose edges end at admins/targets:
+
+    0    a concrete hand-off: the resource is an admin or target principal an edge of P reaches
+         (iam:PassRole, sts:AssumeRole, iam:CreateAccessKey, iam:UpdateLoginProfile, ... on it), or
+         the admin group / instance profile an edge goes through. P needs nothing there but the
+         escalation itself.
+    1    P itself (P managing its own permissions or credentials)
+    2    one other concrete resource (the instance, function, policy an edge goes through)
+    20   a resource pattern (every instance, every function, ...): everyday work is lost with it
+    100  "*"
+
+so five hand-off denies on five admin roles (disruption 0, one statement) beat one workload deny
+such as `ec2:RunInstances on instance/*` (20), which would leave the principal unable to launch
+anything. With access-advisor data in the snapshot, a deny of an action P used within the tracking
+window adds to its disruption (see `usage_penalty`).
+
+Narrowness score of denying `action` on `resource` (the last tie-break):
 
     score = 3 * breadth(resource) + reach(action)
     breadth: 0 a concrete ARN, 1 an ARN pattern with * or ?, 2 the bare "*"
@@ -36,7 +62,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from deescalate.model import Deny, Edge, Plan, PrincipalPlan, Report, Snapshot
+from deescalate.model import ADMIN, Deny, DenyChoice, Edge, Plan, PrincipalPlan, Report, Snapshot
 from deescalate.policy.match import action_matches, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
 from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
@@ -71,6 +97,45 @@ def grant_score(key: Key) -> int:
 _BREADTH_TEXT = ("one specific resource", "a resource pattern", "every resource (*)")
 _REACH_TEXT = ("the use of one role", "an IAM/STS management action", "a workload action of another service")
 
+DISRUPTION_HANDOFF = 0
+DISRUPTION_SELF = 1
+DISRUPTION_ONE = 2
+DISRUPTION_PATTERN = 20
+DISRUPTION_ALL = 100
+_HANDOFF_VIA = (":group/", ":instance-profile/")
+
+
+def handoff_endpoints(edges: Iterable[Edge]) -> frozenset[str]:
+    """The admins/targets the edges reach, and the admin groups or profiles they go through."""
+    out: set[str] = set()
+    for e in edges:
+        if e.target != ADMIN:
+            out.add(e.target)
+        if e.via and any(marker in e.via for marker in _HANDOFF_VIA):
+            out.add(e.via)
+    return frozenset(out)
+
+
+def disruption(key: Key, *, principal: str, endpoints: frozenset[str]) -> int:
+    """What denying `key` takes from the principal besides the escalation (module docstring)."""
+    resource = key[1]
+    if resource == "*":
+        return DISRUPTION_ALL
+    if "*" in resource or "?" in resource:
+        return DISRUPTION_PATTERN
+    if resource in endpoints:
+        return DISRUPTION_HANDOFF
+    return DISRUPTION_SELF if resource == principal else DISRUPTION_ONE
+
+
+_DISRUPTION_TEXT = {
+    DISRUPTION_HANDOFF: "a hand-off to an admin: the principal loses nothing it needs for other work",
+    DISRUPTION_SELF: "the principal's own permissions or credentials",
+    DISRUPTION_ONE: "one resource the principal may also use for other work",
+    DISRUPTION_PATTERN: "every resource matching a pattern: everyday work of this kind is lost",
+    DISRUPTION_ALL: "every resource: this action is lost entirely",
+}
+
 
 def edge_sets(edge: Edge) -> list[frozenset[Key]]:
     return [frozenset((g.action, g.resource) for g in alt) for alt in edge.alternatives]
@@ -91,15 +156,25 @@ class PrincipalSolution:
     uncuttable: tuple[Edge, ...]  # edges with an empty alternative: no deny can cut them
 
 
-def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1) -> PrincipalSolution:
-    """The exact minimum deny set for one principal's edges, each deny explained."""
+def solve_principal(
+    principal: str, edges: Iterable[Edge], *, first_id: int = 1, penalty: Callable[[Key], int] | None = None
+) -> PrincipalSolution:
+    """The exact best deny set for one principal's edges (module docstring's objective), explained.
+
+    `penalty` adds to a key's disruption (recent use of the action, from access-advisor data).
+    """
     edge_list = sorted({e.id: e for e in edges}.values(), key=lambda e: e.id)
     uncuttable = tuple(e for e in edge_list if not e.alternatives or any(not alt for alt in e.alternatives))
     skip = {e.id for e in uncuttable}
     cuttable = [e for e in edge_list if e.id not in skip]
+    endpoints = handoff_endpoints(cuttable)
+
+    def harm(key: Key) -> int:
+        return disruption(key, principal=principal, endpoints=endpoints) + (penalty(key) if penalty else 0)
+
     per_edge = [(e, edge_sets(e)) for e in cuttable]
     sets = [s for _, ss in per_edge for s in ss]
-    solution = minimum_hitting_set(sets, grant_score)
+    solution = minimum_hitting_set(sets, grant_score, disruption=harm)
     chosen = set(solution.chosen)
     # key -> (edges it takes part in cutting, the other grants of the alternatives it hits)
     index: dict[Key, tuple[list[Edge], set[Key]]] = {k: ([], set()) for k in chosen}
@@ -108,28 +183,28 @@ def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1)
             touched_edges, others = index[k]
             touched_edges.append(e)
             others.update(g for s in ss if k in s for g in s)
+    proof = (" (exact optimum)" if solution.optimal
+             else " (search budget ran out: best found, not proven optimal)")
     denies: list[Deny] = []
     for n, key in enumerate(solution.chosen, start=first_id):
         touched, others = index[key]
-        score = grant_score(key)
-        rivals = sorted(others - chosen, key=lambda k: (grant_score(k), k))
+        score, lost = grant_score(key), harm(key)
+        rivals = sorted(others - chosen, key=lambda k: (harm(k), grant_score(k), k))
         instead = (
-            " Preferred over " + "; ".join(f"{a} on {r} (score {grant_score((a, r))})" for a, r in rivals[:3])
-            + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
+            " Preferred over " + "; ".join(
+                f"{a} on {r} (disruption {harm((a, r))}, score {grant_score((a, r))})" for a, r in rivals[:3]
+            ) + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
             if rivals else ""
-        )
-        proof = " (exact minimum)" if solution.optimal else (
-            " (search budget ran out: best found, not proven minimal)"
         )
         why = (
             f"Cuts, alone or with the other denies, {len(touched)} of the {len(cuttable)} escalation "
-            f"edge(s) of this principal. "
-            f"{len(solution.chosen)} deny statement(s) are the fewest that cut them all"
-            f"{proof}; "
-            f"among plans of that size this one has the lowest narrowness score ({solution.cost}). "
-            f"This deny scores {score}: {_BREADTH_TEXT[resource_breadth(key[1])]}, "
-            f"{_REACH_TEXT[action_reach(key[0])]}.{instead} Unconditional: the action is denied on this "
-            f"resource in every request context."
+            f"edge(s) of this principal. The plan's {len(solution.chosen)} deny(s) take the least from "
+            f"the principal's other work{proof}: total disruption {solution.disruption}, then the fewest "
+            f"denies. This deny's disruption is {lost}: "
+            f"{_DISRUPTION_TEXT.get(lost - (penalty(key) if penalty else 0), 'see the plan docs')}"
+            f"{_penalty_text(key, penalty)}; narrowness score {score}: "
+            f"{_BREADTH_TEXT[resource_breadth(key[1])]}, {_REACH_TEXT[action_reach(key[0])]}.{instead} "
+            f"Unconditional: the action is denied on this resource in every request context."
         )
         denies.append(
             Deny(
@@ -140,11 +215,22 @@ def solve_principal(principal: str, edges: Iterable[Edge], *, first_id: int = 1)
                 cuts=tuple(e.id for e in touched),
                 techniques=tuple(sorted({e.technique for e in touched})),
                 why=why,
+                disruption=lost,
+                narrowness=score,
+                alternatives=tuple(
+                    DenyChoice(action=a, resource=r, disruption=harm((a, r)), narrowness=grant_score((a, r)))
+                    for a, r in rivals[:10]
+                ),
             )
         )
     return PrincipalSolution(
         principal=principal, denies=tuple(denies), solution=solution, uncuttable=uncuttable
     )
+
+
+def _penalty_text(key: Key, penalty: Callable[[Key], int] | None) -> str:
+    extra = penalty(key) if penalty else 0
+    return f" (+{extra} for recent use)" if extra else ""
 
 
 def principal_plan(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from deescalate.errors import UsageError
-from deescalate.model import Deny, Edge, Grant, Plan, PrincipalPlan
+from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PrincipalPlan
 
 SCHEMA_VERSION = 1
 KIND = "deescalate-plan"
@@ -58,7 +58,42 @@ def deny_to_json(d: Deny) -> dict[str, Any]:
         "cuts": list(d.cuts),
         "techniques": list(d.techniques),
         "why": d.why,
+        "score": None if d.disruption is None else {"disruption": d.disruption, "narrowness": d.narrowness},
+        "alternatives": [
+            {"action": c.action, "resource": c.resource,
+             "disruption": c.disruption, "narrowness": c.narrowness}
+            for c in d.alternatives
+        ],
     }
+
+
+def _score_from_json(
+    rd: dict[str, Any], where: str
+) -> tuple[int | None, int | None, tuple[DenyChoice, ...]]:
+    """The planner's score and alternatives of a deny: informational, type-checked, never trusted."""
+    score = rd.get("score")
+    disruption = narrowness = None
+    if score is not None:
+        sw = f"{where}.score"
+        score = _check_keys(score, {"disruption", "narrowness"}, {"disruption", "narrowness"}, sw)
+        disruption, narrowness = _int(score, "disruption", sw), _int(score, "narrowness", sw)
+    raw_alts = rd.get("alternatives", [])
+    if not isinstance(raw_alts, list):
+        raise UsageError(f"{where}.alternatives must be a list")
+    alts = []
+    for i, ra in enumerate(raw_alts):
+        aw = f"{where}.alternatives[{i}]"
+        ra = _check_keys(ra, _CHOICE, _CHOICE, aw)
+        alts.append(DenyChoice(action=_str(ra, "action", aw), resource=_str(ra, "resource", aw),
+                               disruption=_int(ra, "disruption", aw), narrowness=_int(ra, "narrowness", aw)))
+    return disruption, narrowness, tuple(alts)
+
+
+def _int(raw: dict[str, Any], key: str, where: str) -> int:
+    value = raw[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UsageError(f"{where}.{key} must be an integer")
+    return value
 
 
 def edge_from_json(raw: dict[str, Any]) -> Edge:
@@ -123,7 +158,8 @@ def write_plan(plan: Plan, path: str | Path) -> None:
 _TOP = {"schema_version", "kind", "account_id", "snapshot", "snapshot_time", "targets", "verified",
         "remaining", "principals"}
 _PRINCIPAL = {"principal", "placement", "policy_name", "unfixable", "minimal", "state", "denies", "document"}
-_DENY = {"id", "apply", "action", "resource", "cuts", "techniques", "why"}
+_DENY = {"id", "apply", "action", "resource", "cuts", "techniques", "why", "score", "alternatives"}
+_CHOICE = {"action", "resource", "disruption", "narrowness"}
 
 
 def _check_keys(raw: Any, allowed: set[str], required: set[str], where: str) -> dict[str, Any]:
@@ -164,6 +200,7 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
             rd = _check_keys(rd, _DENY, {"id", "apply", "action", "resource"}, dw)
             if not isinstance(rd["apply"], bool):
                 raise UsageError(f"{dw}.apply must be true or false, found {rd['apply']!r}")
+            disruption, narrowness, alternatives = _score_from_json(rd, dw)
             denies.append(
                 Deny(
                     id=_str(rd, "id", dw),
@@ -174,6 +211,9 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
                     techniques=tuple(rd.get("techniques", ())),
                     why=rd.get("why", ""),
                     apply=rd["apply"],
+                    disruption=disruption,
+                    narrowness=narrowness,
+                    alternatives=alternatives,
                 )
             )
         document = rp.get("document")

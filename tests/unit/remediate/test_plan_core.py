@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from itertools import combinations
 from types import MappingProxyType
 
@@ -12,7 +13,15 @@ from plan_helpers import ToyAnalysis, edge
 
 from deescalate.model import ADMIN, Edge, PolicyKind, PolicyRef, Report, Snapshot, User
 from deescalate.policy.parse import parse_policy
-from deescalate.remediate.plan import build_plan, grant_score, is_cut, recheck_plan, solve_principal
+from deescalate.remediate.plan import (
+    build_plan,
+    disruption,
+    grant_score,
+    handoff_endpoints,
+    is_cut,
+    recheck_plan,
+    solve_principal,
+)
 from deescalate.remediate.planfile import dumps, plan_from_json
 
 ACCT = "123456789012"
@@ -47,7 +56,7 @@ def test_shared_grant_cuts_several_edges_with_one_deny() -> None:
         ("iam:PassRole", ADMIN_ROLE), ("iam:PutUserPolicy", ALICE)]
     passrole = next(d for d in pp.denies if d.action == "iam:PassRole")
     assert set(passrole.techniques) == {"ec2-001", "lambda-001"}
-    assert len(passrole.cuts) == 2 and "exact minimum" in passrole.why
+    assert len(passrole.cuts) == 2 and "exact optimum" in passrole.why
     assert pp.placement == "inline" and pp.policy_name == "deescalate-deny"
 
 
@@ -131,10 +140,20 @@ alternatives = st.lists(grants, min_size=1, max_size=3)
 edge_specs = st.lists(st.lists(alternatives, min_size=1, max_size=3), min_size=1, max_size=4)
 
 
+def objective(chosen: Iterable[tuple[str, str]], edges: list[Edge]) -> tuple[int, int, int]:
+    """The planner's documented objective, computed from scratch: (disruption, pairs, score)."""
+    ends = handoff_endpoints(edges)
+    keys = set(chosen)
+    return (sum(disruption(k, principal=ALICE, endpoints=ends) for k in keys), len(keys),
+            sum(grant_score(k) for k in keys))
+
+
 @settings(max_examples=60, deadline=None)
-@given(edge_specs)
-def test_every_plan_verifies_and_is_minimal(specs: list[list[list[tuple[str, str]]]]) -> None:
-    edges = [edge(ALICE, f"t-{i}", *alts, target=ADMIN, via=str(i)) for i, alts in enumerate(specs)]
+@given(edge_specs, st.lists(st.booleans(), min_size=4, max_size=4))
+def test_every_plan_verifies_and_is_optimal(specs: list[list[list[tuple[str, str]]]], to_role: list[bool]) -> None:
+    # Some edges reach the admin role (a hand-off endpoint), the others are self-escalations.
+    edges = [edge(ALICE, f"t-{i}", *alts, target=ADMIN_ROLE if to_role[i] else ADMIN, via=str(i))
+             for i, alts in enumerate(specs)]
     toy = ToyAnalysis(edges)
     snap = snapshot(User(arn=ALICE, name="alice"))
     plan = build_plan(snap, report_for(toy, snap), toy)
@@ -142,13 +161,32 @@ def test_every_plan_verifies_and_is_minimal(specs: list[list[list[tuple[str, str
     chosen = [(d.action, d.resource) for d in plan.principals[0].denies]
     assert all(is_cut(e, chosen) for e in edges)
     universe = sorted({(g.action, g.resource) for e in edges for alt in e.alternatives for g in alt})
-    best = next(
-        (size, min(sum(grant_score(k) for k in c) for c in combinations(universe, size)
-                   if all(is_cut(e, c) for e in edges)))
+    best = min(
+        objective(c, edges)
         for size in range(len(universe) + 1)
-        if any(all(is_cut(e, c) for e in edges) for c in combinations(universe, size))
+        for c in combinations(universe, size)
+        if all(is_cut(e, c) for e in edges)
     )
-    assert (len(chosen), sum(grant_score(k) for k in chosen)) == best
+    assert objective(chosen, edges) == best
+
+
+def test_hand_off_denies_win_over_a_workload_deny() -> None:
+    # PassRole + RunInstances on *, five admin roles trusting EC2: deny PassRole on the five roles
+    # (one statement, nothing else lost), not RunInstances on every instance.
+    roles = [f"arn:aws:iam::{ACCT}:role/admin-{i}" for i in range(5)]
+    instances = f"arn:aws:ec2:*:{ACCT}:instance/*"
+    edges = [edge(ALICE, "ec2-001", [("iam:PassRole", r), ("ec2:RunInstances", instances)], target=r)
+             for r in roles]
+    solved = solve_principal(ALICE, edges)
+    assert sorted((d.action, d.resource) for d in solved.denies) == [("iam:PassRole", r) for r in roles]
+    assert all(d.disruption == 0 for d in solved.denies)
+    assert solved.denies[0].alternatives[0].action == "ec2:RunInstances"
+    assert solved.denies[0].alternatives[0].disruption == 20
+    # Lambda: PassRole + CreateFunction + InvokeFunction: the PassRole deny, CreateFunction stays.
+    fn = f"arn:aws:lambda:*:{ACCT}:function:*"
+    lam = edge(ALICE, "lambda-001", [("iam:PassRole", roles[0]), ("lambda:CreateFunction", fn),
+                                     ("lambda:InvokeFunction", fn)], target=roles[0])
+    assert [(d.action, d.resource) for d in solve_principal(ALICE, [lam]).denies] == [("iam:PassRole", roles[0])]
 
 
 def test_solve_principal_never_proposes_a_useless_deny() -> None:
