@@ -1,5 +1,5 @@
 """ARNs: the one parser (partition, service, region, account, resource type, name and path),
-and wildcard patterns (`*`, `?`) compiled once.
+and wildcard matching of ARNs (re-exported from the one matcher, `deescalate.policy.wildcard`).
 
 An ARN is `arn:partition:service:region:account-id:resource`; the resource part may itself
 contain `:` and `/`, and is `type/name`, `type:name` or a bare name (an S3 bucket).
@@ -7,7 +7,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
 The partition is `aws`, `aws-us-gov`, `aws-cn`, ...: every ARN the tool builds takes it from an
 ARN of the account (https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html).
 
-Two kinds of wildcard matching exist in IAM and they differ:
+Two kinds of wildcard matching exist in IAM and they differ (both are done by the one matcher,
+`deescalate.policy.wildcard`, in linear time):
 - `Resource`/`NotResource` and `StringLike`: `*` matches any run of characters (including `:` and
   `/`), `?` exactly one. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 - `ArnLike`/`ArnEquals`: the ARN is compared part by part (split on the first five `:`), and a
@@ -18,11 +19,10 @@ ARNs compare case-sensitively; actions are matched elsewhere, case-insensitively
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from deescalate.errors import SnapshotError
+from deescalate.policy.wildcard import arn_like, has_wildcard, wildcard_match
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,51 +102,16 @@ def region_of(arn: str) -> str:
     return parsed.region if parsed is not None else ""
 
 
-def has_wildcard(pattern: str) -> bool:
-    return "*" in pattern or "?" in pattern
-
-
-def wildcard_regex_source(pattern: str) -> str:
-    """Regex source (without anchors) for a `*`/`?` pattern where `*` may cross any character."""
-    out: list[str] = []
-    for ch in pattern:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
-
-
-@lru_cache(maxsize=65536)
-def compile_wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """One compiled, anchored regex per distinct pattern (cached: patterns repeat across policies)."""
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile(wildcard_regex_source(pattern) + r"\Z", flags)
-
-
-def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    if not has_wildcard(pattern):
-        return pattern.lower() == value.lower() if ignore_case else pattern == value
-    return compile_wildcard(pattern, ignore_case).match(value) is not None
-
-
-@lru_cache(maxsize=16384)
-def _arn_part_patterns(pattern: str) -> tuple[re.Pattern[str], ...] | None:
-    parts = pattern.split(":", 5)
-    if len(parts) != 6:
-        return None
-    return tuple(compile_wildcard(p) for p in parts)
-
-
-@lru_cache(maxsize=65536)
-def arn_like(pattern: str, value: str) -> bool:
-    """ArnLike/ArnEquals: part-by-part wildcard match; wildcards do not cross `:` part boundaries."""
-    if pattern == "*":
-        return True
-    compiled = _arn_part_patterns(pattern)
-    values = value.split(":", 5)
-    if compiled is None or len(values) != 6:
-        return False
-    return all(c.match(v) is not None for c, v in zip(compiled, values, strict=True))
+# The one wildcard matcher (linear time, no regex) lives in `deescalate.policy.wildcard`; these
+# names stay importable from here for the callers that match ARNs.
+__all__ = [
+    "Arn",
+    "account_of",
+    "arn_like",
+    "has_wildcard",
+    "parse_arn",
+    "partition_of",
+    "region_of",
+    "require_arn",
+    "wildcard_match",
+]

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from deescalate.arn import arn_like, compile_wildcard
 from deescalate.errors import PolicyError
 from deescalate.model import Condition
 from deescalate.policy.variables import (
@@ -39,6 +38,7 @@ from deescalate.policy.variables import (
     parse_template,
     resolve,
 )
+from deescalate.policy.wildcard import Glob, arn_like, glob
 
 # base operator -> (value type, negated, comparison)
 _STRING_OPS: dict[str, tuple[str, bool, str]] = {
@@ -189,10 +189,13 @@ class CompiledCondition:
         vt = self.vtype
         if vt == "string":
             if self.cmp == "like":
-                src = resolved.regex_source if resolved is not None else None
-                if src is not None:
-                    return re.compile(src + r"\Z", re.DOTALL)
-                return compile_wildcard(text)
+                if resolved is None:
+                    return glob(text)
+                if resolved.glob is not None:
+                    return resolved.glob
+                if resolved.shape == "suffix":
+                    return Glob.from_parts([(text[:-1], False), ("*", True)])
+                return Glob.from_parts([(text, False)])
             if self.cmp == "ieq":
                 return text.lower()
             return text
@@ -230,7 +233,7 @@ class CompiledCondition:
                 return value in policy_values
             if cmp == "ieq":
                 return value.lower() in policy_values
-            return any(p.match(value) is not None for p in policy_values)
+            return any(p.match(value) for p in policy_values)
         if vt == "arn":
             return any(arn_like(p, value) for p in policy_values)
         if vt == "bool":

@@ -2,10 +2,14 @@
 
 - Actions are `service:Name` and match case-insensitively, with `*` and `?`
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
-  A pattern list is compiled into: a set of exact names, one regex per service prefix for the
-  wildcard names of that service, and one regex for the rare patterns with a wildcard in the service
-  part. Matching is a set lookup plus at most two regex calls, whatever the number of patterns
-  (AWS's ReadOnlyAccess lists 2,677).
+  A pattern list is compiled into: a set of exact names, one `GlobSet` per service prefix for the
+  wildcard names of that service (its `Describe*`-style prefixes tested in one `str.startswith`),
+  and one for the rare patterns with a wildcard in the service part. The answer for an action is
+  remembered (AWS's ReadOnlyAccess lists 2,677 patterns).
+- Wildcards are matched by `deescalate.policy.wildcard` in linear time, never by a generated
+  regular expression (a backtracking regex over `*a*b*a*b...` patterns takes exponential time);
+  `wildcard_match`, `arn_like`, `Glob` and `GlobSet` are re-exported here: this module is where
+  every caller that matches an IAM pattern goes.
 - Resources are ARNs and match case-sensitively; `*` may cross `:` and `/`
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
 - Principals follow https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html:
@@ -15,17 +19,34 @@
 
 from __future__ import annotations
 
-import re
 from enum import IntEnum
 from functools import lru_cache
 
-from deescalate.arn import account_of, has_wildcard, wildcard_match, wildcard_regex_source
+from deescalate.arn import account_of
 from deescalate.model import PrincipalSpec
 from deescalate.policy.variables import UNKNOWN, Lookup, LookupFn, Template, parse_template, resolve
+from deescalate.policy.wildcard import Glob, GlobSet, arn_like, glob, has_wildcard, wildcard_match
+
+__all__ = [
+    "ActionMatcher",
+    "Caller",
+    "Glob",
+    "GlobSet",
+    "PrincipalMatcher",
+    "ResourceMatcher",
+    "Via",
+    "action_matches",
+    "actions_match",
+    "arn_like",
+    "glob",
+    "has_wildcard",
+    "resource_matches",
+    "wildcard_match",
+]
 
 
 class ActionMatcher:
-    __slots__ = ("everything", "exact", "global_rx", "memo", "per_service", "services")
+    __slots__ = ("everything", "exact", "global_globs", "memo", "per_service", "services")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.everything = False
@@ -43,23 +64,16 @@ class ActionMatcher:
             if not sep:
                 continue  # not an action AWS would accept; matches nothing
             if has_wildcard(svc):
-                global_wild.append(wildcard_regex_source(p))
-            elif name == "*":
-                wild.setdefault(svc, []).append(".*")
+                global_wild.append(p)
             elif has_wildcard(name):
-                wild.setdefault(svc, []).append(wildcard_regex_source(name))
+                wild.setdefault(svc, []).append(name)
             else:
                 exact.add(p)
         self.exact = frozenset(exact)
-        self.per_service = {
-            svc: re.compile("(?:" + "|".join(sorted(set(srcs))) + r")\Z", re.DOTALL)
-            for svc, srcs in wild.items()
-        }
-        self.global_rx = (
-            re.compile("(?:" + "|".join(global_wild) + r")\Z", re.DOTALL) if global_wild else None
-        )
+        self.per_service = {svc: GlobSet(names) for svc, names in wild.items()}
+        self.global_globs = GlobSet(global_wild) if global_wild else None
         # Service prefixes this list can match, or None for "any service" (used to index statements).
-        if self.everything or self.global_rx is not None:
+        if self.everything or self.global_globs is not None:
             self.services: frozenset[str] | None = None
         else:
             self.services = frozenset({a.partition(":")[0] for a in exact} | set(wild))
@@ -75,10 +89,10 @@ class ActionMatcher:
         """`action` lower-cased `service:name`, with its two halves."""
         if self.everything or action in self.exact:
             return True
-        rx = self.per_service.get(service)
-        if rx is not None and rx.match(name) is not None:
+        names = self.per_service.get(service)
+        if names is not None and names.match(name):
             return True
-        return self.global_rx is not None and self.global_rx.match(action) is not None
+        return self.global_globs is not None and self.global_globs.match(action)
 
 
 def actions_match(patterns: tuple[str, ...], action: str) -> bool:
@@ -115,7 +129,7 @@ def resource_matches(pattern: str, value: str) -> bool:
 class ResourceMatcher:
     """Resource patterns; those with policy variables are resolved per request."""
 
-    __slots__ = ("everything", "exact", "memo", "rx", "templates")
+    __slots__ = ("everything", "exact", "globs", "memo", "templates")
 
     def __init__(self, patterns: tuple[str, ...], *, substitute: bool) -> None:
         self.everything = False
@@ -129,11 +143,11 @@ class ResourceMatcher:
             elif p == "*":
                 self.everything = True
             elif has_wildcard(p):
-                wild.append(wildcard_regex_source(p))
+                wild.append(p)
             else:
                 exact.add(p)
         self.exact = frozenset(exact)
-        self.rx = re.compile("(?:" + "|".join(wild) + r")\Z", re.DOTALL) if wild else None
+        self.globs = GlobSet(wild) if wild else None
         self.templates = tuple(templates)
         self.memo: dict[tuple[int, object], _Resolved | Lookup] = {}
 
@@ -141,7 +155,7 @@ class ResourceMatcher:
         """True / False, or a description of the unknown key the match depends on."""
         if self.everything or resource in self.exact:
             return True
-        if self.rx is not None and self.rx.match(resource) is not None:
+        if self.globs is not None and self.globs.match(resource):
             return True
         pending: str | None = None
         for i, t in enumerate(self.templates):
@@ -156,13 +170,13 @@ class ResourceMatcher:
             elif m[0] == "^":
                 if resource.startswith(m[1]):
                     return True
-            elif m[2] is not None and m[2].match(resource) is not None:
+            elif m[2] is not None and m[2].match(resource):
                 return True
         return pending if pending is not None else False
 
 
     def _resolved(self, i: int, t: Template, lookup: LookupFn) -> _Resolved | Lookup:
-        """The template's regex for this request; remembered per principal when the caller's
+        """The template's matcher for this request; remembered per principal when the caller's
         context does not set any of its variables (then only the snapshot decides them)."""
         # Keyed by principal, or by principal and resource when a variable names a resource key.
         mk = lookup.resource_memo_key if t.resource_dependent else lookup.memo_key
@@ -179,8 +193,7 @@ class ResourceMatcher:
 
     @staticmethod
     def _resolve(t: Template, lookup: LookupFn) -> _Resolved | Lookup:
-        """As a cheap matcher: ("=", text) exact, ("^", prefix) for one final `*`, else a regex
-        (compiling a regex per principal is what costs most on first use)."""
+        """As a cheap matcher: ("=", text) exact, ("^", prefix) for one final `*`, else a `Glob`."""
         r = resolve(t, lookup)
         if isinstance(r, Lookup):
             return r
@@ -188,23 +201,11 @@ class ResourceMatcher:
             return ("=", r.literal_text, None)
         if r.shape == "suffix":
             return ("^", r.literal_text[:-1], None)
-        return ("~", r.regex_source, _compile(r.regex_source))
+        return ("~", r.literal_text, r.glob)
 
 
-# How a resolved Resource template matches: ("=", text, None), ("^", prefix, None), ("~", src, regex)
-_Resolved = tuple[str, str, re.Pattern[str] | None]
-
-
-_RX_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _compile(source: str) -> re.Pattern[str]:
-    rx = _RX_CACHE.get(source)
-    if rx is None:
-        if len(_RX_CACHE) > 65536:
-            _RX_CACHE.clear()
-        rx = _RX_CACHE[source] = re.compile(source + r"\Z", re.DOTALL)
-    return rx
+# How a resolved Resource template matches: ("=", text, None), ("^", prefix, None), ("~", text, glob)
+_Resolved = tuple[str, str, Glob | None]
 
 
 class Via(IntEnum):

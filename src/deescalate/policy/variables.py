@@ -18,10 +18,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import Final
 
-from deescalate.arn import wildcard_regex_source
+from deescalate.policy.wildcard import Glob
 
 
 class Lookup(Enum):
@@ -92,32 +91,31 @@ def parse_template(text: str, *, substitute: bool) -> Template:
 
 
 class Resolved:
-    """A template with its variables replaced: a wildcard regex source, the plain text, and the
-    shape of its wildcards ("none", "suffix" for one final `*`, or "regex") for cheap matching."""
+    """A template with its variables replaced: the plain text, the shape of its wildcards ("none",
+    "suffix" for one final `*`, or "glob") for cheap matching, and the matcher for "glob"."""
 
-    __slots__ = ("literal_text", "regex_source", "shape")
+    __slots__ = ("glob", "literal_text", "shape")
 
-    def __init__(self, regex_source: str, literal_text: str, shape: str = "regex") -> None:
-        self.regex_source = regex_source
+    def __init__(self, literal_text: str, shape: str = "glob", glob: Glob | None = None) -> None:
         self.literal_text = literal_text
         self.shape = shape
+        self.glob = glob
 
 
 def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
     """Replace the variables. ABSENT: a variable cannot be replaced; UNKNOWN: depends on context."""
-    rx: list[str] = []
-    txt: list[str] = []
+    parts: list[tuple[str, bool]] = []  # (text, wildcards active)
     wild: list[int] = []  # positions (in the text) of active wildcards
+    length = 0
     for part in template.parts:
         kind = part[0]
         if kind == "pat":
-            base = sum(len(t) for t in txt)
-            wild.extend(base + i for i, ch in enumerate(part[1]) if ch in "*?")
-            rx.append(_pattern_source(part[1]))
-            txt.append(part[1])
+            wild.extend(length + i for i, ch in enumerate(part[1]) if ch in "*?")
+            parts.append((part[1], True))
+            length += len(part[1])
         elif kind == "lit":
-            rx.append(re.escape(part[1]))
-            txt.append(part[1])
+            parts.append((part[1], False))
+            length += len(part[1])
         else:
             key, default = part[1], part[2]
             value = lookup(key) if key else ABSENT
@@ -129,20 +127,14 @@ def resolve(template: Template, lookup: LookupFn) -> Resolved | Lookup:
                 chosen = default
             else:
                 chosen = value[0]
-            rx.append(re.escape(chosen))
-            txt.append(chosen)
-    text = "".join(txt)
+            parts.append((chosen, False))
+            length += len(chosen)
+    text = "".join(t for t, _ in parts)
     if not wild:
-        shape = "none"
-    elif wild == [len(text) - 1] and text.endswith("*"):
-        shape = "suffix"
-    else:
-        shape = "regex"
-    return Resolved("".join(rx), text, shape)
-
-
-# The same texts come back for every principal a template is resolved for.
-_pattern_source = lru_cache(maxsize=4096)(wildcard_regex_source)
+        return Resolved(text, "none")
+    if wild == [len(text) - 1] and text.endswith("*"):
+        return Resolved(text, "suffix")
+    return Resolved(text, "glob", Glob.from_parts(parts))
 
 
 class LookupFn:
