@@ -278,6 +278,7 @@ class Reason(StrEnum):
     RCP = "rcp"
     BOUNDARY = "boundary"
     SESSION_POLICY = "session policy"
+    PROTECTED = "protected resource"  # AWS refuses the change whatever the policies say
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

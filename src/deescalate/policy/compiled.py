@@ -135,6 +135,8 @@ class CompiledStatement:
                 return None
         elif self.resources is not None:
             r = self.resources.matches(req.resource, lookup)
+            if r is None:  # an unresolvable variable: the statement does not apply
+                return None
             if r.__class__ is str:
                 pending = [f"NOT {r}" if self.resource_negated else str(r)]
             elif r == self.resource_negated:

@@ -209,7 +209,9 @@ class CompiledCondition:
             return text.lower()
         return _CONVERT[vt](text)
 
-    def _policy_values(self, lookup: LookupFn) -> tuple[Any, ...] | None:
+    def _policy_values(self, lookup: LookupFn) -> tuple[Any, ...] | Lookup:
+        """The policy values, typed; UNKNOWN when a variable depends on the context, ABSENT when
+        one cannot be resolved (then the whole condition fails)."""
         if self.typed is not None:
             return self.typed
         out: list[Any] = []
@@ -218,15 +220,15 @@ class CompiledCondition:
                 out.append(self._convert_policy_value(t.text, None))
                 continue
             r = resolve(t, lookup)
-            if r is UNKNOWN:
-                return None
             if isinstance(r, Lookup):
-                continue  # cannot be replaced: this value matches nothing
+                return r
             out.append(self._convert_policy_value(r.literal_text, r))
         return tuple(out)
 
-    def _match_one(self, value: str, policy_values: tuple[Any, ...]) -> bool:
-        """Does one request value match any policy value (before negation)?"""
+    def _match_one(self, value: str, policy_values: tuple[Any, ...]) -> bool | None:
+        """Does one request value match any policy value (before negation)? None when the value is
+        not of the operator's type (not an ARN, not an address, not a number, ...): it then
+        satisfies neither the operator nor its negation."""
         vt, cmp = self.vtype, self.cmp
         if vt == "string":
             if cmp == "eq":
@@ -235,20 +237,23 @@ class CompiledCondition:
                 return value.lower() in policy_values
             return any(p.match(value) for p in policy_values)
         if vt == "arn":
+            if not _is_arn(value):
+                return None
             return any(arn_like(p, value) for p in policy_values)
         if vt == "bool":
-            return value.lower() in policy_values
+            # Only "true" is true: any other request value counts as false.
+            return ("true" if value.lower() == "true" else "false") in policy_values
         if vt == "ip":
             addr = _to_address(value)
-            return addr is not None and any(
-                n is not None and addr.version == n.version and addr in n for n in policy_values
-            )
+            if addr is None:
+                return None
+            return any(n is not None and addr.version == n.version and addr in n for n in policy_values)
         if vt == "binary":
             b = _to_bytes(value)
-            return b is not None and b in policy_values
+            return None if b is None else b in policy_values
         conv = _CONVERT[vt](value)
         if conv is None:
-            return False
+            return None
         for p in policy_values:
             if p is None:
                 continue
@@ -261,6 +266,12 @@ class CompiledCondition:
             ):
                 return True
         return False
+
+    def _satisfies(self, value: str, policy_values: tuple[Any, ...]) -> bool:
+        """One request value against the operator, negation included (a wrong-typed value never
+        satisfies it, negated or not)."""
+        m = self._match_one(value, policy_values)
+        return m is not None and m != self.negated
 
     def evaluate(self, lookup: LookupFn) -> bool | None:
         mk = lookup.resource_memo_key if self.resource_dependent else lookup.memo_key
@@ -281,29 +292,43 @@ class CompiledCondition:
             return None
         present = not isinstance(found, Lookup) and len(found) > 0
         if self.vtype == "null":
+            if not present and self.qualifier is not None:
+                # Set operators on a missing key: ForAllValues true, ForAnyValue false
+                # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+                return self.qualifier == "all"
             # Null: "true" means the key must be absent, "false" that it must be present.
             wanted = self.typed if self.typed is not None else ()
             return any((w == "true") != present for w in wanted)
+        if not present and self.if_exists:
+            return True
+        pvals = self._policy_values(lookup)
+        if pvals is UNKNOWN:
+            return None
+        if isinstance(pvals, Lookup):
+            # A policy variable that cannot be resolved: the condition fails, negated or not
+            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+            return False
         if not present:
-            if self.if_exists:
-                return True
             if self.qualifier == "all":
                 return True
             if self.qualifier == "any":
                 return False
             return self.negated
         assert not isinstance(found, Lookup)
-        pvals = self._policy_values(lookup)
-        if pvals is None:
-            return None
-        neg = self.negated
         if self.qualifier == "all":
-            return all(self._match_one(v, pvals) != neg for v in found)
+            return all(self._satisfies(v, pvals) for v in found)
         if self.qualifier == "any":
-            return any(self._match_one(v, pvals) != neg for v in found)
-        # A single-valued operator on several request values: true when any matches (then negated).
-        hit = any(self._match_one(v, pvals) for v in found)
-        return hit != neg
+            return any(self._satisfies(v, pvals) for v in found)
+        if self.negated:
+            # Negated operator on several request values: none may match (and each must be of the
+            # operator's type).
+            return all(self._satisfies(v, pvals) for v in found)
+        # A single-valued operator on several request values: true when any matches.
+        return any(self._match_one(v, pvals) for v in found)
+
+
+def _is_arn(value: str) -> bool:
+    return value.startswith("arn:") and value.count(":") >= 5
 
 
 def compile_condition(cond: Condition, *, substitute: bool, where: str) -> CompiledCondition:

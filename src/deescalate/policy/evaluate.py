@@ -18,6 +18,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
    account, so the identity policy must allow too. A role's trust policy (and a KMS key policy) is
    required in every case: without its Allow nothing else grants.
 5. Cross account: the identity side AND the resource policy must both allow.
+0. Before all that, rules outside the documents (`protected.py`): sts:GetCallerIdentity is always
+   allowed; changes to AWS managed policies, service-linked and Identity Center roles and
+   `alias/aws/` KMS aliases are always denied.
 
 Each gate is three-valued (YES / MAYBE / NO); MAYBE comes from a condition on a context key the
 snapshot cannot supply, and makes the decision CONDITIONAL naming that condition.
@@ -52,6 +55,7 @@ from deescalate.policy.combine import (
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import Via
+from deescalate.policy.protected import SPECIAL_ACTIONS, special
 from deescalate.policy.scan import NO, YES, Guard, Scan, guards, scan, scan_guard, scan_resource
 from deescalate.policy.subjects import PrincipalView, TargetView
 from deescalate.policy.variables import normalise_context
@@ -125,6 +129,10 @@ class Authorizer:
         res = self._resources.get(resource)
         in_snapshot = role is not None or user is not None or res is not None
         account = account_of(resource) or (snap.account_id if in_snapshot else "")
+        if account == "aws":
+            # AWS managed policies (arn:aws:iam::aws:policy/...) belong to no customer account and
+            # have no resource-based policy: identity policies alone decide reading or attaching them.
+            account = ""
         policy: CompiledPolicy | None = None
         mandatory = False
         label = resource
@@ -198,6 +206,10 @@ class Authorizer:
         if p is None:
             p = self._principal(principal)
         act = action.lower()
+        if act in SPECIAL_ACTIONS:
+            fixed = special(act, resource)
+            if fixed is not None:
+                return fixed
         key = None
         if self._decision_cache_size and not context and not session_policies:
             key = (principal, act, resource)

@@ -63,6 +63,7 @@ _REASON_TEXT = {
     "rcp": "a resource control policy level does not allow it",
     "boundary": "the permissions boundary does not allow it",
     "session policy": "the session policy does not allow it",
+    "protected resource": "AWS does not let anyone make this change, whatever the policies say",
 }
 
 

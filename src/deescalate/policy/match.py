@@ -151,18 +151,22 @@ class ResourceMatcher:
         self.templates = tuple(templates)
         self.memo: dict[tuple[int, object], _Resolved | Lookup] = {}
 
-    def matches(self, resource: str, lookup: LookupFn) -> bool | str:
-        """True / False, or a description of the unknown key the match depends on."""
+    def matches(self, resource: str, lookup: LookupFn) -> bool | str | None:
+        """True / False, or a description of the unknown key the match depends on; None when
+        nothing matched and a pattern's variable cannot be resolved (the statement then does not
+        apply, as Resource or as NotResource)."""
         if self.everything or resource in self.exact:
             return True
         if self.globs is not None and self.globs.match(resource):
             return True
         pending: str | None = None
+        unresolvable = False
         for i, t in enumerate(self.templates):
             m = self._resolved(i, t, lookup)
             if m is UNKNOWN:
                 pending = f"Resource {t.text} (depends on {', '.join(t.variables())})"
             elif isinstance(m, Lookup):
+                unresolvable = True
                 continue
             elif m[0] == "=":
                 if resource == m[1]:
@@ -172,7 +176,9 @@ class ResourceMatcher:
                     return True
             elif m[2] is not None and m[2].match(resource):
                 return True
-        return pending if pending is not None else False
+        if pending is not None:
+            return pending
+        return None if unresolvable else False
 
 
     def _resolved(self, i: int, t: Template, lookup: LookupFn) -> _Resolved | Lookup:
@@ -218,7 +224,7 @@ class Via(IntEnum):
     NONE = 0
     ACCOUNT = 1  # the account (id or :root): delegation, the identity policy must allow too
     ROLE = 2  # the role ARN: grants every session, still limited by boundary and session policy
-    DIRECT = 3  # the user ARN, the session ARN or "*": grants the principal itself
+    DIRECT = 3  # the user ARN, the session ARN or "*": grants the principal (the session) itself
 
 
 class Caller:
@@ -248,9 +254,13 @@ class PrincipalMatcher:
         pending: str | None = None
         for ptype, value in self.entries:
             if ptype == "*" or (ptype == "AWS" and value == "*"):
-                # Everyone: the user itself; for a role session it is no more specific than the
-                # role ARN, so the role's boundary and session policy still limit it.
-                best = max(best, Via.ROLE if caller.is_role else Via.DIRECT)
+                # Everyone, so the requester itself: for a role that is the role session, and a
+                # grant to the session is not limited by the role's boundary or session policy
+                # ("resource-based policies that grant permissions to an IAM role session ARN ...
+                # are not limited by an implicit deny in identity-based policies, permissions
+                # boundaries, or session policies":
+                # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html).
+                best = Via.DIRECT
                 continue
             if ptype != "AWS":
                 continue  # Service, Federated, CanonicalUser principals are never IAM users or roles
@@ -279,8 +289,9 @@ class PrincipalMatcher:
             return via
         if isinstance(via, str):
             return f"the role session name is not {via.rsplit(' ', 1)[1]}"
-        # NotPrincipal: applies to everyone the list does not name.
+        # NotPrincipal: applies to everyone the list does not name, so to the requester (for a
+        # role, the session) itself, as "*" does.
         if via is not Via.NONE:
             return Via.NONE
-        return Via.ROLE if caller.is_role else Via.DIRECT
+        return Via.DIRECT
 

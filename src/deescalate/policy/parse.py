@@ -19,6 +19,7 @@ from deescalate.model import (
     Condition,
     Effect,
     Policy,
+    PolicyKind,
     PolicyRef,
     PrincipalSpec,
     Statement,
@@ -31,6 +32,8 @@ STATEMENT_KEYS = frozenset(
      "Condition"}
 )
 PRINCIPAL_TYPES = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
+# Policies whose statements must name a Principal (or NotPrincipal).
+RESOURCE_BASED = frozenset({PolicyKind.TRUST, PolicyKind.RESOURCE})
 
 
 def decode_document(raw: Any, *, where: str) -> Any:
@@ -76,6 +79,15 @@ def parse_policy(raw: Any, ref: PolicyRef, *, where: str | None = None) -> Polic
     statements = tuple(
         _parse_statement(s, i, f"{place}, statement {i}") for i, s in enumerate(raw_statements)
     )
+    if ref.kind in RESOURCE_BASED:
+        # "You must use the Principal element in resource-based policies":
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+        for st in statements:
+            if st.principal is None and st.not_principal is None:
+                raise PolicyError(
+                    f"{place}, {st.label()}: a resource-based policy statement needs Principal or "
+                    "NotPrincipal; AWS would reject this policy"
+                )
     return Policy(
         ref=ref,
         version=version,
