@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from deescalate.commands import apply_cmd, collect_cmd, demo_cmd, explain_cmd, plan_cmd, revert_cmd, scan_cmd
+from deescalate.commands import (
+    apply_cmd,
+    collect_cmd,
+    demo_cmd,
+    explain_cmd,
+    export_cmd,
+    plan_cmd,
+    revert_cmd,
+    scan_cmd,
+)
 
 COMMANDS: tuple[ModuleType, ...] = (
     collect_cmd,
@@ -13,5 +22,6 @@ COMMANDS: tuple[ModuleType, ...] = (
     plan_cmd,
     apply_cmd,
     revert_cmd,
+    export_cmd,
     demo_cmd,
 )
