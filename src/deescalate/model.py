@@ -381,6 +381,31 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OpenedEdge:
+    """An edge the change opens, with the Terraform addresses that open it."""
+
+    edge: str  # Edge.id
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeSummary:
+    """What a change (a Terraform plan) does to the findings, against the account before it."""
+
+    plan: str  # the plan file
+    introduced: tuple[str, ...]  # principals at risk after the change and not before
+    resolved: tuple[str, ...]  # principals at risk before the change and not after
+    opened: tuple[OpenedEdge, ...] = ()
+    # Terraform address -> "FILE:LINE" of its `resource` block (with --terraform-dir)
+    locations: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAP)
+
+    def addresses_for(self, edges: tuple[Edge, ...]) -> tuple[str, ...]:
+        """The addresses that open any of `edges` (a finding's edges and path steps)."""
+        ids = {e.id for e in edges}
+        return tuple(sorted({a for o in self.opened if o.edge in ids for a in o.addresses}))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     account_id: str
     admins: tuple[AdminVerdict, ...]
@@ -390,6 +415,7 @@ class Report:
     notes: tuple[str, ...] = ()
     source: str = ""
     plan: Plan | None = None
+    change: ChangeSummary | None = None  # set when the report compares a Terraform plan's before/after
 
 
 # --------------------------------------------------------------------------- the plan

@@ -47,7 +47,8 @@ def add_options(p: argparse.ArgumentParser, *, default_fail_on: str = "any") -> 
         choices=FAIL_ON_CHOICES,
         default=default_fail_on,
         help="exit 1 when a finding reaches this level: any (every finding, also conditional ones), "
-        "conditional (tolerate conditional findings: only certain ones fail), none (never), or a "
+        "conditional (tolerate conditional findings: only certain ones fail), new (only findings a "
+        "--terraform-plan change introduces), none (never), or a "
         f"severity critical/high/medium/low and worse (default {default_fail_on})",
     )
     p.add_argument(

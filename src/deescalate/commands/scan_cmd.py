@@ -6,6 +6,7 @@ Exit codes: 0 nothing at risk (at or above `--fail-on`), 1 findings, 2 usage, 3 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -32,12 +33,27 @@ def register(sub: Any) -> None:
     p.add_argument("--profile", help="collect first with this AWS profile")
     p.add_argument("--region", action="append", dest="regions", metavar="R",
                    help="collect first, from this region (repeatable)")
+    p.add_argument("--terraform-plan", metavar="PLAN.json",
+                   help="scan the account as this Terraform plan leaves it (`terraform show -json tfplan` "
+                   "output), on top of SNAPSHOT when given, and report what the change introduces and "
+                   "resolves")
+    p.add_argument("--account-id", metavar="ID",
+                   help="with --terraform-plan: the AWS account id, when the plan does not tell it")
+    p.add_argument("--terraform-dir", metavar="DIR",
+                   help="with --terraform-plan: the Terraform configuration, to point reports at the .tf "
+                   "file and line of each resource that opens an escalation")
     add_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     parse_outputs(args)  # a bad --output is a usage error before any collection or analysis
+    if args.terraform_plan:
+        return _run_plan(args)
+    if args.account_id or args.terraform_dir:
+        raise UsageError("--account-id and --terraform-dir go with --terraform-plan")
+    if args.fail_on == "new":
+        raise UsageError("--fail-on new needs --terraform-plan: without a change no finding is new")
     live = bool(args.endpoint_url or args.profile or args.regions)
     if args.snapshots and live:
         raise UsageError("give SNAPSHOT paths or --endpoint-url/--profile/--region to collect, not both")
@@ -53,3 +69,34 @@ def run(args: argparse.Namespace) -> int:
                       endpoint_url=args.endpoint_url)
         print(f"deescalate: collected a snapshot into {out} (temporary)", file=sys.stderr)
         return emit(report_output.analyze_snapshot(load_snapshot_args([str(out)]), args), args)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    """`scan --terraform-plan PLAN.json [SNAPSHOT ...]`: the account after the change, and the change."""
+    if args.endpoint_url or args.profile or args.regions:
+        raise UsageError("--terraform-plan reads SNAPSHOT files, it does not collect: drop "
+                         "--endpoint-url/--profile/--region (collect first, then give the snapshot)")
+    if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
+        raise UsageError(f"--account-id {args.account_id!r}: an AWS account id is 12 digits")
+    if args.terraform_dir and not Path(args.terraform_dir).is_dir():
+        raise UsageError(f"--terraform-dir {args.terraform_dir}: no such directory")
+    from dataclasses import replace
+
+    from deescalate.analysis.change import analyze_change
+    from deescalate.snapshot.terraform import load_terraform_plan
+    from deescalate.snapshot.terraform.source import find_locations
+
+    base = load_snapshot_args(args.snapshots) if args.snapshots else None
+    scan = load_terraform_plan(args.terraform_plan, base, account_id=args.account_id)
+    _, report = analyze_change(scan, targets=tuple(args.targets))
+    if args.terraform_dir and report.change is not None:
+        wanted = {a for o in report.change.opened for a in o.addresses}
+        report = replace(report, change=replace(report.change,
+                                                locations=find_locations(args.terraform_dir, sorted(wanted))))
+    if args.with_plan and report.findings:
+        from deescalate.remediate.plan import build_plan, default_analyze
+
+        targets = tuple(args.targets)
+        plan = build_plan(scan.after, report, default_analyze(targets), targets=targets)
+        report = replace(report, plan=plan)
+    return emit(report, args)

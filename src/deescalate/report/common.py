@@ -64,7 +64,10 @@ def view(report: Report, gate: GateResult | None) -> View:
         active, suppressed, warnings = report.findings, (), ()
         severities = {f.principal: finding_severity(f, report) for f in report.findings}
     order = {s: i for i, s in enumerate((Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW))}
-    active = tuple(sorted(active, key=lambda f: (order[severities[f.principal]], f.principal)))
+    new = set(report.change.introduced) if report.change is not None else set()
+    # With a change (scan --terraform-plan), the findings it introduces lead.
+    active = tuple(sorted(active, key=lambda f: (f.principal not in new, order[severities[f.principal]],
+                                                 f.principal)))
     counts: Counter[str] = Counter()
     edges: dict[str, Edge] = {}
     for f in report.findings:

@@ -37,6 +37,7 @@ from deescalate.policy.match import resource_matches
 class FailOn(StrEnum):
     ANY = "any"
     CONDITIONAL = "conditional"
+    NEW = "new"  # only findings a change (scan --terraform-plan) introduces
     NONE = "none"
     CRITICAL = "critical"
     HIGH = "high"
@@ -178,10 +179,12 @@ def _all_paths(finding: Finding) -> tuple[tuple[Edge, ...], ...]:
     return tuple(finding.paths) + tuple((e,) for e in finding.edges)
 
 
-def _fails(finding: Finding, severity: Severity, fail_on: FailOn) -> bool:
+def _fails(finding: Finding, severity: Severity, fail_on: FailOn, introduced: frozenset[str]) -> bool:
     match fail_on:
         case FailOn.ANY:
             return True
+        case FailOn.NEW:
+            return finding.principal in introduced
         case FailOn.CONDITIONAL:
             return not finding.conditional
         case FailOn.NONE:
@@ -224,7 +227,8 @@ def evaluate(
             suppressed.append(SuppressedFinding(finding=f, severity=sev, by=tuple(by)))
         else:
             active.append(f)
-    failing = tuple(f for f in active if _fails(f, severities[f.principal], fail_on))
+    introduced = frozenset(report.change.introduced) if report.change is not None else frozenset()
+    failing = tuple(f for f in active if _fails(f, severities[f.principal], fail_on, introduced))
     return GateResult(
         fail_on=fail_on,
         active=tuple(active),

@@ -18,6 +18,7 @@ from deescalate import __version__
 from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import technique
 from deescalate.model import Edge, Plan, Report
+from deescalate.report.change import html_section as change_section
 from deescalate.report.common import View, target_label, view
 from deescalate.report.gate import GateResult
 from deescalate.report.layout import NODE_H, NODE_W, layout
@@ -190,6 +191,7 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
         f"<title>deescalate report: {_e(report.account_id)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>Privilege escalation report: account {_e(report.account_id)}</h1>"
         f"<p>{_e(report.source)} · deescalate {_e(__version__)}</p></header><main>",
+        change_section(report, v.active, _e),
         '<section><h2>Summary</h2><p class="counts">'
         f"<span><b>{len(v.active)}</b> principal(s) at risk</span>"
         + "".join(f"<span>{_sev(s)} {counts[s]}</span>" for s in Severity)

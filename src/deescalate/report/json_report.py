@@ -13,10 +13,11 @@ from deescalate import __version__
 from deescalate.analysis.severity import Severity
 from deescalate.model import Edge, Finding, Plan, Report
 from deescalate.remediate.planfile import deny_to_json, edge_to_json
+from deescalate.report.change import addresses_of, change_obj
 from deescalate.report.common import view
 from deescalate.report.gate import GateResult
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 
 def edge_obj(e: Edge) -> dict[str, Any]:
@@ -63,6 +64,13 @@ def plan_obj(p: Plan) -> dict[str, Any]:
     }
 
 
+def _with_change(report: Report, obj: dict[str, Any], f: Finding) -> dict[str, Any]:
+    if report.change is not None:
+        obj["introduced"] = f.principal in report.change.introduced
+        obj["terraform_addresses"] = list(addresses_of(report, f))
+    return obj
+
+
 def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
     v = view(report, gate)
     by_sev = {s.value: 0 for s in Severity}
@@ -85,7 +93,7 @@ def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]
             "techniques": dict(v.technique_counts),
             "graph_edges": len(report.edges),
         },
-        "findings": [finding_obj(f, v.severity[f.principal]) for f in v.active],
+        "findings": [_with_change(report, finding_obj(f, v.severity[f.principal]), f) for f in v.active],
         "suppressed": [
             {
                 **finding_obj(sf.finding, sf.severity),
@@ -101,6 +109,7 @@ def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]
         "notes": list(report.notes),
         "warnings": list(v.warnings),
         "plan": plan_obj(report.plan) if report.plan is not None else None,
+        "change": change_obj(report),
     }
     if gate is not None:
         obj["gate"] = {"fail_on": gate.fail_on.value, "failing": len(gate.failing),

@@ -21,6 +21,7 @@ from deescalate import __version__
 from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import all_techniques, technique
 from deescalate.model import Edge, Finding, Report
+from deescalate.report.change import addresses_of
 from deescalate.report.common import edge_step, view
 from deescalate.report.gate import GateResult
 
@@ -55,7 +56,26 @@ def _rule(tid: str) -> dict[str, Any]:
     }
 
 
-def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], uri: str) -> list[dict[str, Any]]:
+def _terraform(report: Report, f: Finding, uri: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(logical locations of the Terraform addresses that open the finding, its .tf physical location)."""
+    change = report.change
+    if change is None:
+        return [], None
+    addresses = addresses_of(report, f)
+    logical = [{"fullyQualifiedName": a, "name": a.rsplit(".", 1)[-1], "kind": "resource"} for a in addresses]
+    physical = None
+    for a in addresses:
+        where = change.locations.get(a)
+        if where:
+            file, _, line = where.rpartition(":")
+            physical = {"artifactLocation": {"uri": quote(file, safe="/:@-._~")},
+                        "region": {"startLine": int(line) if line.isdigit() else 1}}
+            break
+    return logical, physical
+
+
+def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], uri: str,
+                 report: Report | None = None) -> list[dict[str, Any]]:
     # Group the principal's escalations by their first step's technique.
     first: dict[str, list[tuple[Edge, ...]]] = {}
     for p in f.paths:
@@ -65,11 +85,16 @@ def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], uri: str
         first.setdefault(e.technique, [])
         if not any(p[0] == e for p in first[e.technique]):
             first[e.technique].append((e,))
+    logical, physical = _terraform(report, f, uri) if report is not None else ([], None)
+    introduced = report is not None and report.change is not None and f.principal in report.change.introduced
     out = []
     for tid, paths in sorted(first.items()):
         shortest = min(paths, key=len)
         steps = " -> ".join(edge_step(e) for e in shortest)
         cond = " It depends on a condition the snapshot cannot settle." if f.conditional else ""
+        if introduced:
+            opened_by = ", ".join(a["fullyQualifiedName"] for a in logical)
+            cond += f" Introduced by this change ({opened_by})." if logical else " Introduced by this change."
         msg = (f"{f.principal} can escalate ({sev.value}) starting with {tid}; shortest of "
                f"{len(paths)} path(s), {len(shortest)} step(s): {steps}.{cond}")
         out.append({
@@ -78,13 +103,15 @@ def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], uri: str
             "level": _LEVEL[sev],
             "message": {"text": msg},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
+                "physicalLocation": physical
+                or {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
                 "logicalLocations": [{"fullyQualifiedName": f.principal, "name": f.principal,
-                                      "kind": "resource"}],
+                                      "kind": "resource"}, *logical],
             }],
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f.principal, tid)},
             "properties": {"severity": sev.value, "security-severity": _SCORE[sev],
-                           "conditional": f.conditional, "techniques": list(f.techniques)},
+                           "conditional": f.conditional, "techniques": list(f.techniques),
+                           **({"introduced": introduced} if report is not None and report.change else {})},
         })
     return out
 
@@ -104,9 +131,9 @@ def sarif_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
     uri = quote(report.source or "snapshot", safe="/:@-._~")
     results: list[dict[str, Any]] = []
     for f in v.active:
-        results += _results_for(f, v.severity[f.principal], rule_index, uri)
+        results += _results_for(f, v.severity[f.principal], rule_index, uri, report)
     for sf in v.suppressed:
-        for r in _results_for(sf.finding, sf.severity, rule_index, uri):
+        for r in _results_for(sf.finding, sf.severity, rule_index, uri, report):
             r["suppressions"] = [{"kind": "external", "status": "accepted", "justification": s.reason}
                                  for s in sf.by]
             results.append(r)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import technique
 from deescalate.model import Report
+from deescalate.report.change import text_lines as change_lines
 from deescalate.report.common import edge_step, view
 from deescalate.report.gate import GateResult
 
@@ -38,6 +39,9 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
     src = f" ({_clean(report.source)})" if report.source else ""
     out.append(head(f"deescalate scan of account {_clean(report.account_id)}{src}"))
     out.append("")
+    lead = change_lines(report, v.active)
+    if lead:
+        out += [head(_clean(line)) if not line.startswith(" ") and line else _clean(line) for line in lead]
     out.append(head(f"Administrators ({len(v.full_admins)})"))
     reasons = {a.arn: a.reason for a in report.admins}
     out += [f"  {_clean(a)}  - {_clean(reasons[a])}" for a in v.full_admins] or ["  (none)"]
