@@ -33,6 +33,20 @@ class UsageError(DeescalateError):
     exit_code = EXIT_USAGE
 
 
+class MissingInputError(UsageError):
+    """An input named on the command line does not exist: exit 2 whatever its kind (snapshot, plan,
+    suppression file, journal, session policy)."""
+
+    def __init__(self, kind: str, path: object) -> None:
+        super().__init__(f"{kind} {path}: no such file or directory")
+
+
+def empty_file(path: object) -> str:
+    """The one wording for an input file with nothing in it (rather than a JSON parser's
+    "Expecting value (line 1, column 1)")."""
+    return f"{path}: empty file"
+
+
 class SnapshotError(DeescalateError):
     """A snapshot file or directory is missing, malformed, or of an unknown format version."""
 

@@ -256,9 +256,15 @@ class Snapshot:
     inventory: tuple[InventoryRecord, ...] = ()
     has_inventory: bool = False  # False for a raw get-account-authorization-details file
     source: str = ""  # the file or directory it was loaded from
+    # Several accounts' snapshots merged: every account, the home account (account_id) first.
+    accounts: tuple[str, ...] = ()
 
     def principal_arns(self) -> tuple[str, ...]:
         return tuple(self.users) + tuple(self.roles)
+
+    def all_accounts(self) -> tuple[str, ...]:
+        """Every account this snapshot holds, the home account first."""
+        return self.accounts or (self.account_id,)
 
 
 # --------------------------------------------------------------------------- decisions
@@ -416,6 +422,7 @@ class Report:
     source: str = ""
     plan: Plan | None = None
     change: ChangeSummary | None = None  # set when the report compares a Terraform plan's before/after
+    accounts: tuple[str, ...] = ()  # every account analysed, account_id first (several snapshots)
 
 
 # --------------------------------------------------------------------------- the plan

@@ -70,6 +70,7 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
         unexamined=tuple(missing),
         notes=tuple(notes),
         source=snapshot.source,
+        accounts=snapshot.all_accounts(),
     )
 
 

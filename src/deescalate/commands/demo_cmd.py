@@ -11,6 +11,7 @@ from typing import Any
 
 from deescalate.commands import report_output
 from deescalate.commands.report_output import add_options, emit, parse_outputs
+from deescalate.commands.snapshot_args import load_snapshot_args
 
 
 def register(sub: Any) -> None:
@@ -26,6 +27,5 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     parse_outputs(args)
-    from deescalate.snapshot import load_demo
-
-    return emit(report_output.analyze_snapshot(load_demo(), args), args)
+    report_output.check_outputs(args, demo=True)
+    return emit(report_output.analyze_snapshot(load_snapshot_args([], demo=True), args), args)

@@ -17,7 +17,16 @@ import sys
 from typing import Any, TextIO
 
 from deescalate.commands.snapshot_args import load_snapshot_args
-from deescalate.errors import EXIT_CLEAN, EXIT_RUNTIME, EXIT_USAGE, DeescalateError, PolicyError, UsageError
+from deescalate.errors import (
+    EXIT_CLEAN,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    DeescalateError,
+    MissingInputError,
+    PolicyError,
+    UsageError,
+    empty_file,
+)
 from deescalate.model import Policy, PolicyKind, PolicyRef, Snapshot
 from deescalate.policy.evaluate import Authorizer
 from deescalate.policy.explain import decision_json, decision_text, parse_context, resolve_principal
@@ -80,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open(args.batch, encoding="utf-8") as fh:
             return _batch(snap, fh)
+    except FileNotFoundError as e:
+        raise MissingInputError("batch file", args.batch) from e
     except OSError as e:
         raise UsageError(f"--batch {args.batch}: {e.strerror or e}") from e
 
@@ -88,8 +99,12 @@ def _session_policy(path: str) -> Policy:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
+    except FileNotFoundError as e:
+        raise MissingInputError("session policy", path) from e
     except OSError as e:
         raise UsageError(f"--session-policy {path}: {e.strerror or e}") from e
+    if not text.strip():
+        raise UsageError(f"--session-policy {empty_file(path)}")
     try:
         ref = PolicyRef(kind=PolicyKind.SESSION, name=path)
         return parse_policy(text, ref, where=f"--session-policy {path}")

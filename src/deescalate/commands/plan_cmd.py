@@ -10,12 +10,17 @@ quotas, 2 usage error, 3 runtime error.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
-from deescalate.commands.snapshot_args import load_snapshot_args
+from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwriting_inputs
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
+
+log = logging.getLogger("deescalate.cli")
 
 
 def register(sub: Any) -> None:
@@ -26,11 +31,14 @@ def register(sub: Any) -> None:
         "cut all of its escalation edges, verified by re-running the analysis. With --check, re-verify an "
         "edited plan file and list the paths it leaves open. Exit 0 verified, 1 paths left open.",
     )
-    p.add_argument("snapshot", nargs="?", metavar="SNAPSHOT", help="snapshot directory or file")
+    p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT",
+                   help="snapshot directory or file; several (one per account) are analysed together, "
+                   "as by scan, so cross-account paths are planned")
     p.add_argument("--demo", action="store_true", help="use the packaged demo account as the snapshot")
     p.add_argument("-o", dest="out", metavar="FILE", help="write the plan to FILE (default: stdout)")
     p.add_argument("--principal", action="append", dest="principals", default=[], metavar="ARN",
-                   help="plan only this principal (repeatable)")
+                   help="plan only this user or role: its ARN or its unique name, as explain --principal "
+                   "(repeatable)")
     p.add_argument("--target", action="append", dest="targets", default=[], metavar="ARN-PATTERN",
                    help="also protect principals matching this pattern, as `scan --target` (repeatable)")
     p.add_argument("--check", metavar="PLAN", help="re-verify this (edited) plan file against SNAPSHOT")
@@ -51,8 +59,10 @@ def edge_line(edge: Edge) -> str:
 def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
     from deescalate.remediate.quotas import choose_placement, render_document
 
-    lines = [f"Plan for account {plan.account_id} (snapshot {plan.snapshot}): "
-             f"{len(at_risk)} principal(s) at risk, {len(plan.principals)} with denies"]
+    accounts = snapshot.all_accounts()
+    which = (f"account {plan.account_id} (snapshot {plan.snapshot})" if len(accounts) == 1 else
+             f"{len(accounts)} accounts: {', '.join(accounts)} (snapshots {plan.snapshot})")
+    lines = [f"Plan for {which}: {len(at_risk)} principal(s) at risk, {len(plan.principals)} with denies"]
     planned = {p.principal for p in plan.principals}
     for pp in plan.principals:
         active = [d for d in pp.denies if d.apply]
@@ -92,21 +102,39 @@ def _verdict(plan: Plan) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from deescalate.remediate.planfile import dumps, write_plan
 
-    snapshot = load_snapshot_args([args.snapshot] if args.snapshot else [], demo=args.demo)
+    inputs = [Path(s) for s in args.snapshots]
+    if args.demo:
+        from deescalate.snapshot import demo_path
+
+        inputs.append(demo_path())
+    if args.check:  # --check writes its result into the plan file itself
+        refuse_overwriting_inputs([(f"--check {args.check}", Path(args.check))], inputs)
+    elif args.out:
+        refuse_overwriting_inputs([(f"-o {args.out}", Path(args.out))], inputs)
+    snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
     if args.check:
         return _check(args, snapshot)
     from deescalate.analysis.analyze import analyze
+    from deescalate.policy.explain import resolve_principal
     from deescalate.remediate.plan import build_plan, default_analyze
 
+    # The same forms as `explain --principal` (ARN or unique name); one the snapshot lacks is a
+    # usage error, not an empty plan that says "Verified".
+    principals = list(dict.fromkeys(resolve_principal(snapshot, name) for name in args.principals))
     targets = tuple(args.targets)
+    started = time.perf_counter()
     report = analyze(snapshot, targets=targets)
+    log.info("analysis: %d finding(s) in %.2fs", len(report.findings), time.perf_counter() - started)
     at_risk = [f.principal for f in report.findings]
-    unknown = [p for p in args.principals if p not in at_risk]
-    for arn in unknown:
-        print(f"deescalate: note: {arn} has no finding in this snapshot; nothing to plan for it",
-              file=sys.stderr)
-    wanted = args.principals or None
+    for arn in principals:
+        if arn not in at_risk:
+            print(f"deescalate: note: {arn} has no finding in this snapshot; nothing to plan for it",
+                  file=sys.stderr)
+    wanted = principals or None
+    started = time.perf_counter()
     plan = build_plan(snapshot, report, default_analyze(targets), principals=wanted, targets=targets)
+    log.info("plan: %d principal(s) with denies, verified=%s, in %.2fs", len(plan.principals),
+             plan.verified, time.perf_counter() - started)
     if args.out:
         write_plan(plan, args.out)
         shown = [a for a in at_risk if wanted is None or a in wanted]
@@ -136,7 +164,7 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
     # apply refuses a plan whose switched-on denies differ from its recorded, checked document.
     write_plan(checked, args.check)
     off = [d.id for p in checked.principals for d in p.denies if not d.apply]
-    print(f"Checked {args.check} against {snapshot.source or args.snapshot}: "
+    print(f"Checked {args.check} against {snapshot.source or ', '.join(args.snapshots)}: "
           f"{sum(len(p.denies) for p in checked.principals)} deny(s) in "
           f"{sum(len(render_document(p.denies)['Statement']) for p in checked.principals)} statement(s), "
           f"{len(off)} switched off{' (' + ', '.join(off) + ')' if off else ''}.")

@@ -8,8 +8,11 @@ stderr, and the exit code from the gate (0 clean, 1 findings at or above `--fail
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from deescalate.errors import DeescalateError, UsageError
 from deescalate.model import Report, Snapshot
 from deescalate.report import FORMATS, render
 from deescalate.report.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppressions
+
+log = logging.getLogger("deescalate.cli")
 
 
 def add_options(p: argparse.ArgumentParser, *, default_fail_on: str = "any") -> None:
@@ -79,16 +84,41 @@ def parse_outputs(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
     return out
 
 
+def check_outputs(args: argparse.Namespace, snapshots: Sequence[str] = (), *, demo: bool = False) -> None:
+    """Usage error, before any work, when `-o`/`--output` would write over an input (a snapshot
+    file or directory, the suppression file) or two outputs share a file."""
+    from deescalate.commands.snapshot_args import refuse_overwriting_inputs
+
+    files: list[tuple[str, Path]] = []
+    if args.out:
+        files.append((f"-o {args.out}", Path(args.out)))
+    files += [(f"--output {fmt}={path}", path) for fmt, path in parse_outputs(args)[1:] if path is not None]
+    inputs = [Path(s) for s in snapshots]
+    if demo:
+        from deescalate.snapshot import demo_path
+
+        inputs.append(demo_path())
+    if args.suppressions:
+        inputs.append(Path(args.suppressions))
+    refuse_overwriting_inputs(files, inputs)
+
+
 def analyze_snapshot(snapshot: Snapshot, args: argparse.Namespace) -> Report:
     """Run the analysis (and the planner when asked). Imported lazily: the CLI starts fast."""
     from deescalate.analysis.analyze import analyze
 
     targets = tuple(args.targets)
+    started = time.perf_counter()
     report: Report = analyze(snapshot, targets=targets)
+    log.info("analysis: %d admin(s), %d finding(s), %d edge(s) in %.2fs", len(report.admins),
+             len(report.findings), len(report.edges), time.perf_counter() - started)
     if args.with_plan and report.findings:
         from deescalate.remediate.plan import build_plan, default_analyze
 
+        started = time.perf_counter()
         report = replace(report, plan=build_plan(snapshot, report, default_analyze(targets), targets=targets))
+        log.info("plan: %d principal(s) with denies in %.2fs",
+                 len(report.plan.principals) if report.plan else 0, time.perf_counter() - started)
     return report
 
 
@@ -96,6 +126,8 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     """Gate, render every requested output, print warnings; return the exit code."""
     outputs = parse_outputs(args)
     suppressions = load_suppressions(args.suppressions) if args.suppressions else ()
+    if args.suppressions:
+        log.info("read %d suppression(s) from %s", len(suppressions), args.suppressions)
     gate = evaluate(report, fail_on=FailOn(args.fail_on), suppressions=suppressions)
     for w in gate.warnings():
         print(f"deescalate: warning: {w}", file=sys.stderr)
@@ -107,7 +139,10 @@ def emit(report: Report, args: argparse.Namespace) -> int:
             sys.stdout.write(render(fmt, report, gate=gate, color=color and fmt == "text"))
             sys.stdout.flush()
         else:
+            started = time.perf_counter()
             text = render(fmt, report, gate=gate, color=args.color == "always" and fmt == "text")
+            log.info("rendered the %s report (%d characters) in %.2fs", fmt, len(text),
+                     time.perf_counter() - started)
             try:
                 file.write_text(text, encoding="utf-8")
             except OSError as e:

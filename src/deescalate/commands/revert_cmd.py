@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deescalate.errors import EXIT_RUNTIME, UsageError
+from deescalate.errors import EXIT_RUNTIME, MissingInputError, UsageError
 from deescalate.remediate.aws import connect
 from deescalate.remediate.journal import Call, Journal, read_journal, records
 from deescalate.remediate.revert import check_journal_account, execute_reverts, revert_all_calls, revert_calls
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.journal and not args.all:
         raise UsageError("revert needs --journal FILE (undo one apply) or --all (every deescalate-… policy)")
     if args.journal and not Path(args.journal).exists():
-        raise UsageError(f"journal {args.journal} does not exist")
+        raise MissingInputError("journal", args.journal)
     clients = connect(profile=args.profile, endpoint_url=args.endpoint_url)
     if args.journal:
         recs = records(read_journal(args.journal))

@@ -28,7 +28,10 @@ def register(sub: Any) -> None:
         "--region, collect a snapshot first (read-only calls) into a temporary directory. "
         "Exit 0 when nothing is at risk, 1 when findings reach --fail-on, 2 usage error, 3 runtime error.",
     )
-    p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT", help="snapshot directory or file")
+    p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT",
+                   help="snapshot directory or get-account-authorization-details file; several "
+                   "(one per account) are analysed together")
+    p.add_argument("--demo", action="store_true", help="use the packaged demo account as SNAPSHOT")
     p.add_argument("--endpoint-url", help="collect first from this AWS-compatible endpoint")
     p.add_argument("--profile", help="collect first with this AWS profile")
     p.add_argument("--region", action="append", dest="regions", metavar="R",
@@ -55,13 +58,16 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_on == "new":
         raise UsageError("--fail-on new needs --terraform-plan: without a change no finding is new")
     live = bool(args.endpoint_url or args.profile or args.regions)
-    if args.snapshots and live:
-        raise UsageError("give SNAPSHOT paths or --endpoint-url/--profile/--region to collect, not both")
-    if not args.snapshots and not live:
-        raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file), or "
-                         "--profile/--region/--endpoint-url to collect one first")
-    if args.snapshots:
-        return emit(report_output.analyze_snapshot(load_snapshot_args(args.snapshots), args), args)
+    if (args.snapshots or args.demo) and live:
+        raise UsageError("give SNAPSHOT paths (or --demo) or --endpoint-url/--profile/--region to collect, "
+                         "not both")
+    if not args.snapshots and not args.demo and not live:
+        raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file), --demo, "
+                         "or --profile/--region/--endpoint-url to collect one first")
+    report_output.check_outputs(args, args.snapshots, demo=args.demo)
+    if args.snapshots or args.demo:
+        snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
+        return emit(report_output.analyze_snapshot(snapshot, args), args)
     from deescalate.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="deescalate-") as tmp:

@@ -92,15 +92,23 @@ def prepare(plan: Plan, clients: Clients) -> Prepared:
     """The exact calls that bring the live account to the plan, after every safety check."""
     caller = caller_principal(clients.sts)
     caller_account = caller.split(":")[4]
-    if caller_account != plan.account_id:
+    # A plan made from several accounts' snapshots holds principals of each: one run of apply
+    # changes those of the credentials' account only, and says which it left for another run.
+    accounts = {plan.account_id} | {pp.principal.split(":")[4] for pp in plan.principals}
+    if caller_account not in accounts:
         raise ApplyError(
-            f"the plan is for account {plan.account_id}, but the credentials are for "
+            f"the plan is for account {', '.join(sorted(accounts))}, but the credentials are for "
             f"{caller_account} ({caller})"
         )
     calls: list[Call] = []
     notes: list[str] = []
     stale: list[str] = []
     for pp in plan.principals:
+        elsewhere = pp.principal.split(":")[4]
+        if elsewhere != caller_account:
+            notes.append(f"{pp.principal}: skipped, in account {elsewhere}; apply this plan again with "
+                         "credentials for that account")
+            continue
         if pp.unfixable:
             notes.append(f"{pp.principal}: skipped, unfixable within quotas: {pp.unfixable}")
             continue

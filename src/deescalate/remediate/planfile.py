@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deescalate.errors import UsageError
+from deescalate.errors import MissingInputError, UsageError, empty_file
 from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PrincipalPlan
 
 SCHEMA_VERSION = 1
@@ -247,8 +247,12 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
 def read_plan(path: str | Path) -> Plan:
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise MissingInputError("plan", path) from e
     except OSError as e:
         raise UsageError(f"cannot read the plan {path}: {e.strerror}") from e
+    if not text.strip():
+        raise UsageError(empty_file(path))
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as e:

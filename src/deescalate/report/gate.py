@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from deescalate.analysis.severity import Severity, finding_severity
-from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
+from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, MissingInputError, UsageError, empty_file
 from deescalate.model import Edge, Finding, Report
 from deescalate.policy.match import resource_matches
 
@@ -102,8 +102,12 @@ def load_suppressions(path: str | Path) -> tuple[Suppression, ...]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise MissingInputError("suppression file", p) from e
     except OSError as e:
         raise UsageError(f"cannot read suppression file {p}: {e.strerror or e}") from e
+    if not text.strip():
+        raise UsageError(empty_file(p))
     data: Any
     if p.suffix.lower() == ".json":
         try:

@@ -37,7 +37,12 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
 
     out: list[str] = []
     src = f" ({_clean(report.source)})" if report.source else ""
-    out.append(head(f"deescalate scan of account {_clean(report.account_id)}{src}"))
+    accounts = report.accounts or (report.account_id,)
+    if len(accounts) > 1:
+        named = ", ".join(_clean(a) for a in accounts)
+        out.append(head(f"deescalate scan of {len(accounts)} accounts: {named}{src}"))
+    else:
+        out.append(head(f"deescalate scan of account {_clean(report.account_id)}{src}"))
     out.append("")
     lead = change_lines(report, v.active)
     if lead:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from deescalate.errors import SnapshotError
+from deescalate.errors import MissingInputError, SnapshotError, empty_file
 from deescalate.model import InventoryRecord, InventoryState, Resource, Snapshot
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.iam import (
@@ -44,6 +44,8 @@ def read_json(path: Path, shown: str) -> Any:
         raise SnapshotError(f"{shown}: not UTF-8 text (a bad byte at offset {e.start})") from e
     except OSError as e:
         raise SnapshotError(f"{shown}: cannot be read ({e.strerror})") from e
+    if not text.strip():
+        raise SnapshotError(empty_file(shown))
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -253,7 +255,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
     if p.name == L.MANIFEST and p.is_file():
         return _load_dir(p.parent, str(p.parent))
     if not p.exists():
-        raise SnapshotError(f"{shown}: no such file or directory")
+        raise MissingInputError("snapshot", shown)
     return _load_details_file(p, shown)
 
 
@@ -293,6 +295,7 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         inventory=tuple(i for s in snapshots for i in s.inventory),
         has_inventory=all(s.has_inventory for s in snapshots),
         source=", ".join(s.source for s in snapshots),
+        accounts=tuple(dict.fromkeys(a for s in snapshots for a in s.all_accounts())),
     )
 
 

@@ -135,9 +135,9 @@ def test_no_snapshot_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "SNAPSHOT" in err
 
 
-def test_missing_snapshot_is_runtime_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_snapshot_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, str(tmp_path / "absent"), "--principal", ALICE, "--action", "s3:GetObject")
-    assert code == 3 and "absent" in err
+    assert code == 2 and "absent: no such file or directory" in err
 
 
 def test_session_policy_limits_a_role_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

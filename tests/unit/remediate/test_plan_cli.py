@@ -60,7 +60,7 @@ def test_plan_edit_check_round(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_plan_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan"]) == 2
     assert main(["plan", "--check", str(tmp_path / "missing.json"), "--demo"]) == 2
-    assert "cannot read the plan" in capsys.readouterr().err
+    assert "missing.json: no such file or directory" in capsys.readouterr().err
 
 
 def test_plan_to_stdout_and_principal_filter(capsys: pytest.CaptureFixture[str]) -> None:

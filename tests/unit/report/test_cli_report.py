@@ -132,8 +132,9 @@ def test_bad_suppression_file_exits_2(fixed_report, tmp_path, capsys) -> None:
     assert "'reason' is required" in capsys.readouterr().err
 
 
-def test_missing_snapshot_is_a_runtime_error_3(tmp_path, capsys) -> None:
-    assert main(["scan", str(tmp_path / "nowhere")]) == 3
+def test_missing_snapshot_is_a_usage_error_2(tmp_path, capsys) -> None:
+    # like any missing input (plan, suppressions, journal): the command line names nothing there
+    assert main(["scan", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "nowhere" in err and "Traceback" not in err
 

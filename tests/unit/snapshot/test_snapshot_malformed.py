@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from snapshot_samples import details
 
-from deescalate.errors import EXIT_RUNTIME, DeescalateError, PolicyError, SnapshotError
+from deescalate.errors import (
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    DeescalateError,
+    MissingInputError,
+    PolicyError,
+    SnapshotError,
+)
 from deescalate.snapshot import demo_path, load_snapshot
 from deescalate.snapshot import layout as L
 
@@ -136,8 +143,16 @@ def test_default_version_not_listed(tmp_path: Path) -> None:
 
 
 def test_missing_path(tmp_path: Path) -> None:
+    # a path that is not there is a usage error (exit 2), as for every kind of input
     p = tmp_path / "nope"
-    assert str(error_of(p)) == f"{p}: no such file or directory"
+    with pytest.raises(MissingInputError) as info:
+        load_snapshot(p)
+    assert info.value.exit_code == EXIT_USAGE
+    assert str(info.value) == f"snapshot {p}: no such file or directory"
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    assert str(error_of(write(tmp_path, " \n"))) == f"{tmp_path / 'gaad.json'}: empty file"
 
 
 def _snapdir(tmp_path: Path) -> Path:
