@@ -218,3 +218,23 @@ def test_revert_refuses_a_journal_of_another_account(moto_endpoint: str, tmp_pat
     journal.done(seq)
     assert main(["revert", "--journal", str(journal.path), "--yes", "--endpoint-url", moto_endpoint]) == 3
     assert "account(s) 999999999999" in capsys.readouterr().err
+
+
+def test_a_plan_over_several_accounts_changes_only_the_callers_account(moto_endpoint: str) -> None:
+    """`plan a.json b.json` holds principals of both accounts: apply with A's credentials changes
+    A's principals and notes B's as skipped; a plan with nothing of the caller's account is refused."""
+    clients = seed(moto_endpoint)
+    plan = hand_plan(clients, {ALICE: "inline"})
+    foreign = "arn:aws:iam::444444444444:user/alice"  # same name, another account
+    other = PrincipalPlan(principal=foreign, denies=(deny(foreign, 9, "iam:PutUserPolicy", foreign),),
+                          placement="inline", policy_name="deescalate-deny",
+                          document=json.dumps(render_document((deny(foreign, 9, "iam:PutUserPolicy", foreign),))))
+    mixed = Plan(account_id=ACCT, snapshot="a, b", snapshot_time=None,
+                 principals=(*plan.principals, other), verified=True)
+    prepared = prepare(mixed, clients)
+    assert {c.principal for c in prepared.calls} == {ALICE}
+    assert any(n.startswith(f"{foreign}: skipped, in account 444444444444") for n in prepared.notes)
+    elsewhere = Plan(account_id="444444444444", snapshot="b", snapshot_time=None, principals=(other,),
+                     verified=True)
+    with pytest.raises(ApplyError, match=f"the plan is for account 444444444444, but the credentials are for {ACCT}"):
+        prepare(elsewhere, clients)
