@@ -335,8 +335,13 @@ class Grant:
     action: str
     resource: str
     context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Who makes the call: empty for the edge's own source; another principal's ARN in a composed
+    # edge, where a principal the source can act as takes a step (analysis/compose.py).
+    principal: str = ""
 
     def label(self) -> str:
+        if self.principal:
+            return f"{self.action} on {self.resource} (as {self.principal})"
         return f"{self.action} on {self.resource}"
 
 

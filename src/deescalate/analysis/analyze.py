@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
+from deescalate.analysis.compose import actors_and_removers, compose
 from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal
 from deescalate.analysis.graph import admin_verdicts, findings
@@ -33,8 +36,22 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
             skipped_service_linked += 1
             continue
         sources.append(principal)
-    edges = _grow(ctx, sources, {v.arn for v in verdicts} | {ADMIN})
-    found = findings(snapshot.principal_arns(), edges, verdicts)
+    sinks = {v.arn for v in verdicts} | {ADMIN}
+    found: dict[str, Edge] = {}
+    _grow(ctx, sources, sinks, found)
+    # Composition (compose.py): principals that may rewrite or strip others' permissions and do
+    # not escalate outright; their ancestors are grown like the sinks', then composed.
+    actors, removers, direct = actors_and_removers(ctx, sources, _firm(sinks, found.values()))
+    if actors or removers or direct:
+        if actors or removers:
+            _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
+        for edge in compose(ctx, sources, found, actors=actors, removers=removers, direct=direct):
+            _merge(found, edge)
+    reach = _can_reach(sinks, found.values())
+    edges = sorted(
+        (e for e in found.values() if e.target in reach), key=lambda e: (e.source, e.target, e.id)
+    )
+    result = findings(snapshot.principal_arns(), edges, verdicts)
 
     notes: list[str] = []
     for pattern in targets:
@@ -65,7 +82,7 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     return Report(
         account_id=snapshot.account_id,
         admins=verdicts,
-        findings=found,
+        findings=result,
         edges=tuple(edges),
         unexamined=tuple(missing),
         notes=tuple(notes),
@@ -74,8 +91,15 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     )
 
 
-def _grow(ctx: EdgeContext, sources: list[Principal], sinks: set[str]) -> list[Edge]:
-    """Every edge on some path to a sink, found in rounds outwards from the sinks.
+def _grow(
+    ctx: EdgeContext,
+    sources: list[Principal],
+    sinks: set[str],
+    found: dict[str, Edge],
+    *,
+    what_if: bool = True,
+) -> None:
+    """Every edge on some path to a sink, found in rounds outwards from the sinks, into `found`.
 
     Round 1 asks only for edges into the sinks (admins, targets, ADMIN); round k+1 only for edges
     into the principals round k found able to reach a sink. Edges into principals from which
@@ -83,26 +107,53 @@ def _grow(ctx: EdgeContext, sources: list[Principal], sinks: set[str]) -> list[E
     """
     reached = set(sinks)
     frontier = set(sinks)
-    found: dict[str, Edge] = {}
     outright: set[str] = set()  # sources with an unconditional edge to ADMIN: what-ifs skipped
     while frontier:
         round_ctx = ctx.for_round(frozenset(frontier))
         new: set[str] = set()
         for source in sources:
-            explored = explore(round_ctx, source, what_if=source.arn not in outright)
+            explored = explore(round_ctx, source, what_if=what_if and source.arn not in outright)
             if explored.outright:
                 outright.add(source.arn)
             for edge in explored.edges:
-                if edge.target in reached and edge.id not in found:
-                    found[edge.id] = edge
+                if edge.target in reached:
+                    found.setdefault(edge.id, edge)
                     if source.arn not in reached:
                         new.add(source.arn)
         reached |= new
         frontier = new
-    # Sources that rewrite others see every target (EdgeContext.wants); keep what leads somewhere.
-    return sorted(
-        (e for e in found.values() if e.target in reached), key=lambda e: (e.source, e.target, e.id)
-    )
+
+
+def _can_reach(sinks: set[str], edges: Iterable[Edge], *, firm: bool = False) -> set[str]:
+    """Every node from which a sink is reachable (through unconditional edges only, if `firm`)."""
+    reverse: dict[str, list[str]] = {}
+    for e in edges:
+        if not (firm and e.conditional):
+            reverse.setdefault(e.target, []).append(e.source)
+    seen = set(sinks)
+    queue = deque(sinks)
+    while queue:
+        node = queue.popleft()
+        for src in reverse.get(node, ()):
+            if src not in seen:
+                seen.add(src)
+                queue.append(src)
+    return seen
+
+
+def _firm(sinks: set[str], edges: Iterable[Edge]) -> set[str]:
+    return _can_reach(sinks, edges, firm=True)
+
+
+def _merge(found: dict[str, Edge], edge: Edge) -> None:
+    """Add an edge; one with a known id (a helper's way to the same change) adds its alternatives."""
+    old = found.get(edge.id)
+    if old is None:
+        found[edge.id] = edge
+        return
+    alts = (*old.alternatives, *(a for a in edge.alternatives if a not in old.alternatives))
+    conditions = () if not (old.conditional and edge.conditional) else old.conditions
+    found[edge.id] = replace(old, alternatives=alts, conditions=conditions)
 
 
 def _matches(arn: str, pattern: str) -> bool:

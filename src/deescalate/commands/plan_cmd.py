@@ -51,7 +51,11 @@ def _short(arn: str) -> str:
 
 def edge_line(edge: Edge) -> str:
     via = f" via {_short(edge.via)}" if edge.via else ""
-    grants = " | ".join(" + ".join(f"{g.action} on {g.resource}" for g in alt) for alt in edge.alternatives)
+    grants = " | ".join(
+        " + ".join(f"{g.action} on {g.resource}" + (f" (as {_short(g.principal)})" if g.principal else "")
+                   for g in alt)
+        for alt in edge.alternatives
+    )
     return (f"{_short(edge.source)} --{edge.technique}--> {_short(edge.target)}{via}\n"
             f"        still allowed: {grants or '(nothing a deny can cut)'}")
 

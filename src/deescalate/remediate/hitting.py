@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-Key = tuple[str, str]  # (action, resource) of a grant
+Key = tuple[str, ...]  # (action, resource[, principal that is denied it]) of a grant
 DEFAULT_NODE_BUDGET = 200_000
 
 

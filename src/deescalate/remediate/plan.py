@@ -90,7 +90,7 @@ def action_reach(action: str) -> int:
 
 
 def grant_score(key: Key) -> int:
-    action, resource = key
+    action, resource = key[0], key[1]
     return 3 * resource_breadth(resource) + action_reach(action)
 
 
@@ -138,12 +138,19 @@ _DISRUPTION_TEXT = {
 
 
 def edge_sets(edge: Edge) -> list[frozenset[Key]]:
-    return [frozenset((g.action, g.resource) for g in alt) for alt in edge.alternatives]
+    """Each alternative as (action, resource, principal) keys: the principal is who must be denied
+    the grant (the edge's source, or in a composed edge the principal that takes that step)."""
+    return [
+        frozenset((g.action, g.resource, g.principal or edge.source) for g in alt)
+        for alt in edge.alternatives
+    ]
 
 
 def is_cut(edge: Edge, denied: Iterable[Key]) -> bool:
-    """Every alternative has a denied grant (an edge without alternatives can never be cut)."""
-    keys = set(denied)
+    """Every alternative has a denied grant (an edge without alternatives can never be cut).
+
+    Keys of two items (action, resource) are denies of the edge's source."""
+    keys = {k if len(k) > 2 else (k[0], k[1], edge.source) for k in denied}
     sets = edge_sets(edge)
     return bool(sets) and all(s & keys for s in sets)
 
@@ -162,6 +169,9 @@ def solve_principal(
     """The exact best deny set for one principal's edges (module docstring's objective), explained.
 
     `penalty` adds to a key's disruption (recent use of the action, from access-advisor data).
+    Composed edges may need a grant of another principal denied (a step it takes on the source's
+    behalf): such a deny names that principal (`Deny.principal`), and `principal` is then only a
+    label for the group of principals solved together.
     """
     edge_list = sorted({e.id: e for e in edges}.values(), key=lambda e: e.id)
     uncuttable = tuple(e for e in edge_list if not e.alternatives or any(not alt for alt in e.alternatives))
@@ -170,7 +180,8 @@ def solve_principal(
     endpoints = handoff_endpoints(cuttable)
 
     def harm(key: Key) -> int:
-        return disruption(key, principal=principal, endpoints=endpoints) + (penalty(key) if penalty else 0)
+        owner = key[2] if len(key) > 2 else principal
+        return disruption(key, principal=owner, endpoints=endpoints) + (penalty(key) if penalty else 0)
 
     per_edge = [(e, edge_sets(e)) for e in cuttable]
     sets = [s for _, ss in per_edge for s in ss]
@@ -185,6 +196,8 @@ def solve_principal(
             others.update(g for s in ss if k in s for g in s)
     proof = (" (exact optimum)" if solution.optimal
              else " (search budget ran out: best found, not proven optimal)")
+    owners = {k[2] for k in chosen}
+    whose = "of this principal" if owners <= {principal} else "of these principals"
     denies: list[Deny] = []
     for n, key in enumerate(solution.chosen, start=first_id):
         touched, others = index[key]
@@ -192,13 +205,15 @@ def solve_principal(
         rivals = sorted(others - chosen, key=lambda k: (harm(k), grant_score(k), k))
         instead = (
             " Preferred over " + "; ".join(
-                f"{a} on {r} (disruption {harm((a, r))}, score {grant_score((a, r))})" for a, r in rivals[:3]
+                f"{k[0]} on {k[1]}{'' if k[2] == key[2] else f' (as {k[2]})'}"
+                f" (disruption {harm(k)}, score {grant_score(k)})"
+                for k in rivals[:3]
             ) + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
             if rivals else ""
         )
         why = (
             f"Cuts, alone or with the other denies, {len(touched)} of the {len(cuttable)} escalation "
-            f"edge(s) of this principal. The plan's {len(solution.chosen)} deny(s) take the least from "
+            f"edge(s) {whose}. The plan's {len(solution.chosen)} deny(s) take the least from "
             f"the principal's other work{proof}: total disruption {solution.disruption}, then the fewest "
             f"denies. This deny's disruption is {lost}: "
             f"{_DISRUPTION_TEXT.get(lost - (penalty(key) if penalty else 0), 'see the plan docs')}"
@@ -209,7 +224,7 @@ def solve_principal(
         denies.append(
             Deny(
                 id=f"d{n}",
-                principal=principal,
+                principal=key[2],
                 action=key[0],
                 resource=key[1],
                 cuts=tuple(e.id for e in touched),
@@ -218,8 +233,8 @@ def solve_principal(
                 disruption=lost,
                 narrowness=score,
                 alternatives=tuple(
-                    DenyChoice(action=a, resource=r, disruption=harm((a, r)), narrowness=grant_score((a, r)))
-                    for a, r in rivals[:10]
+                    DenyChoice(action=k[0], resource=k[1], disruption=harm(k), narrowness=grant_score(k))
+                    for k in [r for r in rivals if r[2] == key[2]][:10]
                 ),
             )
         )
@@ -267,11 +282,11 @@ def principal_plan(
 
 def _denies_grant(pairs: Iterable[Key], action: str, resource: str) -> bool:
     return any(
-        action_matches(a, action) and resource_matches(r, resource) for a, r in pairs
+        action_matches(k[0], action) and resource_matches(k[1], resource) for k in pairs
     )
 
 
-def strip_denied(edge: Edge, denied: Iterable[Key]) -> Edge:
+def strip_denied(edge: Edge, denied: Mapping[str, Iterable[Key]]) -> Edge:
     """An edge that survived verification, without the grants the plan already denies.
 
     If the analysis still finds an edge whose alternatives the plan's denies all hit, those denies
@@ -280,9 +295,14 @@ def strip_denied(edge: Edge, denied: Iterable[Key]) -> Edge:
     count, only denying the removal does. So the surviving edge keeps, in each alternative, only
     the grants the plan does not deny yet; an alternative left empty makes the edge uncuttable.
     """
-    pairs = list(denied)
+    pairs = {who: list(keys) for who, keys in denied.items()}
     alternatives = tuple(
-        tuple(g for g in alt if not _denies_grant(pairs, g.action, g.resource)) for alt in edge.alternatives
+        tuple(
+            g
+            for g in alt
+            if not _denies_grant(pairs.get(g.principal or edge.source, ()), g.action, g.resource)
+        )
+        for alt in edge.alternatives
     )
     return replace(edge, alternatives=alternatives)
 
@@ -332,7 +352,7 @@ def build_plan(
         grew = False
         denied = {p.principal: [(d.action, d.resource) for d in p.denies if d.apply] for p in plan.principals}
         for edge in remaining:
-            residual = strip_denied(edge, denied.get(edge.source, ()))
+            residual = strip_denied(edge, denied)
             grew = _merge_edge(instance.setdefault(edge.source, {}), residual) or grew
         if not remaining or not grew:
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
@@ -345,15 +365,50 @@ def _all_fixable(plan: Plan) -> bool:
     return all(p.unfixable is None for p in plan.principals)
 
 
+def _groups(instance: Mapping[str, Mapping[str, Edge]]) -> list[list[str]]:
+    """Planned principals solved together: those whose edges need the same other principal's
+    grant denied (composed edges), transitively. Most principals are alone."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for principal, edges in instance.items():
+        find(principal)
+        for e in edges.values():
+            for alt in e.alternatives:
+                for g in alt:
+                    if g.principal and g.principal != principal:
+                        a, b = find(principal), find(g.principal)
+                        if a != b:
+                            parent[max(a, b)] = min(a, b)
+    groups: dict[str, list[str]] = {}
+    for principal in sorted(instance):
+        groups.setdefault(find(principal), []).append(principal)
+    return [groups[r] for r in sorted(groups)]
+
+
 def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mapping[str, Edge]],
                targets: tuple[str, ...]) -> Plan:
+    by_owner: dict[str, list[Deny]] = {}
+    minimal: dict[str, bool] = {}
+    for group in _groups(instance):
+        edges = [e for principal in group for e in instance[principal].values()]
+        if not edges:
+            continue  # no escalation edge of its own: its paths run through principals planned here
+        solved = solve_principal(group[0], edges)
+        for d in solved.denies:
+            by_owner.setdefault(d.principal, []).append(d)
+        for owner in {d.principal for d in solved.denies} | set(group):
+            minimal[owner] = minimal.get(owner, True) and solved.solution.optimal
     plans: list[PrincipalPlan] = []
     next_id = 1
-    for principal in sorted(instance):
-        if not instance[principal]:
-            continue  # no escalation edge of its own: its paths run through principals planned here
-        solved = solve_principal(principal, instance[principal].values(), first_id=next_id)
-        pp = principal_plan(snapshot, principal, solved.denies, minimal=solved.solution.optimal)
+    for principal in sorted(by_owner):
+        pp = principal_plan(snapshot, principal, tuple(by_owner[principal]), minimal=minimal[principal])
         # Number the final denies (after any widening) d1, d2, ... across the plan.
         denies = tuple(replace(d, id=f"d{next_id + i}") for i, d in enumerate(pp.denies))
         next_id += len(denies)

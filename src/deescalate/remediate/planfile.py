@@ -41,11 +41,19 @@ def edge_to_json(edge: Edge) -> dict[str, Any]:
         "description": edge.description,
         "conditions": list(edge.conditions),
         "alternatives": [
-            [{"action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}}
-             for g in alt]
+            [_grant_to_json(g) for g in alt]
             for alt in edge.alternatives
         ],
     }
+
+
+def _grant_to_json(g: Grant) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "action": g.action, "resource": g.resource, "context": {k: list(v) for k, v in g.context}
+    }
+    if g.principal:  # a step another principal takes (a composed edge)
+        out["principal"] = g.principal
+    return out
 
 
 def deny_to_json(d: Deny) -> dict[str, Any]:
@@ -110,6 +118,7 @@ def edge_from_json(raw: dict[str, Any]) -> Edge:
                     action=g["action"],
                     resource=g["resource"],
                     context=tuple((k, tuple(v)) for k, v in g.get("context", {}).items()),
+                    principal=g.get("principal", ""),
                 )
                 for g in alt
             )

@@ -1,10 +1,10 @@
 """The escalation techniques: one module per AWS service, and the explicit registry of checkers.
 
 `REGISTRY` lists every checker in the order they run: `direct.DIRECT` (phase 0 checkers look at
-the snapshot directly; phase 1 combines phase-0 edges: take over T, then rewrite T), then the
-what-if checkers of phase 2 (whatif.py: re-analyse a changed snapshot, what the source could do
-after changing its own policies, groups or boundary). `explore(ctx, source)` runs them all for one
-source principal and returns what it found.
+the snapshot directly), then the what-if checkers of phase 2 (whatif.py: re-analyse a changed
+snapshot, what the source could do after changing its own policies, groups or boundary).
+`explore(ctx, source)` runs them all for one source principal and returns what it found.
+Composing take-overs with rewrites over the whole graph is analysis/compose.py's.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from deescalate.analysis.edges.direct import DIRECT, direct_edges, ordered, run_
 from deescalate.model import ADMIN, Edge
 
 REGISTRY: tuple[Checker, ...] = (*DIRECT, *whatif.CHECKERS)
-PHASES = (0, 1, 2)
+PHASES = (0, 2)  # (composing take-over and rewrite is analysis/compose.py, over the graph)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Explored:
     """What one source's round found: its edges, and whether it already has an unconditional
-    edge to ADMIN from phases 0-1 (then later rounds skip its what-ifs: `explore(what_if=False)`)."""
+    edge to ADMIN from phase 0 (then later rounds skip its what-ifs: `explore(what_if=False)`)."""
 
     edges: tuple[Edge, ...]
     outright: bool

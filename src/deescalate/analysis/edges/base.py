@@ -35,14 +35,6 @@ from deescalate.policy.evaluate import Authorizer
 
 Principal = User | Role
 P = TypeVar("P", User, Role)
-# Actions by which a source rewrites another principal's permissions (see EdgeContext.wants).
-REWRITE_ACTIONS = (
-    "iam:AttachRolePolicy",
-    "iam:PutRolePolicy",
-    "iam:AttachUserPolicy",
-    "iam:PutUserPolicy",
-    "iam:CreatePolicyVersion",
-)
 Alternative = tuple[Grant, ...]
 
 
@@ -111,7 +103,7 @@ class EdgeContext:
         "_applicable",
         "_decisions",
         "_may",
-        "_unfiltered",
+        "_whatifs",
         "admins",
         "authorizer",
         "index",
@@ -138,7 +130,9 @@ class EdgeContext:
         self.principals: dict[str, Principal] = {**snapshot.users, **snapshot.roles}
         self._may: dict[tuple[str, str], bool] = {}
         self._decisions: dict[tuple[str, Grant], Decision] = {}
-        self._unfiltered: dict[str, bool] = {}
+        # What-if sub-analyses by (source, technique, via), kept across analyze()'s rounds so each
+        # round only decides the edges into its new frontier (edges/whatif.py).
+        self._whatifs: dict[tuple[str, str, str], EdgeContext] = {}
         self._applicable: dict[tuple[str, int], tuple[Checker, ...]] = {}
         # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
         self.now = parse_time(snapshot.collected_at) if snapshot.collected_at else None
@@ -154,7 +148,7 @@ class EdgeContext:
         ctx.principals = self.principals
         ctx._may = self._may
         ctx._decisions = self._decisions
-        ctx._unfiltered = self._unfiltered
+        ctx._whatifs = self._whatifs
         ctx._applicable = self._applicable
         ctx.now = self.now
         return ctx
@@ -191,16 +185,21 @@ class EdgeContext:
     def wants(self, source: str, target: str) -> bool:
         """Whether an edge source -> target is worth deciding in this round.
 
-        Sources that can rewrite other principals' permissions see every target: taking over a
-        harmless principal and rewriting it is a combination technique (edges/combos.py).
+        (Taking over a harmless principal and rewriting it is composition's business:
+        analysis/compose.py asks for the edges it needs in a round that wants every target.)
         """
-        if self.wanted is None or target in self.wanted:
-            return True
-        hit = self._unfiltered.get(source)
-        if hit is None:
-            hit = any(self.may(source, a) for a in REWRITE_ACTIONS)
-            self._unfiltered[source] = hit
-        return hit
+        return self.wanted is None or target in self.wanted
+
+    def what_if_context(self, key: tuple[str, str, str], changed: Snapshot) -> EdgeContext:
+        """The sub-analysis of one what-if change (`key` = source, technique, via), for this round.
+
+        The same key always means the same change to this snapshot, so its evaluator and decision
+        caches are kept across rounds (and between the what-if phase and composition).
+        """
+        sub = self._whatifs.get(key)
+        if sub is None:
+            sub = self._whatifs[key] = EdgeContext(changed, admins=self.admins, index=self.index)
+        return sub.for_round(self.wanted)
 
     def edge(
         self,
@@ -230,7 +229,7 @@ class EdgeContext:
             alt_conditions: list[str] = []
             ok = True
             for grant in alt:
-                d = self.decide(source, grant)
+                d = self.decide(grant.principal or source, grant)
                 if not d.possible:
                     ok = False
                     break

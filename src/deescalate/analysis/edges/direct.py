@@ -1,9 +1,9 @@
-"""The checkers that look at the snapshot as it is (phases 0 and 1), and the loop that runs them.
+"""The checkers that look at the snapshot as it is (phase 0), and the loop that runs them.
 
-Phase 0 checkers find direct techniques; phase 1 combines phase-0 edges (take over T, then
-rewrite T). The what-if checkers (phase 2, edges/whatif.py) re-run these on a changed snapshot,
-which is why they live apart from the full registry in edges/__init__.py: whatif imports this
-module, and nothing here imports whatif.
+Phase 0 checkers find direct techniques (composing a take-over with a rewrite is
+analysis/compose.py's, over the whole graph). The what-if checkers (phase 2, edges/whatif.py)
+re-run these on a changed snapshot, which is why they live apart from the full registry in
+edges/__init__.py: whatif imports this module, and nothing here imports whatif.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from deescalate.analysis.edges import (
     cloudformation,
     codebuild,
     cognito,
-    combos,
     datapipeline,
     ec2,
     ec2_profiles,
@@ -53,7 +52,6 @@ DIRECT: tuple[Checker, ...] = (
     *batch.CHECKERS,
     *bedrock.CHECKERS,
     *cognito.CHECKERS,
-    *combos.CHECKERS,
 )
 
 
@@ -71,11 +69,10 @@ def run_phase(
 
 
 def direct_edges(ctx: EdgeContext, source: Principal) -> dict[str, Edge]:
-    """The edges of phases 0 and 1 leaving `source`, by Edge.id."""
+    """The edges of phase 0 leaving `source`, by Edge.id."""
     found: dict[str, Edge] = {}
     applicable = ctx.applicable(source, DIRECT)
-    for phase in (0, 1):
-        run_phase(ctx, source, applicable, phase, found)
+    run_phase(ctx, source, applicable, 0, found)
     return found
 
 

@@ -11,7 +11,7 @@ Each change is applied to a copy of the snapshot (only the source's view is re-a
 changed source is admin, the edge goes to ADMIN; otherwise each edge the changed source has and
 the original had not becomes an edge of this technique, whose alternatives are the change's grants
 joined with the new edge's. A change that restores nothing gives no edge: a Deny that blocks
-nothing escalating is not worth removing. Sub-analyses run phases 0-1 only, so they never recurse;
+nothing escalating is not worth removing. Sub-analyses run phase 0 only, so they never recurse;
 one change at a time is considered (two denies that must both go are a documented blind spot).
 """
 
@@ -71,7 +71,7 @@ def what_if(
         if ctx.wants(source.arn, ADMIN):
             yield replace(gate, description=f"{description}: it is then admin")
         return
-    sub = EdgeContext(changed, admins=ctx.admins, index=ctx.index, wanted=ctx.wanted)
+    sub = ctx.what_if_context((source.arn, technique, via), changed)
     before = {(e.target, e.technique, e.via) for e in prior}
     by_target: dict[str, list[Edge]] = {}
     for e in ordered(direct_edges(sub, new_source).values()):
@@ -201,9 +201,10 @@ def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal:
     )
 
 
-def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+def own_removals(ctx: EdgeContext, source: Principal) -> Iterator[Removal]:
+    """Every way to take a Deny away from `source`: its own policies, its groups', leaving a group."""
     snap = ctx.snapshot
-    removals = _removals(
+    yield from _removals(
         snap,
         owner=source.arn,
         kind="User" if isinstance(source, User) else "Role",
@@ -220,10 +221,31 @@ def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> I
         managed_text=lambda name: f"detach {name}, which holds a Deny",
         new_version=True,
     )
-    for removal in removals:
+    if not isinstance(source, User):
+        return
+    for garn in source.group_arns:
+        group = snap.groups.get(garn)
+        if group is None:
+            continue
+        any_deny = False
+        for removal in _group_removals(snap, group):
+            any_deny = True
+            yield removal
+        if any_deny:
+            changed = _with_principal(
+                snap, replace(source, group_arns=tuple(g for g in source.group_arns if g != garn))
+            )
+            yield (
+                changed,
+                [(Grant(action="iam:RemoveUserFromGroup", resource=garn),)],
+                f"{garn}?leave",
+                f"leave group {group.name}, which holds a Deny",
+            )
+
+
+def remove_deny(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    for removal in own_removals(ctx, source):
         yield from _remove(ctx, source, prior, removal)
-    if isinstance(source, User):
-        yield from _group_denies(ctx, source, prior)
 
 
 def _group_removals(snap: Snapshot, group: Group) -> Iterator[Removal]:
@@ -246,35 +268,10 @@ def _group_removals(snap: Snapshot, group: Group) -> Iterator[Removal]:
     )
 
 
-def _group_denies(ctx: EdgeContext, source: User, prior: Sequence[Edge]) -> Iterator[Edge]:
-    snap = ctx.snapshot
-    for garn in source.group_arns:
-        group = snap.groups.get(garn)
-        if group is None:
-            continue
-        any_deny = False
-        for removal in _group_removals(snap, group):
-            any_deny = True
-            yield from _remove(ctx, source, prior, removal)
-        if any_deny:
-            changed = _with_principal(
-                snap, replace(source, group_arns=tuple(g for g in source.group_arns if g != garn))
-            )
-            yield from what_if(
-                ctx,
-                source,
-                prior,
-                changed,
-                technique="X-RemoveDeny",
-                changes=[(Grant(action="iam:RemoveUserFromGroup", resource=garn),)],
-                via=f"{garn}?leave",
-                description=f"leave group {group.name}, which holds a Deny",
-            )
-
-
-def lift_boundary(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+def boundary_lift(ctx: EdgeContext, source: Principal) -> Removal | None:
+    """Deleting or replacing `source`'s permissions boundary, or None when it has none."""
     if source.boundary_arn is None:
-        return
+        return None
     kind = "User" if isinstance(source, User) else "Role"
     changes: list[Alternative] = [
         (Grant(action=f"iam:Delete{kind}PermissionsBoundary", resource=source.arn),),
@@ -291,15 +288,16 @@ def lift_boundary(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) ->
     if boundary is not None and not boundary.aws_managed:
         changes.append((Grant(action="iam:CreatePolicyVersion", resource=boundary.arn),))
     changed = _with_principal(ctx.snapshot, replace(source, boundary_arn=None))
+    return changed, changes, source.boundary_arn, f"lift its permissions boundary {source.boundary_arn}"
+
+
+def lift_boundary(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> Iterator[Edge]:
+    lift = boundary_lift(ctx, source)
+    if lift is None:
+        return
+    changed, changes, via, description = lift
     yield from what_if(
-        ctx,
-        source,
-        prior,
-        changed,
-        technique="X-Boundary",
-        changes=changes,
-        via=source.boundary_arn,
-        description=f"lift its permissions boundary {source.boundary_arn}",
+        ctx, source, prior, changed, technique="X-Boundary", changes=changes, via=via, description=description
     )
 
 

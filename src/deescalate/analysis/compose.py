@@ -1,0 +1,679 @@
+"""Composition: take over and rewrite, over everything a principal can act as.
+
+`S(P)` is P plus every principal P can act as, transitively over the graph's principal -> principal
+edges (assume a role, a new access key or console password, a rewritten trust policy, a role
+handed to a service, joining a group that can do any of these, ...). P reaches admin when a member
+A of S(P) can rewrite a member B of S(P) that no permissions boundary caps:
+
+- a principal rewrite: A attaches an admin-grade managed policy to B, puts an inline policy on B,
+  or writes a new default version of a customer managed policy attached to B or one of its groups
+  (iam-014..iam-021 when A is P and one take-over edge reaches B; `X-TakeoverRewrite` for the
+  other shapes P rewrites itself, e.g. a console take-over; `X-HelperRewrite` when A is not P);
+- a group rewrite (`X-GroupRewrite`): A puts or attaches a policy on a group G (or versions one
+  attached to it), and a user B of S(P) is in G, or some C of S(P) may add B to G
+  (iam:AddUserToGroup authorizes on the group alone).
+
+P's protections hold only if no member of S(P) can take them away: a member R that may delete,
+overwrite or detach one of P's policies holding a Deny (a remediation `deescalate-…` deny
+included), take P out of a group holding one, or lift P's boundary, adds R's way to P's
+X-RemoveDeny / X-Boundary edge (same edge id as P doing it itself).
+
+A composed edge carries grants of several principals (`Grant.principal` names who calls when it
+is not P); its alternatives are the product of one shortest path to each member it uses and the
+step's own ways, so cutting any one of them cuts it. The edge is given to the *meeting point*: a
+P none of whose successors (outside P's strongly connected component) can compose the same
+(A, B) or (A, G) — P's predecessors reach admin through it, as through any other edge.
+
+Cost: only rewriters that do not already reach an admin unconditionally are considered
+(anything that reaches those is a finding anyway; a plan cutting them re-examines them in
+verification); their ancestors come from the same outward growth as the findings; reachability
+is one bitset per principal over the strongly connected components.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from deescalate.analysis.admins import boundary_caps, identity_policies
+from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
+from deescalate.analysis.edges.direct import direct_edges
+from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
+from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
+from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, User
+
+# Actions by which one principal rewrites another's permissions or a group's.
+REWRITE_ACTIONS = (
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:AttachGroupPolicy",
+    "iam:PutGroupPolicy",
+)
+# Actions by which one principal removes another's protections (deny policies, groups, boundary).
+REMOVE_ACTIONS = (
+    "iam:DeleteUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:DeleteGroupPolicy",
+    "iam:DetachGroupPolicy",
+    "iam:RemoveUserFromGroup",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:PutUserPermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary",
+)
+# (how the source acts as T, how it rewrites T) -> technique id (techniques.csv), when P itself
+# takes T over in one edge and rewrites it.
+TABLE: dict[tuple[str, str], str] = {
+    ("sts-001", "attach"): "iam-014",
+    ("sts-001", "version"): "iam-016",
+    ("sts-001", "put"): "iam-017",
+    ("iam-002", "attach"): "iam-015",
+    ("iam-002", "put"): "iam-018",
+    ("iam-012", "attach"): "iam-019",
+    ("iam-012", "version"): "iam-020",
+    ("iam-012", "put"): "iam-021",
+}
+MAX_ALTERNATIVES = 64  # per composed edge; beyond it path grants are dropped (a valid, coarser cut)
+MAX_WAYS = 4  # ways to get a controlled user into a rewritten group, per edge
+
+_HOW_TEXT = {
+    "attach": "attaches an admin policy to",
+    "put": "puts an inline admin policy on",
+    "version": "writes a new default version of a policy attached to",
+}
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
+
+
+def _self_only(resource: str, principal: Principal) -> bool:
+    return resource == principal.arn or (
+        isinstance(principal, User) and resource.endswith(":user/${aws:username}")
+    )
+
+
+def may_touch_others(ctx: EdgeContext, principal: Principal, actions: Sequence[str]) -> bool:
+    """Cheap prefilter: could an Allow let the principal call one of `actions` on another resource?
+
+    Policies that allow rewriting only the principal itself (its own ARN, `user/${aws:username}`)
+    are the self-escalation techniques' business, not composition's.
+    """
+    wanted = [a for a in actions if ctx.may(principal.arn, a)]
+    if not wanted:
+        return False
+    arns = list(principal.managed_policy_arns)
+    if isinstance(principal, User):
+        for garn in principal.group_arns:
+            group = ctx.snapshot.groups.get(garn)
+            if group is None:
+                return True
+            arns.extend(group.managed_policy_arns)
+    if any(a not in ctx.snapshot.policies for a in arns):
+        return True  # a policy the snapshot lacks could allow anything
+    for pol in identity_policies(ctx.snapshot, principal):
+        for st in pol.statements:
+            if st.effect is not Effect.ALLOW:
+                continue
+            if st.actions is not None:
+                hits = any(fnmatch.fnmatchcase(a.lower(), p.lower()) for a in wanted for p in st.actions)
+            else:
+                hits = any(
+                    not any(fnmatch.fnmatchcase(a.lower(), p.lower()) for p in st.not_actions or ())
+                    for a in wanted
+                )
+            if not hits:
+                continue
+            if st.resources is None or any(not _self_only(r, principal) for r in st.resources):
+                return True
+    return False
+
+
+@dataclass(slots=True)
+class _Graph:
+    """The principal -> principal edges composition walks, and reachability as bitsets."""
+
+    out: dict[str, list[Edge]] = field(default_factory=dict)
+    index: dict[str, int] = field(default_factory=dict)
+    nodes: list[str] = field(default_factory=list)
+    reach: dict[str, int] = field(default_factory=dict)  # node -> bitset of S(node)
+    scc: dict[str, int] = field(default_factory=dict)
+
+    def bit(self, arn: str) -> int:
+        i = self.index.get(arn)
+        return 0 if i is None else 1 << i
+
+    def members(self, mask: int) -> Iterator[str]:
+        while mask:
+            low = mask & -mask
+            yield self.nodes[low.bit_length() - 1]
+            mask ^= low
+
+
+def _sccs(nodes: Sequence[str], out: dict[str, list[Edge]]) -> tuple[dict[str, int], list[list[str]]]:
+    """Tarjan's algorithm, iterative; components come out in reverse topological order."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on: set[str] = set()
+    stack: list[str] = []
+    comp_of: dict[str, int] = {}
+    comps: list[list[str]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on.add(node)
+            succs = out.get(node, ())
+            recurse = False
+            while i < len(succs):
+                nxt = succs[i].target
+                i += 1
+                if nxt not in index:
+                    work.append((node, i))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                if nxt in on:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                comp: list[str] = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp_of[w] = len(comps)
+                    comp.append(w)
+                    if w == node:
+                        break
+                comps.append(comp)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return comp_of, comps
+
+
+class Composer:
+    """One analysis run's composition stage (see the module docstring)."""
+
+    def __init__(self, ctx: EdgeContext, sources: Sequence[Principal], found: dict[str, Edge]) -> None:
+        self.ctx = ctx.for_round(None)  # composition asks for edges into every principal
+        self.sources = {p.arn: p for p in sources}
+        self.found = found
+        self.g = _Graph()
+        self._rewrites: dict[tuple[str, str], dict[str, Edge]] = {}
+        self._groups: dict[tuple[str, str], Edge | None] = {}
+        self._joins: dict[tuple[str, str], Edge | None] = {}
+        self._trees: dict[tuple[str, bool], dict[str, Edge]] = {}
+
+    # ------------------------------------------------------------------ the graph
+
+    def out_edges(self, arn: str) -> list[Edge]:
+        hit = self.g.out.get(arn)
+        if hit is not None:
+            return hit
+        edges: dict[str, Edge] = {}
+        source = self.sources.get(arn)
+        if source is not None:
+            for e in direct_edges(self.ctx, source).values():
+                if e.target != ADMIN and e.target in self.ctx.principals:
+                    edges[e.id] = e
+        hit = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+        self.g.out[arn] = hit
+        return hit
+
+    def build(self, roots: Iterable[str], found_out: dict[str, list[Edge]]) -> None:
+        """Every principal reachable from `roots`, with all its principal -> principal edges."""
+        order: list[str] = []
+        seen: set[str] = set()
+        queue = deque(sorted(roots))
+        seen.update(queue)
+        while queue:
+            node = queue.popleft()
+            order.append(node)
+            extra = [
+                e for e in found_out.get(node, ()) if e.target != ADMIN and e.target in self.ctx.principals
+            ]
+            edges = {e.id: e for e in (*self.out_edges(node), *extra)}
+            self.g.out[node] = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+            for e in self.g.out[node]:
+                if e.target not in seen:
+                    seen.add(e.target)
+                    queue.append(e.target)
+        self.g.nodes = order
+        self.g.index = {arn: i for i, arn in enumerate(order)}
+        comp_of, comps = _sccs(order, self.g.out)
+        self.g.scc = comp_of
+        comp_reach: list[int] = []
+        for comp in comps:  # successors' components come first
+            mask = 0
+            for node in comp:
+                mask |= self.g.bit(node)
+                for e in self.g.out.get(node, ()):
+                    c = comp_of[e.target]
+                    if c != comp_of[node]:
+                        mask |= comp_reach[c]
+            comp_reach.append(mask)
+        self.g.reach = {node: comp_reach[comp_of[node]] for node in order}
+
+    def _tree(self, start: str, firm: bool) -> dict[str, Edge]:
+        key = (start, firm)
+        hit = self._trees.get(key)
+        if hit is None:
+            hit = {}
+            seen = {start}
+            queue = deque([start])
+            while queue:
+                node = queue.popleft()
+                for e in self.g.out.get(node, ()):
+                    if (firm and e.conditional) or e.target in seen:
+                        continue
+                    seen.add(e.target)
+                    hit[e.target] = e
+                    queue.append(e.target)
+            self._trees[key] = hit
+        return hit
+
+    def path(self, start: str, end: str) -> tuple[Edge, ...]:
+        """A shortest path in the graph, through unconditional edges when there is one."""
+        if start == end:
+            return ()
+        for firm in (True, False):
+            parent = self._tree(start, firm)
+            if end in parent:
+                steps: list[Edge] = []
+                node = end
+                while node != start:
+                    steps.append(parent[node])
+                    node = parent[node].source
+                return tuple(reversed(steps))
+        return ()
+
+    # ------------------------------------------------------------------ the steps, decided once
+
+    def rewrites(self, actor: Principal, target: Principal) -> dict[str, Edge]:
+        """How `actor` can give `target` an admin policy: "attach" / "put" / "version" -> its edge."""
+        key = (actor.arn, target.arn)
+        hit = self._rewrites.get(key)
+        if hit is not None:
+            return hit
+        out: dict[str, Edge] = {}
+        if (
+            target.arn != actor.arn
+            and target.arn not in self.ctx.admins
+            and not (isinstance(target, Role) and target.is_service_linked)
+            and boundary_caps(self.ctx.snapshot, target) is None
+        ):
+            kind = "Role" if isinstance(target, Role) else "User"
+            ways: list[tuple[str, list[Alternative]]] = []
+            if self.ctx.may(actor.arn, f"iam:Attach{kind}Policy"):
+                policies = admin_policies(self.ctx, target.account_id)
+                ways.append(("attach", attach(f"iam:Attach{kind}Policy", target.arn, policies)))
+            if self.ctx.may(actor.arn, f"iam:Put{kind}Policy"):
+                ways.append(("put", [(Grant(action=f"iam:Put{kind}Policy", resource=target.arn),)]))
+            if self.ctx.may(actor.arn, "iam:CreatePolicyVersion"):
+                versions: list[Alternative] = [
+                    (Grant(action="iam:CreatePolicyVersion", resource=mp.arn),)
+                    for mp in own_managed_policies(self.ctx, target)
+                ]
+                if versions:
+                    ways.append(("version", versions))
+            for how, candidates in ways:
+                e = self.ctx.edge(
+                    source=actor.arn, target=ADMIN, technique=how, candidates=candidates, always=True
+                )
+                if e is not None:
+                    out[how] = e
+        self._rewrites[key] = out
+        return out
+
+    def group_rewrite(self, actor: Principal, group: Group) -> Edge | None:
+        key = (actor.arn, group.arn)
+        if key in self._groups:
+            return self._groups[key]
+        candidates: list[Alternative] = []
+        if self.ctx.may(actor.arn, "iam:PutGroupPolicy"):
+            candidates.append((Grant(action="iam:PutGroupPolicy", resource=group.arn),))
+        if self.ctx.may(actor.arn, "iam:AttachGroupPolicy"):
+            account = group.arn.split(":")[4]
+            candidates.extend(attach("iam:AttachGroupPolicy", group.arn, admin_policies(self.ctx, account)))
+        if self.ctx.may(actor.arn, "iam:CreatePolicyVersion"):
+            for arn in group.managed_policy_arns:
+                mp = self.ctx.snapshot.policies.get(arn)
+                if mp is not None and not mp.aws_managed:
+                    candidates.append((Grant(action="iam:CreatePolicyVersion", resource=arn),))
+        e = None
+        if candidates:
+            e = self.ctx.edge(
+                source=actor.arn, target=ADMIN, technique="group", candidates=candidates, always=True
+            )
+        self._groups[key] = e
+        return e
+
+    def join(self, actor: str, group: str) -> Edge | None:
+        key = (actor, group)
+        if key in self._joins:
+            return self._joins[key]
+        e = None
+        if self.ctx.may(actor, "iam:AddUserToGroup"):
+            e = self.ctx.edge(
+                source=actor,
+                target=ADMIN,
+                technique="join",
+                candidates=[(Grant(action="iam:AddUserToGroup", resource=group),)],
+                always=True,
+            )
+        self._joins[key] = e
+        return e
+
+    # ------------------------------------------------------------------ composing
+
+    def _owned(self, source: str, owner: str, alt: Alternative) -> Alternative:
+        """The grants of `owner`'s step as seen from `source` (its own grants name no principal)."""
+        out: list[Grant] = []
+        for g in alt:
+            who = g.principal or owner
+            who = "" if who == source else who
+            out.append(g if g.principal == who else replace(g, principal=who))
+        return tuple(out)
+
+    def _path_alts(self, source: str, path: Sequence[Edge]) -> list[Alternative]:
+        alts: list[Alternative] = [()]
+        for e in path:
+            alts = [(*a, *self._owned(source, e.source, b)) for a in alts for b in e.alternatives]
+        return alts
+
+    def _edge_alts(self, source: str, e: Edge) -> list[Alternative]:
+        return [self._owned(source, e.source, alt) for alt in e.alternatives]
+
+    def compose_edge(
+        self,
+        source: str,
+        *,
+        parts: Sequence[list[Alternative]],
+        optional: Sequence[int],
+        conditional: Sequence[Edge],
+        technique: str,
+        via: str,
+        description: str,
+    ) -> Edge:
+        """The product of the parts' alternatives (an alternative = one of each part, joined)."""
+        chosen = list(parts)
+        size = 1
+        for p in chosen:
+            size *= max(1, len(p))
+        for i in optional:  # path parts, dropped (a coarser but valid cut) when the product is too big
+            if size <= MAX_ALTERNATIVES:
+                break
+            size //= max(1, len(chosen[i]))
+            chosen[i] = [()]
+        alts: list[Alternative] = [()]
+        for p in chosen:
+            alts = [(*a, *(g for g in b if g not in a)) for a in alts for b in p]
+        unique = list(dict.fromkeys(alts))[:MAX_ALTERNATIVES * 4]
+        conditions: list[str] = []
+        for e in conditional:
+            conditions.extend(c for c in e.conditions if c not in conditions)
+        return Edge(
+            source=source,
+            target=ADMIN,
+            technique=technique,
+            alternatives=tuple(unique),
+            via=via,
+            conditions=tuple(conditions),
+            description=description,
+        )
+
+    def _steps(self, path: Sequence[Edge]) -> str:
+        return ", then ".join(e.description or f"{e.technique} to {_short(e.target)}" for e in path)
+
+    def principal_keys(self, arn: str, actors: int) -> Iterator[tuple[str, str]]:
+        """(A, B): A of S(arn) can rewrite B of S(arn)."""
+        mask = self.g.reach.get(arn, 0)
+        for a in self.g.members(mask & actors):
+            actor = self.ctx.principals[a]
+            for b in self.g.members(mask):
+                target = self.ctx.principals.get(b)
+                if target is not None and self.rewrites(actor, target):
+                    yield a, b
+
+    def group_ways(self, arn: str, group: Group, actor: str) -> list[tuple[str | None, str]]:
+        """(joiner or None for a member, user): controlled users that are or can be put in `group`."""
+        mask = self.g.reach.get(arn, 0)
+        ways: list[tuple[int, str | None, str]] = []
+        users = [
+            u
+            for u in (self.ctx.principals.get(x) for x in self.g.members(mask))
+            if isinstance(u, User) and u.arn not in self.ctx.admins
+            and boundary_caps(self.ctx.snapshot, u) is None
+        ]
+        joiners = [c for c in self.g.members(mask) if self.join(c, group.arn) is not None]
+        for u in users:
+            if group.arn in u.group_arns:
+                if u.arn != actor:  # the actor rewriting its own group is iam-010/iam-011
+                    ways.append((len(self.path(arn, u.arn)), None, u.arn))
+                continue
+            for c in joiners:
+                ways.append((len(self.path(arn, u.arn)) + len(self.path(arn, c)), c, u.arn))
+        ways.sort(key=lambda w: (w[0], w[2] != arn, w[1] != arn, w[2], w[1] or ""))
+        return [(c, u) for _, c, u in ways[:MAX_WAYS]]
+
+    def group_keys(self, arn: str, actors: int) -> Iterator[tuple[str, str]]:
+        mask = self.g.reach.get(arn, 0)
+        for a in self.g.members(mask & actors):
+            actor = self.ctx.principals[a]
+            for garn in sorted(self.ctx.snapshot.groups):
+                group = self.ctx.snapshot.groups[garn]
+                if self.group_rewrite(actor, group) is not None and self.group_ways(arn, group, a):
+                    yield a, garn
+
+    def principal_edges(self, source: str, actor: str, target: str) -> Iterator[Edge]:
+        to_actor = self.path(source, actor)
+        to_target = self.path(source, target)
+        ways = self.rewrites(self.ctx.principals[actor], self.ctx.principals[target])
+        who = f"{_short(actor)}, which it can act as ({self._steps(to_actor)})," if to_actor else "it"
+        took = f"which it can act as ({self._steps(to_target)})" if to_target else "itself"
+        groups: list[tuple[str, list[str]]] = []
+        if actor == source and len(to_target) == 1 and any(
+            (to_target[0].technique, how) in TABLE for how in ways
+        ):
+            for how in ways:
+                tid = TABLE.get((to_target[0].technique, how), "X-TakeoverRewrite")
+                groups.append((tid, [how]))
+        else:
+            groups.append(("X-TakeoverRewrite" if actor == source else "X-HelperRewrite", list(ways)))
+        merged: dict[str, list[str]] = {}
+        for tid, hows in groups:
+            merged.setdefault(tid, []).extend(hows)
+        for tid, hows in sorted(merged.items()):
+            rewrite_alts = [a for how in hows for a in self._edge_alts(source, ways[how])]
+            text = " or ".join(_HOW_TEXT[h] for h in hows)
+            yield self.compose_edge(
+                source,
+                parts=[self._path_alts(source, to_actor), rewrite_alts, self._path_alts(source, to_target)],
+                optional=[2, 0],
+                conditional=[*to_actor, *(ways[h] for h in hows), *to_target],
+                technique=tid,
+                via=target if actor == source else f"{target}?by={actor}",
+                description=f"{who} {text} {_short(target)}, {took}: admin",
+            )
+
+    def group_edge(self, source: str, actor: str, garn: str) -> Edge:
+        group = self.ctx.snapshot.groups[garn]
+        rewrite = self.group_rewrite(self.ctx.principals[actor], group)
+        assert rewrite is not None
+        to_actor = self.path(source, actor)
+        ways_alts: list[Alternative] = []
+        used: list[Edge] = [*to_actor, rewrite]
+        texts: list[str] = []
+        for joiner, user in self.group_ways(source, group, actor):
+            to_user = self.path(source, user)
+            part = self._path_alts(source, to_user)
+            if joiner is not None:
+                to_joiner = self.path(source, joiner)
+                join = self.join(joiner, garn)
+                assert join is not None
+                part = [
+                    (*a, *b, *c)
+                    for a in self._path_alts(source, to_joiner)
+                    for b in self._edge_alts(source, join)
+                    for c in part
+                ]
+                texts.append(f"{_short(joiner)} adds {_short(user)} to it")
+            else:
+                texts.append(f"{_short(user)} is in it")
+            ways_alts.extend(part)
+        who = f"{_short(actor)}, which it can act as ({self._steps(to_actor)})," if to_actor else "it"
+        return self.compose_edge(
+            source,
+            parts=[self._path_alts(source, to_actor), self._edge_alts(source, rewrite), ways_alts],
+            optional=[0],
+            conditional=used,
+            technique="X-GroupRewrite",
+            via=garn if actor == source else f"{garn}?by={actor}",
+            description=f"{who} gives group {group.name} an admin policy; "
+            + " or ".join(texts)
+            + ", a user it can act as: admin",
+        )
+
+    def helper_removals(self, source: Principal, helpers: int, prior: Sequence[Edge]) -> Iterator[Edge]:
+        """Another member R of S(source) removes one of source's protections (X-RemoveDeny/X-Boundary)."""
+        mask = self.g.reach.get(source.arn, 0) & ~self.g.bit(source.arn)
+        others = list(self.g.members(mask & helpers))
+        if not others:
+            return
+        changes_of: list[tuple[str, Removal]] = [("X-RemoveDeny", r) for r in own_removals(self.ctx, source)]
+        lift = boundary_lift(self.ctx, source)
+        if lift is not None:
+            changes_of.append(("X-Boundary", lift))
+        for technique, (changed, changes, via, description) in changes_of:
+            alts: list[Alternative] = []
+            for r in others:
+                path = self._path_alts(source.arn, self.path(source.arn, r))
+                for change in changes:
+                    mine = tuple(replace(g, principal=r) for g in change)
+                    alts.extend((*p, *mine) for p in path)
+            yield from what_if(
+                self.ctx,
+                source,
+                prior,
+                changed,
+                technique=technique,
+                changes=alts,
+                via=via,
+                description=f"{description} (by a principal it can act as)",
+            )
+
+
+def compose(
+    ctx: EdgeContext,
+    sources: Sequence[Principal],
+    found: dict[str, Edge],
+    *,
+    actors: Sequence[str],
+    removers: Sequence[str],
+    direct: Sequence[str] = (),
+) -> list[Edge]:
+    """The composed edges of every principal that can act as one of `actors`/`removers`."""
+    composer = Composer(ctx, sources, found)
+    found_out: dict[str, list[Edge]] = {}
+    for e in found.values():
+        found_out.setdefault(e.source, []).append(e)
+    anchors = set(actors) | set(removers)
+    # Ancestors of the anchors among the edges found so far (the growth asked for them).
+    reverse: dict[str, list[str]] = {}
+    for e in found.values():
+        reverse.setdefault(e.target, []).append(e.source)
+    roots = set(anchors)
+    queue = deque(anchors)
+    while queue:
+        node = queue.popleft()
+        for src in reverse.get(node, ()):
+            if src not in roots:
+                roots.add(src)
+                queue.append(src)
+    roots &= set(composer.sources)
+    composer.build(roots, found_out)
+    g = composer.g
+    actor_mask = 0
+    for a in actors:
+        actor_mask |= g.bit(a)
+    remover_mask = 0
+    for r in removers:
+        remover_mask |= g.bit(r)
+    keys: dict[str, set[tuple[str, str, str]]] = {}
+    for arn in g.nodes:
+        if arn not in composer.sources or not g.reach.get(arn, 0) & actor_mask:
+            continue
+        mine = {("p", a, b) for a, b in composer.principal_keys(arn, actor_mask)}
+        mine |= {("g", a, grp) for a, grp in composer.group_keys(arn, actor_mask)}
+        keys[arn] = mine
+    out: list[Edge] = []
+    for arn, mine in sorted(keys.items()):
+        succ = {e.target for e in g.out.get(arn, ()) if g.scc.get(e.target) != g.scc.get(arn)}
+        own = sorted(k for k in mine if not any(k in keys.get(m, ()) for m in succ))
+        for kind, a, b in own:
+            if kind == "p":
+                out.extend(composer.principal_edges(arn, a, b))
+            else:
+                out.append(composer.group_edge(arn, a, b))
+    # Actors that escalate outright anyway: only their one-step take-over + rewrite (the plan needs
+    # those cut too, and finds the rest when verification re-analyses them without the outright edge).
+    for arn in sorted(direct):
+        actor = composer.sources.get(arn)
+        if actor is None or arn in keys:
+            continue
+        extra = [e for e in found_out.get(arn, ()) if e.target != ADMIN and e.target in ctx.principals]
+        g.out[arn] = sorted(
+            {e.id: e for e in (*composer.out_edges(arn), *extra)}.values(),
+            key=lambda e: (e.target, e.technique, e.via or ""),
+        )
+        for target in sorted({e.target for e in g.out[arn]}):
+            principal = ctx.principals[target]
+            if composer.rewrites(actor, principal):
+                out.extend(composer.principal_edges(arn, arn, target))
+    if remover_mask:
+        for arn in g.nodes:
+            source = composer.sources.get(arn)
+            if source is None or not (g.reach.get(arn, 0) & ~g.bit(arn) & remover_mask):
+                continue
+            prior = [*found_out.get(arn, ()), *g.out.get(arn, ())]
+            out.extend(composer.helper_removals(source, remover_mask, prior))
+    return out
+
+
+def actors_and_removers(
+    ctx: EdgeContext, sources: Sequence[Principal], firm: set[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """Principals that may rewrite / remove protections of *others* and do not escalate outright,
+    and those that may rewrite others but do (their direct take-overs are composed only)."""
+    actors: list[str] = []
+    removers: list[str] = []
+    direct: list[str] = []
+    for p in sources:
+        if p.arn in firm:
+            if may_touch_others(ctx, p, REWRITE_ACTIONS):
+                direct.append(p.arn)
+            continue
+        if may_touch_others(ctx, p, REWRITE_ACTIONS):
+            actors.append(p.arn)
+        if may_touch_others(ctx, p, (*REMOVE_ACTIONS, *REWRITE_ACTIONS)):
+            removers.append(p.arn)
+    return actors, removers, direct
+
+
+__all__ = ["REMOVE_ACTIONS", "REWRITE_ACTIONS", "TABLE", "actors_and_removers", "compose"]

@@ -1,0 +1,271 @@
+"""Composition (analysis/compose.py): take-over and rewrite over everything a principal can act as.
+
+Each path of issue 10 part 2 has positives and traps: console take-over + rewrite (the user has /
+has not a password), rewrite any group + join it (the group is not joinable), a helper rewrites
+its source (a boundary caps the source; the helper's rewrite is denied), a helper undoes the fix
+(the helper's removal is denied). The plan cuts them and its verification holds against helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from builders import Account, allow, deny, doc, role_arn, trust_aws, user_arn
+
+from deescalate.analysis.analyze import analyze
+from deescalate.model import ADMIN, Edge, Report, Snapshot
+from deescalate.remediate.plan import build_plan, default_analyze
+from deescalate.remediate.verify import apply_to_snapshot
+
+ME = user_arn("attacker")
+VICTIM = user_arn("victim")
+HELPER = role_arn("helper")
+
+
+def edges_of(report: Report, arn: str = ME) -> list[Edge]:
+    return [e for e in report.edges if e.source == arn]
+
+
+def kinds(report: Report, arn: str = ME) -> set[tuple[str, str]]:
+    return {(e.technique, e.target) for e in edges_of(report, arn)}
+
+
+def at_risk(report: Report) -> set[str]:
+    return {f.principal for f in report.findings}
+
+
+def plan_and_check(snap: Snapshot) -> tuple[int, Report]:
+    """Plan every finding, apply it in memory, re-analyse: (number of denies, the re-analysis)."""
+    report = analyze(snap)
+    plan = build_plan(snap, report, default_analyze())
+    assert plan.verified, [e.id for e in plan.remaining]
+    return sum(len(p.denies) for p in plan.principals), analyze(apply_to_snapshot(snap, plan))
+
+
+# ----------------------------------------------------------------- console take-over + rewrite
+
+
+@pytest.mark.parametrize(
+    ("action", "has_password", "flagged"),
+    [
+        ("iam:CreateLoginProfile", False, True),
+        ("iam:CreateLoginProfile", True, False),  # CreateLoginProfile fails on a user with a password
+        ("iam:UpdateLoginProfile", True, True),
+        ("iam:UpdateLoginProfile", False, False),  # UpdateLoginProfile fails on a user without one
+    ],
+)
+@pytest.mark.parametrize("rewrite", ["iam:AttachUserPolicy", "iam:PutUserPolicy"])
+def test_console_takeover_and_rewrite(action: str, has_password: bool, flagged: bool, rewrite: str) -> None:
+    acct = Account()
+    acct.user("victim", login=has_password)
+    acct.user("attacker", doc(allow([action, rewrite], VICTIM)))
+    report = analyze(acct.build())
+    assert (("X-TakeoverRewrite", ADMIN) in kinds(report)) is flagged
+    assert (ME in at_risk(report)) is flagged
+    if flagged:
+        (edge,) = edges_of(report)
+        assert edge.via == VICTIM and not edge.conditional
+        assert all({g.action for g in alt} == {action, rewrite} for alt in edge.alternatives)
+        assert all(not g.principal for alt in edge.alternatives for g in alt)  # all the attacker's
+
+
+def test_console_takeover_with_an_unknown_password_is_conditional() -> None:
+    acct = Account()
+    acct.user("victim", login=None)
+    acct.user("attacker", doc(allow(["iam:CreateLoginProfile", "iam:PutUserPolicy"], VICTIM)))
+    (edge,) = [e for e in edges_of(analyze(acct.build())) if e.technique == "X-TakeoverRewrite"]
+    assert edge.conditional and any("console password is unknown" in c for c in edge.conditions)
+
+
+def test_console_takeover_capped_by_the_victims_boundary() -> None:
+    acct = Account()
+    cap = acct.managed("cap", doc(allow("s3:*")))
+    acct.user("victim", boundary=cap)
+    acct.user("attacker", doc(allow(["iam:CreateLoginProfile", "iam:AttachUserPolicy"], VICTIM)))
+    assert not edges_of(analyze(acct.build()))
+
+
+def test_console_takeover_plan_cuts_with_one_deny() -> None:
+    acct = Account()
+    acct.user("victim")
+    acct.user("attacker", doc(allow(["iam:CreateLoginProfile", "iam:AttachUserPolicy"], VICTIM)))
+    denies, after = plan_and_check(acct.build())
+    assert denies == 1 and not after.findings
+
+
+# ----------------------------------------------------------------- rewrite a group, then join it
+
+
+def test_rewrite_any_group_then_join_it() -> None:
+    acct = Account()
+    g = acct.group("empty")  # not its own group, no policy: the iam-013 what-if has nothing to try
+    acct.user("attacker", doc(allow(["iam:PutGroupPolicy", "iam:AddUserToGroup"], g)))
+    report = analyze(acct.build())
+    (edge,) = edges_of(report)
+    assert (edge.technique, edge.target, edge.via) == ("X-GroupRewrite", ADMIN, g)
+    assert [sorted(x.action for x in alt) for alt in edge.alternatives] == [
+        ["iam:AddUserToGroup", "iam:PutGroupPolicy"]
+    ]
+
+
+def test_group_not_joinable_is_no_finding() -> None:
+    acct = Account()
+    g = acct.group("empty")
+    acct.user("attacker", doc(allow(["iam:PutGroupPolicy", "iam:AddUserToGroup"]), deny("iam:AddUserToGroup", g)))
+    report = analyze(acct.build())
+    assert ME not in at_risk(report)
+
+
+def test_rewrite_a_group_a_helper_joins_a_user_it_takes_over_into() -> None:
+    acct = Account()
+    g = acct.group("empty")
+    intern = acct.user("intern")
+    acct.role("helper", trust_aws(ME), doc(allow("iam:AddUserToGroup", g)))
+    acct.user(
+        "attacker",
+        doc(allow("iam:AttachGroupPolicy", g), allow("sts:AssumeRole", HELPER), allow("iam:CreateAccessKey", intern)),
+        boundary=acct.managed("cap", doc(allow(["iam:*", "sts:*"]))),  # the attacker itself is capped
+    )
+    report = analyze(acct.build())
+    (edge,) = [e for e in edges_of(report) if e.technique == "X-GroupRewrite"]
+    steps = {(x.action, x.resource, x.principal) for alt in edge.alternatives for x in alt}
+    assert ("iam:AddUserToGroup", g, HELPER) in steps  # the helper's step, denied to the helper
+    for alt in edge.alternatives:
+        assert {(x.action, x.principal) for x in alt} >= {
+            ("iam:AttachGroupPolicy", ""), ("sts:AssumeRole", ""), ("iam:AddUserToGroup", HELPER)
+        }
+        # the user added is the intern, taken over with an access key (the attacker itself is capped)
+        assert ("iam:CreateAccessKey", intern, "") in {(x.action, x.resource, x.principal) for x in alt}
+    _, after = plan_and_check(acct.build())
+    assert not after.findings
+
+
+def test_rewrite_a_group_a_taken_over_user_is_in() -> None:
+    acct = Account()
+    g = acct.group("team", doc(allow("s3:GetObject")))
+    acct.user("member", groups=("team",))
+    acct.user("attacker", doc(allow("iam:PutGroupPolicy", g), allow("iam:CreateAccessKey", user_arn("member"))))
+    report = analyze(acct.build())
+    assert ("X-GroupRewrite", ADMIN) in kinds(report)
+    # ...but not when the member's boundary caps what the group gives.
+    acct.user("member", groups=("team",), boundary=acct.managed("cap", doc(allow("s3:*"))))
+    assert ("X-GroupRewrite", ADMIN) not in kinds(analyze(acct.build()))
+
+
+# ----------------------------------------------------------------- a helper rewrites its source
+
+
+def _helper_world(helper_policy: dict[str, Any], **attacker: Any) -> Snapshot:
+    acct = Account()
+    acct.role("helper", trust_aws(ME), helper_policy)
+    acct.user("attacker", doc(allow("sts:AssumeRole", HELPER)), **attacker)
+    return acct.build()
+
+
+@pytest.mark.parametrize("action", ["iam:PutUserPolicy", "iam:AttachUserPolicy"])
+def test_helper_rewrites_its_source(action: str) -> None:
+    report = analyze(_helper_world(doc(allow(action, ME))))
+    (edge,) = [e for e in edges_of(report) if e.target == ADMIN]
+    assert edge.technique == "X-HelperRewrite" and edge.via == f"{ME}?by={HELPER}"
+    for alt in edge.alternatives:
+        owners = {(g.action, g.principal) for g in alt}
+        assert ("sts:AssumeRole", "") in owners and (action, HELPER) in owners
+    assert ME in at_risk(report) and HELPER not in at_risk(report)  # the helper cannot act as P
+
+
+def test_helper_rewrite_capped_by_the_sources_boundary() -> None:
+    acct = Account()
+    cap = acct.managed("cap", doc(allow("sts:AssumeRole")))
+    acct.role("helper", trust_aws(ME), doc(allow("iam:PutUserPolicy", ME)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", HELPER)), boundary=cap)
+    assert ME not in at_risk(analyze(acct.build()))
+
+
+def test_helper_rewrite_denied_to_the_helper() -> None:
+    snap = _helper_world(doc(allow("iam:PutUserPolicy", ME), deny("iam:PutUserPolicy", ME)))
+    assert ME not in at_risk(analyze(snap))
+
+
+def test_helper_rewrites_another_member_two_steps_away() -> None:
+    acct = Account()
+    r1, r2 = role_arn("r1"), role_arn("r2")
+    acct.role("r1", trust_aws(ME), doc(allow("sts:AssumeRole", r2)))
+    acct.role("r2", trust_aws(r1), doc(allow("iam:AttachRolePolicy", r1)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", r1)))
+    report = analyze(acct.build())
+    assert {ME, r1} <= at_risk(report)
+    # The composition meets at r1 (it can act as r2 and is itself rewritten): the attacker's path
+    # runs through r1's edge, not a copy of its own.
+    assert ("X-HelperRewrite", ADMIN) in kinds(report, r1)
+    assert ("X-HelperRewrite", ADMIN) not in kinds(report, ME)
+    denies, after = plan_and_check(acct.build())
+    assert denies == 1 and not after.findings
+
+
+def test_helper_rewrite_plan_is_one_deny_and_holds() -> None:
+    snap = _helper_world(doc(allow("iam:PutUserPolicy", ME)))
+    report = analyze(snap)
+    plan = build_plan(snap, report, default_analyze())
+    assert plan.verified
+    ((pp, d),) = [(p, d) for p in plan.principals for d in p.denies]
+    # Denying the use of the helper role scores lower than denying the helper its rewrite.
+    assert (pp.principal, d.action, d.resource) == (ME, "sts:AssumeRole", HELPER)
+
+
+# ----------------------------------------------------------------- a helper undoes the fix
+
+
+def _fixed_world(helper_policy: dict[str, Any]) -> Snapshot:
+    """The attacker may write its own policies; a deny (as a plan would write) stops it."""
+    acct = Account()
+    acct.role("helper", trust_aws(ME), helper_policy)
+    acct.user(
+        "attacker",
+        doc(allow("sts:AssumeRole", HELPER), allow("iam:PutUserPolicy", ME)),
+        doc(deny("iam:PutUserPolicy", ME)),
+    )
+    return acct.build()
+
+
+def test_helper_deletes_the_deny() -> None:
+    report = analyze(_fixed_world(doc(allow("iam:DeleteUserPolicy", ME))))
+    (edge,) = edges_of(report)
+    assert (edge.technique, edge.target) == ("X-RemoveDeny", ADMIN)
+    (alt,) = edge.alternatives
+    assert [(g.action, g.principal) for g in alt] == [
+        ("sts:AssumeRole", ""),
+        ("iam:DeleteUserPolicy", HELPER),
+        ("iam:PutUserPolicy", ""),
+    ]
+
+
+def test_helper_deny_removal_itself_denied() -> None:
+    snap = _fixed_world(doc(allow("iam:DeleteUserPolicy", "*"), deny("iam:DeleteUserPolicy", ME)))
+    assert ME not in at_risk(analyze(snap))
+
+
+def test_helper_detaches_a_managed_deny() -> None:
+    acct = Account()
+    fence = acct.managed("fence", doc(deny("iam:PutUserPolicy", ME)))
+    acct.role("helper", trust_aws(ME), doc(allow("iam:DetachUserPolicy", ME)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", HELPER), allow("iam:PutUserPolicy", ME)), managed=(fence,))
+    (edge,) = edges_of(analyze(acct.build()))
+    assert edge.technique == "X-RemoveDeny" and edge.via == f"{ME}?managed={fence}"
+
+
+def test_plan_holds_against_every_principal_the_source_can_become() -> None:
+    """The plan's own deny policy must survive the helper: verification adds the helper's removal."""
+    acct = Account()
+    acct.role("helper", trust_aws(ME), doc(allow(["iam:DeleteUserPolicy", "iam:DetachUserPolicy"], ME)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", HELPER), allow("iam:PutUserPolicy", ME)))
+    snap = acct.build()
+    report = analyze(snap)
+    assert kinds(report) == {("iam-007", ADMIN)}  # before the plan, nothing to remove
+    plan = build_plan(snap, report, default_analyze())
+    assert plan.verified, [e.id for e in plan.remaining]
+    denied = {(p.principal, d.action, d.resource) for p in plan.principals for d in p.denies}
+    assert (ME, "iam:PutUserPolicy", ME) in denied
+    # ... and the helper's way to delete that deny is cut too (either end of it).
+    assert (ME, "sts:AssumeRole", HELPER) in denied or (HELPER, "iam:DeleteUserPolicy", ME) in denied
+    assert not analyze(apply_to_snapshot(snap, plan)).findings
