@@ -286,7 +286,7 @@ def _denies_grant(pairs: Iterable[Key], action: str, resource: str) -> bool:
     )
 
 
-def strip_denied(edge: Edge, denied: Mapping[str, Iterable[Key]]) -> Edge:
+def strip_denied(edge: Edge, denied: Mapping[str, Iterable[Key]] | Iterable[Key]) -> Edge:
     """An edge that survived verification, without the grants the plan already denies.
 
     If the analysis still finds an edge whose alternatives the plan's denies all hit, those denies
@@ -294,8 +294,14 @@ def strip_denied(edge: Edge, denied: Mapping[str, Iterable[Key]]) -> Edge:
     policy, *then* use a way the policy denies): the denies of the policy being removed do not
     count, only denying the removal does. So the surviving edge keeps, in each alternative, only
     the grants the plan does not deny yet; an alternative left empty makes the edge uncuttable.
+    A grant a helper makes (`Grant.principal`) counts as denied only by that helper's denies.
     """
-    pairs = {who: list(keys) for who, keys in denied.items()}
+    # Denies by principal; a plain list of (action, resource) is the edge's source's own denies.
+    pairs = (
+        {who: list(keys) for who, keys in denied.items()}
+        if isinstance(denied, Mapping)
+        else {edge.source: list(denied)}
+    )
     alternatives = tuple(
         tuple(
             g
