@@ -239,6 +239,25 @@ class InventoryRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceUsage:
+    """When a principal last used one service (IAM access advisor), and its tracked actions."""
+
+    namespace: str  # service prefix, lower case ("ec2")
+    last_used: str | None  # ISO 8601; None = not used within the tracking period
+    # Tracked action (lower case) -> last use or None; None when the service has no action-level data.
+    actions: Mapping[str, str | None] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessRecord:
+    """One principal's access-advisor report (GetServiceLastAccessedDetails, ACTION_LEVEL)."""
+
+    principal: str
+    reported_at: str  # the job's completion time, ISO 8601
+    services: Mapping[str, ServiceUsage]  # by namespace
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """Everything the analysis reads. The analysis never calls AWS."""
 
@@ -258,6 +277,7 @@ class Snapshot:
     source: str = ""  # the file or directory it was loaded from
     # Several accounts' snapshots merged: every account, the home account (account_id) first.
     accounts: tuple[str, ...] = ()
+    last_accessed: Mapping[str, AccessRecord] = field(default_factory=lambda: EMPTY_MAP)  # by principal ARN
 
     def principal_arns(self) -> tuple[str, ...]:
         return tuple(self.users) + tuple(self.roles)
@@ -450,6 +470,8 @@ class Deny:
     disruption: int | None = None
     narrowness: int | None = None
     alternatives: tuple[DenyChoice, ...] = ()  # grants it could have denied instead, best first
+    # What access advisor says of the action ("last used: never (tracked since ...)", "usage unknown").
+    usage: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,6 +39,12 @@ def register(sub: Any) -> None:
         metavar="N",
         help=f"attempts per call before giving up on throttling or errors (default {DEFAULT_MAX_ATTEMPTS})",
     )
+    p.add_argument(
+        "--last-accessed",
+        action="store_true",
+        help="also fetch IAM access advisor's last-used report (action level) for the principals at risk, "
+        "so `plan` can prefer denying what they never use",
+    )
     p.set_defaults(func=run)
 
 
@@ -77,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if args.last_accessed:
+        from deescalate.commands.usage_step import add_last_accessed
+
+        add_last_accessed(out, profile=args.profile, endpoint_url=args.endpoint_url,
+                          max_attempts=max(1, args.max_attempts))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     calls = sum(c["count"] for c in manifest["calls"])
     failed = manifest["failures"]

@@ -19,6 +19,7 @@ from typing import Any
 from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwriting_inputs
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
+from deescalate.remediate.usage import usage_of
 
 log = logging.getLogger("deescalate.cli")
 
@@ -42,6 +43,9 @@ def register(sub: Any) -> None:
     p.add_argument("--target", action="append", dest="targets", default=[], metavar="ARN-PATTERN",
                    help="also protect principals matching this pattern, as `scan --target` (repeatable)")
     p.add_argument("--check", metavar="PLAN", help="re-verify this (edited) plan file against SNAPSHOT")
+    p.add_argument("--fail-on-impact", type=int, metavar="DAYS", dest="fail_on_impact",
+                   help="exit 1 when a deny blocks an action the principal used within DAYS days "
+                   "(needs `collect --last-accessed` data; denies of used actions are always warned about)")
     p.set_defaults(func=run)
 
 
@@ -83,6 +87,8 @@ def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
             lines.append(f"  {d.id} deny {d.action} on {d.resource}{flag}")
             score = "" if d.disruption is None else f"; disruption {d.disruption}"
             lines.append(f"      cuts {len(d.cuts)} edge(s): {', '.join(d.techniques)}{score}")
+            if pp.principal in snapshot.last_accessed:
+                lines.append(f"      {usage_of(snapshot, pp.principal, d.action).text()}")
     for arn in at_risk:
         if arn not in planned:
             lines.append(f"{_short(arn)}: no escalation edge of its own; its paths run through the "
@@ -145,7 +151,28 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join([*_summary(plan, snapshot, shown), *_verdict(plan), f"Wrote {args.out}"]))
     else:
         sys.stdout.write(dumps(plan))
-    return EXIT_CLEAN if plan.verified else EXIT_FINDINGS
+    impact = _impact(plan, snapshot, args.fail_on_impact)
+    if not plan.verified:
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if impact else EXIT_CLEAN
+
+
+def _impact(plan: Plan, snapshot: Snapshot, days: int | None) -> bool:
+    """Warn of every deny that blocks an action the principal used; True when one is within `days`."""
+    hit = False
+    for pp in plan.principals:
+        for d in pp.denies:
+            use = usage_of(snapshot, pp.principal, d.action)
+            if not d.apply or not use.used:
+                continue
+            recent = days is not None and use.days_ago is not None and use.days_ago <= days
+            hit = hit or recent
+            print(f"deescalate: {'impact' if recent else 'warning'}: {d.id} denies {d.action} to "
+                  f"{_short(pp.principal)}, which it uses ({use.text()})", file=sys.stderr)
+    if hit:
+        print(f"deescalate: --fail-on-impact {days}: a deny blocks an action used within {days} day(s)",
+              file=sys.stderr)
+    return hit
 
 
 def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:

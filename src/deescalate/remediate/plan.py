@@ -67,6 +67,7 @@ from deescalate.policy.match import action_matches, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
 from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
 from deescalate.remediate.quotas import choose_placement, render_document, widen
+from deescalate.remediate.usage import penalty, usage_of
 from deescalate.remediate.verify import AnalyzeFn, Verification, remaining_edges, verify
 
 MAX_ROUNDS = 6
@@ -164,7 +165,12 @@ class PrincipalSolution:
 
 
 def solve_principal(
-    principal: str, edges: Iterable[Edge], *, first_id: int = 1, penalty: Callable[[Key], int] | None = None
+    principal: str,
+    edges: Iterable[Edge],
+    *,
+    first_id: int = 1,
+    penalty: Callable[[Key], int] | None = None,
+    usage: Callable[[Key], str] | None = None,
 ) -> PrincipalSolution:
     """The exact best deny set for one principal's edges (module docstring's objective), explained.
 
@@ -220,6 +226,7 @@ def solve_principal(
             f"{_penalty_text(key, penalty)}; narrowness score {score}: "
             f"{_BREADTH_TEXT[resource_breadth(key[1])]}, {_REACH_TEXT[action_reach(key[0])]}.{instead} "
             f"Unconditional: the action is denied on this resource in every request context."
+            + (f" Access advisor: {usage(key)}." if usage else "")
         )
         denies.append(
             Deny(
@@ -236,6 +243,7 @@ def solve_principal(
                     DenyChoice(action=k[0], resource=k[1], disruption=harm(k), narrowness=grant_score(k))
                     for k in [r for r in rivals if r[2] == key[2]][:10]
                 ),
+                usage=usage(key) if usage else "",
             )
         )
     return PrincipalSolution(
@@ -367,6 +375,23 @@ def build_plan(
     return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
 
 
+def _owner(key: Key, default: str) -> str:
+    return key[2] if len(key) > 2 else default  # composed edges name whose grant a key is
+
+
+def _usage_penalty(snapshot: Snapshot, principal: str) -> Callable[[Key], int] | None:
+    if not snapshot.last_accessed:
+        return None
+    return lambda key: penalty(usage_of(snapshot, _owner(key, principal), key[0]))
+
+
+def _usage_text(snapshot: Snapshot, principal: str) -> Callable[[Key], str]:
+    def text(key: Key) -> str:
+        return usage_of(snapshot, _owner(key, principal), key[0]).text()
+
+    return text
+
+
 def _all_fixable(plan: Plan) -> bool:
     return all(p.unfixable is None for p in plan.principals)
 
@@ -406,7 +431,8 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
         edges = [e for principal in group for e in instance[principal].values()]
         if not edges:
             continue  # no escalation edge of its own: its paths run through principals planned here
-        solved = solve_principal(group[0], edges)
+        solved = solve_principal(group[0], edges, penalty=_usage_penalty(snapshot, group[0]),
+                                 usage=_usage_text(snapshot, group[0]))
         for d in solved.denies:
             by_owner.setdefault(d.principal, []).append(d)
         for owner in {d.principal for d in solved.denies} | set(group):

@@ -72,6 +72,7 @@ def deny_to_json(d: Deny) -> dict[str, Any]:
              "disruption": c.disruption, "narrowness": c.narrowness}
             for c in d.alternatives
         ],
+        "usage": d.usage,
     }
 
 
@@ -167,7 +168,7 @@ def write_plan(plan: Plan, path: str | Path) -> None:
 _TOP = {"schema_version", "kind", "account_id", "snapshot", "snapshot_time", "targets", "verified",
         "remaining", "principals"}
 _PRINCIPAL = {"principal", "placement", "policy_name", "unfixable", "minimal", "state", "denies", "document"}
-_DENY = {"id", "apply", "action", "resource", "cuts", "techniques", "why", "score", "alternatives"}
+_DENY = {"id", "apply", "action", "resource", "cuts", "techniques", "why", "score", "alternatives", "usage"}
 _CHOICE = {"action", "resource", "disruption", "narrowness"}
 
 
@@ -223,6 +224,7 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
                     disruption=disruption,
                     narrowness=narrowness,
                     alternatives=alternatives,
+                    usage=_str(rd, "usage", dw) if "usage" in rd else "",
                 )
             )
         document = rp.get("document")

@@ -11,6 +11,7 @@ merged, named after the AWS CLI command that makes the call:
     iam/list-access-keys.json          {user name: ListAccessKeys response}
     iam/get-login-profile.json         {user name: GetLoginProfile response, or null = no password}
     iam/list-mfa-devices.json          {user name: ListMFADevices response}
+    iam/get-service-last-accessed-details.json   {principal ARN: response}, with --last-accessed
     organizations/describe-organization.json
     organizations/list-roots.json
     organizations/list-parents.json    {child id: ListParents response}, account -> root
@@ -35,6 +36,9 @@ IAM_INSTANCE_PROFILES = "iam/list-instance-profiles.json"
 IAM_ACCESS_KEYS = "iam/list-access-keys.json"
 IAM_LOGIN_PROFILES = "iam/get-login-profile.json"
 IAM_MFA_DEVICES = "iam/list-mfa-devices.json"
+# {principal ARN: GetServiceLastAccessedDetails response (ACTION_LEVEL, pages merged)}; only with
+# `collect --last-accessed`, for the principals at risk.
+IAM_LAST_ACCESSED = "iam/get-service-last-accessed-details.json"
 
 ORG_DESCRIBE = "organizations/describe-organization.json"
 ORG_ROOTS = "organizations/list-roots.json"

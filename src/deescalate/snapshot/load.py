@@ -25,6 +25,7 @@ from deescalate.snapshot.iam import (
 )
 from deescalate.snapshot.org import parse_organization
 from deescalate.snapshot.resources import Ctx, read_region
+from deescalate.snapshot.usage import parse_last_accessed
 from deescalate.snapshot.where import At, as_object, get_list, get_objects, get_opt_str, get_str
 
 
@@ -201,6 +202,9 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
         )
         resources.extend(read_region(ctx, ok))
 
+    usage = d.get(L.IAM_LAST_ACCESSED)
+    last_accessed = parse_last_accessed(usage[0], usage[1].file) if usage is not None else {}
+
     return Snapshot(
         account_id=account_id,
         caller_arn=get_opt_str(man, "caller_arn", mat),
@@ -216,6 +220,7 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
         inventory=tuple(inventory),
         has_inventory=True,
         source=shown,
+        last_accessed=MappingProxyType(last_accessed),
     )
 
 
@@ -296,6 +301,7 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         has_inventory=all(s.has_inventory for s in snapshots),
         source=", ".join(s.source for s in snapshots),
         accounts=tuple(dict.fromkeys(a for s in snapshots for a in s.all_accounts())),
+        last_accessed=MappingProxyType({k: v for s in snapshots for k, v in s.last_accessed.items()}),
     )
 
 
