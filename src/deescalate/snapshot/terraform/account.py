@@ -40,16 +40,32 @@ UNKNOWN_KEY = "terraform:KnownAfterApply"
 NEW_VERSION = "v1"  # the version id AWS gives the first version of a new managed policy
 
 
-def unknown_document(ref: PolicyRef, what: str, *, trust: bool = False) -> Policy:
-    """A stand-in for a document known only after apply: it may allow anything, nothing for certain."""
+def unknown_document(
+    ref: PolicyRef,
+    what: str,
+    *,
+    trust_root: str = "",
+    principals: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
+) -> Policy:
+    """A stand-in for a document known only after apply: it may allow anything, nothing for certain.
+
+    With `trust_root` (the account's root ARN) it stands for a trust policy: one that trusts the
+    account (so a principal still needs its own permission to assume the role), the principals its
+    configuration refers to (which need none), and the services it names — what the configuration
+    shows it can be about.
+    """
     statement: dict[str, object] = {
         "Sid": "KnownAfterApply",
         "Effect": "Allow",
-        "Action": "sts:*" if trust else "*",
+        "Action": "sts:*" if trust_root else "*",
         "Condition": {"StringEquals": {UNKNOWN_KEY: what}},
     }
-    if trust:
-        statement["Principal"] = "*"
+    if trust_root:
+        principal: dict[str, list[str]] = {"AWS": [trust_root, *principals]}
+        if services:
+            principal["Service"] = list(services)
+        statement["Principal"] = principal
     else:
         statement["Resource"] = "*"
     return parse_policy({"Version": "2012-10-17", "Statement": [statement]}, ref)

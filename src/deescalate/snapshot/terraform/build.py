@@ -272,6 +272,11 @@ def build(parsed: ParsedPlan, base: Snapshot | None = None, *, account_id: str |
             "made outside Terraform are not seen; give a SNAPSHOT to analyse them too"
         )
 
+    if base is not None and not base.has_inventory:
+        notes.append(
+            "the snapshot holds IAM data only: the resources techniques go through are those of "
+            "Terraform's state and this plan"
+        )
     src = f"{parsed.source}"
     before_snap = _freeze(before, base, src + " (before)", parsed, created=set())
     created_regions = {

@@ -209,10 +209,89 @@ def resource_arn(acct: Account, inst: Instance, world: World, region: str) -> st
 def policy_doc(ctx: Ctx, inst: Instance, key: str, ref: PolicyRef, *, trust: bool = False) -> Policy | None:
     raw = ctx.value(inst, key)
     if raw is UNKNOWN:
-        return unknown_document(ref, f"{inst.address}.{key}", trust=trust)
+        if not trust:
+            return unknown_document(ref, f"{inst.address}.{key}")
+        arns, services = _mentioned(ctx, inst, key)
+        return unknown_document(
+            ref,
+            f"{inst.address}.{key}",
+            trust_root=f"arn:{ctx.acct.partition}:iam::{ctx.acct.account_id}:root",
+            principals=arns,
+            services=services,
+        )
     if raw is None or raw == "":
         return None
     return document(raw, ref, f"{inst.address}.{key}")
+
+
+def _expressions(tree: Any) -> tuple[list[str], list[str]]:
+    """(references, constant strings) anywhere in a configuration expression tree."""
+    refs: list[str] = []
+    consts: list[str] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 32:
+            return
+        if isinstance(node, dict):
+            r = node.get("references")
+            if isinstance(r, list):
+                refs.extend(x for x in r if isinstance(x, str))
+            if "constant_value" in node:
+                walk_const(node["constant_value"], depth + 1)
+            for k, v in node.items():
+                if k not in ("references", "constant_value"):
+                    walk(v, depth + 1)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, depth + 1)
+
+    def walk_const(node: Any, depth: int) -> None:
+        if depth > 32:
+            return
+        if isinstance(node, str):
+            consts.append(node)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk_const(v, depth + 1)
+        elif isinstance(node, list):
+            for v in node:
+                walk_const(v, depth + 1)
+
+    walk(tree, 0)
+    return refs, consts
+
+
+def _mentioned(ctx: Ctx, inst: Instance, key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The IAM principals and services an unknown trust document's configuration refers to.
+
+    Follows references into `data "aws_iam_policy_document"` blocks (their `principals`), to users
+    and roles (their ARN as AWS derives it), and keeps constant service principals and ARNs.
+    """
+    arns: list[str] = []
+    services: list[str] = []
+    seen: set[str] = set()
+
+    def visit(owner: Instance, tree: Any, depth: int) -> None:
+        refs, consts = _expressions(tree)
+        for c in consts:
+            if c.endswith(".amazonaws.com") or c.endswith(".amazonaws.com.cn"):
+                services.append(c)
+            elif c.startswith("arn:") and ":iam::" in c:
+                arns.append(c)
+        for ref in refs:
+            target = ctx.world.find(owner, ref)
+            if target is None or target.address in seen or depth > 4:
+                continue
+            seen.add(target.address)
+            if target.mode == "data" and target.type == "aws_iam_policy_document":
+                visit(target, dict(target.config), depth + 1)
+            elif target.mode == "managed" and target.type in ("aws_iam_user", "aws_iam_role"):
+                kind = IAM_KINDS[target.type]
+                name, _ = entity_name(ctx.world, target)
+                arns.append(ctx.acct.iam_arn(kind, name, entity_path(target)))
+
+    visit(inst, inst.config.get(key), 0)
+    return tuple(dict.fromkeys(arns)), tuple(dict.fromkeys(services))
 
 
 def _attach(arns: tuple[str, ...], arn: str) -> tuple[str, ...]:
@@ -404,6 +483,10 @@ def add_role(ctx: Ctx, inst: Instance) -> set[str]:
         PolicyRef(kind=PolicyKind.TRUST, name=f"{name} trust policy", attached_to=arn),
         trust=True,
     )
+    if ctx.unknown(inst, "assume_role_policy"):
+        # Service trust is read without conditions (edges/trust.py): the doubt keeps every edge into
+        # the role conditional, whoever the document turns out to trust.
+        ctx.doubts.append(Doubt(arn=arn, why=f"the trust policy of {inst.address} is known only after apply"))
     fields: dict[str, Any] = {
         "path": entity_path(inst),
         "trust_policy": trust,

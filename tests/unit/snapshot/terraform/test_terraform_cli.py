@@ -27,15 +27,25 @@ def write(tmp_path: Path, doc: object, name: str = "plan.json") -> str:
     [
         ("not json at all", "not JSON"),
         ([1, 2], "not a Terraform plan"),
-        ({"version": 4, "terraform_version": "1.9.0", "serial": 3, "lineage": "x", "resources": []},
-         "a Terraform state file, not a plan"),
-        ({"format_version": "1.0", "terraform_version": "1.9.0", "values": {"root_module": {}}},
-         "the JSON of a Terraform state"),
+        (
+            {"version": 4, "terraform_version": "1.9.0", "serial": 3, "lineage": "x", "resources": []},
+            "a Terraform state file, not a plan",
+        ),
+        (
+            {"format_version": "1.0", "terraform_version": "1.9.0", "values": {"root_module": {}}},
+            "the JSON of a Terraform state",
+        ),
         ({"format_version": "2.0", "resource_changes": []}, "plan format version 2.0 is not one"),
         ({"format_version": "1.2", "resource_changes": [], "errored": True}, "the plan errored"),
-        ({"format_version": "1.2", "resource_changes": [{"address": "a.b", "type": "a", "name": "b",
-                                                         "change": {"actions": ["explode"]}}]},
-         "change.actions"),
+        (
+            {
+                "format_version": "1.2",
+                "resource_changes": [
+                    {"address": "a.b", "type": "a", "name": "b", "change": {"actions": ["explode"]}}
+                ],
+            },
+            "change.actions",
+        ),
         ({"format_version": "1.2", "resource_changes": "nope"}, "resource_changes should be a list"),
     ],
 )
@@ -72,7 +82,7 @@ def test_usage_errors(tmp_path, capsys) -> None:
 def test_fail_on_new_fails_on_introduced_only(capsys) -> None:
     assert main(["scan", "--terraform-plan", str(WHOLE), "--fail-on", "new"]) == 1
     out = capsys.readouterr().out
-    assert out.index("Introduced by this change (5)") < out.index("Administrators")
+    assert out.index("Introduced by this change (7)") < out.index("Administrators")
     assert "opened by aws_iam_user_policy.ci_deployer" in out
 
 
@@ -82,8 +92,15 @@ def test_json_report_has_the_change_and_matches_the_schema(capsys) -> None:
     schema = json.loads((ROOT / "schemas/report.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(doc)
     assert doc["change"]["introduced"] == sorted(
-        [f"{ACCT}:role/ci-deployer-role", f"{ACCT}:user/alice", f"{ACCT}:user/builder",
-         f"{ACCT}:user/ci/ci-deployer", f"{ACCT}:user/dev"]
+        [
+            f"{ACCT}:role/ci-deployer-role",
+            f"{ACCT}:user/alice",
+            f"{ACCT}:user/builder",
+            f"{ACCT}:user/ci/ci-deployer",
+            f"{ACCT}:user/dev",
+            f"{ACCT}:user/shell",
+            f"{ACCT}:user/updater",
+        ]
     )
     assert doc["change"]["resolved"] == []
     first = doc["findings"][0]
@@ -93,19 +110,27 @@ def test_json_report_has_the_change_and_matches_the_schema(capsys) -> None:
 def test_sarif_names_the_address_and_the_tf_line(tmp_path, capsys) -> None:
     tf = tmp_path / "infra"
     (tf / "modules" / "ci").mkdir(parents=True)
-    (tf / "main.tf").write_text('provider "aws" {}\n\nresource "aws_iam_user_policy" "ci_deployer" {\n  user = "x"\n}\n')
+    (tf / "main.tf").write_text(
+        'provider "aws" {}\n\nresource "aws_iam_user_policy" "ci_deployer" {\n  user = "x"\n}\n'
+    )
     (tf / "modules" / "ci" / "main.tf").write_text('\n\nresource "aws_iam_role" "deployer" {\n}\n')
-    assert main(["scan", "--terraform-plan", str(WHOLE), "--format", "sarif", "--terraform-dir", str(tf)]) == 1
+    assert (
+        main(["scan", "--terraform-plan", str(WHOLE), "--format", "sarif", "--terraform-dir", str(tf)]) == 1
+    )
     doc = json.loads(capsys.readouterr().out)
     schema = json.loads((ROOT / "tests/assets/sarif-schema-2.1.0.json").read_text())
     jsonschema.Draft4Validator(schema).validate(doc)
     results = doc["runs"][0]["results"]
-    ci = next(r for r in results if r["locations"][0]["logicalLocations"][0]["name"].endswith("user/ci/ci-deployer"))
+    ci = next(
+        r for r in results if r["locations"][0]["logicalLocations"][0]["name"].endswith("user/ci/ci-deployer")
+    )
     names = [loc["fullyQualifiedName"] for loc in ci["locations"][0]["logicalLocations"]]
     assert "aws_iam_user_policy.ci_deployer" in names
     phys = ci["locations"][0]["physicalLocation"]
     assert phys["artifactLocation"]["uri"].endswith("infra/main.tf") and phys["region"]["startLine"] == 3
-    role = next(r for r in results if r["locations"][0]["logicalLocations"][0]["name"].endswith("ci-deployer-role"))
+    role = next(
+        r for r in results if r["locations"][0]["logicalLocations"][0]["name"].endswith("ci-deployer-role")
+    )
     phys = role["locations"][0]["physicalLocation"]
     assert phys["artifactLocation"]["uri"].endswith("modules/ci/main.tf") and phys["region"]["startLine"] == 3
     assert ci["properties"]["introduced"] is True
