@@ -1,5 +1,6 @@
-"""Every IAM-Vulnerable technique fixture: plan → verify → zero edges left, and the number of deny
-statements equals the known minimum, found here by brute force with its own verify loop.
+"""Every IAM-Vulnerable technique fixture: plan → verify → zero edges left, and the plan is optimal
+under the planner's objective (least disruption, then fewest denies), found here by brute force over
+every subset of grants with its own verify loop.
 
 The fixtures are the technique tests' own worlds (tests/techniques). For the `notaction-allow`
 variant (an attacker allowed almost everything: 16-30 distinct grants, 7-14 denies) brute force is
@@ -8,6 +9,7 @@ out of reach; there the plan must verify, carry the solver's optimality proof, a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import combinations
 from typing import Any
 
@@ -17,7 +19,14 @@ from technique_cases import CASES, Case, attacker, statements, world
 
 from deescalate.analysis.analyze import analyze
 from deescalate.model import Deny, Edge, Plan, Snapshot
-from deescalate.remediate.plan import build_plan, default_analyze, is_cut, principal_plan
+from deescalate.remediate.plan import (
+    build_plan,
+    default_analyze,
+    disruption,
+    handoff_endpoints,
+    is_cut,
+    principal_plan,
+)
 from deescalate.remediate.verify import apply_to_snapshot
 
 
@@ -46,27 +55,42 @@ def own_edges(snap: Snapshot, arn: str) -> list[Edge]:
     return [e for f in analyze(snap).findings if f.principal == arn for e in f.edges]
 
 
-def brute_minimum(edges: list[Edge]) -> list[tuple[str, str]]:
+Objective = tuple[int, int]  # (total disruption, number of denies)
+
+
+def objective(keys: Iterable[tuple[str, str]], arn: str, ends: frozenset[str]) -> Objective:
+    keys = set(keys)
+    return (sum(disruption(k, principal=arn, endpoints=ends) for k in keys), len(keys))
+
+
+def brute_best(edges: list[Edge], arn: str) -> list[tuple[str, str]]:
     universe = sorted({(g.action, g.resource) for e in edges for alt in e.alternatives for g in alt})
+    ends = handoff_endpoints(edges)
+    best: tuple[Objective, list[tuple[str, str]]] | None = None
     for size in range(len(universe) + 1):
         for combo in combinations(universe, size):
             if all(is_cut(e, combo) for e in edges):
-                return list(combo)
-    raise AssertionError("no hitting set")
+                score = objective(combo, arn, ends)
+                if best is None or score < best[0]:
+                    best = (score, list(combo))
+    if best is None:
+        raise AssertionError("no hitting set")
+    return best[1]
 
 
-def known_minimum(snap: Snapshot, arn: str) -> int:
+def known_best(snap: Snapshot, arn: str) -> tuple[Objective, frozenset[str]]:
     """Brute force, re-verified with the real analysis until no edge survives (max 6 rounds)."""
     edges = {e.id: e for e in own_edges(snap, arn)}
     for _ in range(6):
-        chosen = brute_minimum(list(edges.values()))
+        chosen = brute_best(list(edges.values()), arn)
         denies = tuple(Deny(id=f"b{i}", principal=arn, action=a, resource=r, cuts=(), techniques=(), why="")
                        for i, (a, r) in enumerate(chosen))
         plan = Plan(account_id=snap.account_id, snapshot="", snapshot_time=None,
                     principals=(principal_plan(snap, arn, denies),))
         left = own_edges(apply_to_snapshot(snap, plan), arn)
         if not left:
-            return len(chosen)
+            ends = handoff_endpoints(list(edges.values()))
+            return objective(chosen, arn, ends), ends
         for e in left:  # only the grants not denied yet can cut what survived
             alts = tuple(tuple(g for g in alt if (g.action, g.resource) not in chosen) for alt in e.alternatives)
             old = edges.get(e.id)
@@ -85,12 +109,14 @@ def planned(snap: Snapshot, arn: str) -> tuple[Plan, int]:
 
 @pytest.mark.parametrize("variant", ["plain", "split", "exact"])
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_plan_matches_the_brute_force_minimum(case: Case, variant: str) -> None:
+def test_plan_matches_the_brute_force_optimum(case: Case, variant: str) -> None:
     if variant == "exact" and not case.exact:
         pytest.skip("no narrower resource than * for this technique")
     snap, arn = fixture(case, variant)
-    _, size = planned(snap, arn)
-    assert size == known_minimum(snap, arn)
+    plan, _ = planned(snap, arn)
+    best, ends = known_best(snap, arn)
+    pp = next(p for p in plan.principals if p.principal == arn)
+    assert objective([(d.action, d.resource) for d in pp.denies], arn, ends) == best
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
