@@ -29,13 +29,25 @@ class _UsageExit(Exception):
     pass
 
 
+class _Version(argparse.Action):
+    """`--version`: the tool's version and the SAR data's (read only when asked)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        from deescalate.sar import reference_version
+
+        print(f"deescalate {__version__}\nAWS Service Authorization Reference: {reference_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="deescalate",
         description="Find AWS IAM principals that can escalate to administrator, and cut every path "
         "with a minimal, verified set of explicit denies.",
     )
-    parser.add_argument("--version", action="version", version=f"deescalate {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="print the version and the AWS Service Authorization Reference data used")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:

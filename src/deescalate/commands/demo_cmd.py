@@ -28,4 +28,5 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     parse_outputs(args)
     report_output.check_outputs(args, demo=True)
-    return emit(report_output.analyze_snapshot(load_snapshot_args([], demo=True), args), args)
+    return emit(report_output.analyze_snapshot(load_snapshot_args([], demo=True), args), args,
+                sources=report_output.iam_files([], demo=True))

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from deescalate.errors import DeescalateError, UsageError
 from deescalate.model import Report, Snapshot
-from deescalate.report import FORMATS, render
+from deescalate.report import FORMATS, Detail, RenderOptions, write
 from deescalate.report.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppressions
+from deescalate.report.locate import IamFile, principal_locations, uri_for
+from deescalate.snapshot.layout import IAM_DETAILS, MANIFEST
 
 log = logging.getLogger("deescalate.cli")
 
@@ -64,11 +66,57 @@ def add_options(p: argparse.ArgumentParser, *, default_fail_on: str = "any") -> 
     p.add_argument("--with-plan", action="store_true",
                    help="also compute the remediation plan and include it in the report")
     p.add_argument(
+        "--detail",
+        choices=[d.value for d in Detail],
+        default=Detail.SUMMARY.value,
+        help="text and HTML: summary (default) shows each finding's --max-paths shortest paths and counts "
+        "the rest; full shows every path and edge (JSON and SARIF always carry everything)",
+    )
+    p.add_argument("--max-paths", type=_positive, default=3, metavar="N",
+                   help="text and HTML, --detail summary: paths (and other edges) shown per finding "
+                   "(default 3)")
+    p.add_argument("--sarif-all-rules", action="store_true",
+                   help="SARIF: list a rule for every known technique, not only those with results")
+    p.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
         help="colour in the text report (auto: only when writing to a terminal, and NO_COLOR unset)",
     )
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {n}")
+    return n
+
+
+def iam_files(snapshots: Sequence[str], *, demo: bool = False) -> list[IamFile]:
+    """The IAM files of the SNAPSHOT paths as given (directory, manifest or file), for SARIF locations.
+
+    The packaged demo's file is named relative to a SARIF base id: no path of this machine shows.
+    """
+    cwd = Path.cwd()
+    out: list[IamFile] = []
+    for given in snapshots:
+        path = Path(given)
+        if path.is_dir():
+            file = path / IAM_DETAILS
+        elif path.name == MANIFEST:
+            file = path.parent / IAM_DETAILS
+        else:
+            file = path
+        out.append(IamFile(path=file, uri=uri_for(file, cwd)))
+    if demo:
+        from deescalate.report.sarif import DEMO_BASE
+        from deescalate.snapshot import demo_path
+
+        out.append(IamFile(path=demo_path() / IAM_DETAILS, uri=IAM_DETAILS, uri_base_id=DEMO_BASE))
+    return out
 
 
 def parse_outputs(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
@@ -122,30 +170,36 @@ def analyze_snapshot(snapshot: Snapshot, args: argparse.Namespace) -> Report:
     return report
 
 
-def emit(report: Report, args: argparse.Namespace) -> int:
-    """Gate, render every requested output, print warnings; return the exit code."""
+def emit(report: Report, args: argparse.Namespace, *, sources: Sequence[IamFile] = ()) -> int:
+    """Gate, render every requested output, print warnings; return the exit code.
+
+    `sources` are the snapshots' IAM files, for SARIF locations (read only when SARIF is asked for).
+    """
     outputs = parse_outputs(args)
     suppressions = load_suppressions(args.suppressions) if args.suppressions else ()
     if args.suppressions:
         log.info("read %d suppression(s) from %s", len(suppressions), args.suppressions)
     gate = evaluate(report, fail_on=FailOn(args.fail_on), suppressions=suppressions)
+    locations = principal_locations(sources) if any(fmt == "sarif" for fmt, _ in outputs) else {}
+    options = RenderOptions(detail=Detail(args.detail), max_paths=args.max_paths,
+                            sarif_all_rules=args.sarif_all_rules, locations=locations)
     for w in gate.warnings():
         print(f"deescalate: warning: {w}", file=sys.stderr)
     for fmt, file in outputs:
+        started = time.perf_counter()
         if file is None:
             color = args.color == "always" or (
                 args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
             )
-            sys.stdout.write(render(fmt, report, gate=gate, color=color and fmt == "text"))
+            write(fmt, report, sys.stdout, gate=gate, color=color and fmt == "text", options=options)
             sys.stdout.flush()
         else:
-            started = time.perf_counter()
-            text = render(fmt, report, gate=gate, color=args.color == "always" and fmt == "text")
-            log.info("rendered the %s report (%d characters) in %.2fs", fmt, len(text),
-                     time.perf_counter() - started)
             try:
-                file.write_text(text, encoding="utf-8")
+                with file.open("w", encoding="utf-8") as out:
+                    write(fmt, report, out, gate=gate, color=args.color == "always" and fmt == "text",
+                          options=options)
             except OSError as e:
                 raise DeescalateError(f"cannot write the {fmt} report to {file}: {e.strerror or e}") from e
             print(f"deescalate: wrote the {fmt} report to {file}", file=sys.stderr)
+        log.info("wrote the %s report in %.2fs", fmt, time.perf_counter() - started)
     return gate.exit_code

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     report_output.check_outputs(args, args.snapshots, demo=args.demo)
     if args.snapshots or args.demo:
         snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
-        return emit(report_output.analyze_snapshot(snapshot, args), args)
+        return emit(report_output.analyze_snapshot(snapshot, args), args,
+                    sources=report_output.iam_files(args.snapshots, demo=args.demo))
     from deescalate.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="deescalate-") as tmp:
@@ -105,4 +106,4 @@ def _run_plan(args: argparse.Namespace) -> int:
         targets = tuple(args.targets)
         plan = build_plan(scan.after, report, default_analyze(targets), targets=targets)
         report = replace(report, plan=plan)
-    return emit(report, args)
+    return emit(report, args, sources=report_output.iam_files(args.snapshots))

@@ -1,23 +1,25 @@
 """Renderers: one module per output format, each turning the same `Report` into text.
 
-Every renderer is `render(report, *, gate=None, color=False) -> str`. `gate` (from
-`deescalate.report.gate.evaluate`) tells which findings are suppressed and which suppressions expired;
-without it every finding is shown as active. Only the text renderer uses `color`.
+Every renderer is `render(report, *, gate=None, color=False, options=RenderOptions()) -> str`.
+`gate` (from `deescalate.report.gate.evaluate`) tells which findings are suppressed and which
+suppressions expired; without it every finding is shown as active. Only the text renderer uses
+`color`; `options` (see `common.RenderOptions`) says how much detail the reports for people show
+and where the snapshot defines each principal (for SARIF). `write` sends a report to a text stream;
+the JSON report is written piece by piece, never held whole in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TextIO
 
 from deescalate.errors import UsageError
 from deescalate.model import Report
+from deescalate.report.common import DEFAULT_OPTIONS, Detail, RenderOptions, SourceLocation
 from deescalate.report.gate import GateResult
 
-
-class Renderer(Protocol):
-    def __call__(self, report: Report, *, gate: GateResult | None = None, color: bool = False) -> str: ...
-
+__all__ = ["DEFAULT_OPTIONS", "FORMATS", "Detail", "RenderOptions", "SourceLocation", "render",
+           "renderer", "write"]
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "html", "mermaid", "dot")
 
@@ -52,5 +54,17 @@ def renderer(fmt: str) -> Callable[..., str]:
     raise UsageError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def render(fmt: str, report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
-    return renderer(fmt)(report, gate=gate, color=color)
+def render(fmt: str, report: Report, *, gate: GateResult | None = None, color: bool = False,
+           options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    return renderer(fmt)(report, gate=gate, color=color, options=options)
+
+
+def write(fmt: str, report: Report, out: TextIO, *, gate: GateResult | None = None, color: bool = False,
+          options: RenderOptions = DEFAULT_OPTIONS) -> None:
+    """Write the report to `out`: JSON as it is produced (piece by piece), the others rendered whole."""
+    if fmt == "json":
+        from deescalate.report import json_report
+
+        json_report.write(report, out, gate=gate, options=options)
+        return
+    out.write(render(fmt, report, gate=gate, color=color, options=options))

@@ -81,38 +81,3 @@ def text_lines(report: Report, findings: tuple[Finding, ...]) -> list[str]:
     out += [f"  {p}" for p in change.resolved] or ["  none"]
     out.append("")
     return out
-
-
-def html_section(report: Report, findings: tuple[Finding, ...], esc: Any) -> str:
-    """The leading HTML section; `esc` is the renderer's escaping function (everything is escaped)."""
-    change = report.change
-    if change is None:
-        return ""
-    rows = []
-    for item in introduced(report, findings):
-        where = "".join(
-            f"<li><code>{esc(a)}</code>"
-            + (f" ({esc(change.locations[a])})" if a in change.locations else "")
-            + "</li>"
-            for a in item.addresses
-        )
-        cond = " (conditional)" if item.finding.conditional else ""
-        rows.append(
-            f"<tr><td><code>{esc(item.finding.principal)}</code>{esc(cond)}</td>"
-            f"<td>{esc(', '.join(item.finding.techniques))}</td><td><ul>{where}</ul></td></tr>"
-        )
-    table = (
-        (
-            "<table><tr><th>principal</th><th>techniques</th><th>opened by</th></tr>"
-            + "".join(rows)
-            + "</table>"
-        )
-        if rows
-        else "<p>none: the change puts no new principal at risk</p>"
-    )
-    resolved = "".join(f"<li><code>{esc(p)}</code></li>" for p in change.resolved) or "<li>none</li>"
-    return (
-        f'<section id="change"><h2>Introduced by this change ({len(change.introduced)})</h2>'
-        f"<p>plan {esc(change.plan)}</p>{table}"
-        f"<h3>Resolved by this change ({len(change.resolved)})</h3><ul>{resolved}</ul></section>"
-    )

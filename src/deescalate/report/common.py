@@ -1,17 +1,59 @@
-"""What every renderer shares: short names for ARNs, the findings to show, the escalation subgraph.
+"""What every renderer shares: the render options, short names for ARNs, the findings to show
+(split by the gate, ranked, each digested to its shortest paths), the escalation subgraph.
 
 Kept free of any output syntax: escaping belongs to each renderer, since each format has its own
 rules (HTML entities, Mermaid entity codes, DOT quoted strings).
+
+Reports for people (text, HTML) stay readable at any size: by default each finding shows its
+`max_paths` shortest paths and as many other escalation edges, and says how many more exist
+(`Detail.SUMMARY`); `Detail.FULL` shows everything. Reports for machines (JSON, SARIF, Mermaid,
+DOT) always carry everything.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
 
-from deescalate.analysis.severity import Severity, finding_severity
+from deescalate.analysis.severity import SEVERITIES, Severity, finding_severity
 from deescalate.model import ADMIN, Edge, Finding, Report
 from deescalate.report.gate import GateResult, SuppressedFinding
+
+
+class Detail(StrEnum):
+    SUMMARY = "summary"  # each finding's shortest paths and a count of the rest
+    FULL = "full"  # every path and every escalation edge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceLocation:
+    """Where the snapshot defines a principal: a URI reference to its IAM file, and a position in it."""
+
+    uri: str  # relative to the working directory when the file is under it, else a file: URI
+    line: int = 1  # 1-based
+    column: int = 1  # 1-based, in characters
+    uri_base_id: str | None = None  # a SARIF uriBaseId the uri is relative to (the packaged demo)
+
+
+_NO_LOCATIONS: Mapping[str, SourceLocation] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderOptions:
+    """What a caller may ask of the renderers beyond the report itself."""
+
+    detail: Detail = Detail.SUMMARY
+    max_paths: int = 3  # per finding, in summary detail: paths shown (and other edges shown)
+    top: int = 10  # findings named in the summary at the top of text and HTML
+    sarif_all_rules: bool = False  # SARIF: a rule for every known technique, not only those with results
+    # principal ARN -> where its snapshot defines it (SARIF physical locations)
+    locations: Mapping[str, SourceLocation] = field(default_factory=lambda: _NO_LOCATIONS)
+
+
+DEFAULT_OPTIONS = RenderOptions()
 
 
 def short_name(arn: str) -> str:
@@ -43,6 +85,67 @@ def edge_step(e: Edge) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Digest:
+    """One finding as a report for people shows it."""
+
+    finding: Finding
+    severity: Severity
+    paths: tuple[tuple[Edge, ...], ...]  # shortest first; all of them in full detail
+    more_paths: int  # paths not shown
+    other_edges: tuple[Edge, ...]  # escalation edges leaving it that are on no shown path, shown
+    more_edges: int  # escalation edges leaving it that appear nowhere above
+    shortest: int  # steps of its shortest path
+
+
+def digest(f: Finding, severity: Severity, options: RenderOptions = DEFAULT_OPTIONS) -> Digest:
+    """The finding's shortest paths and other edges, cut to `options.max_paths` unless in full detail.
+
+    Linear in the finding's paths and edges (edges compared by id, never by value).
+    """
+    full = options.detail is Detail.FULL
+    limit = max(options.max_paths, 0)
+    ranked = sorted(f.paths, key=len)  # stable: the analysis' order among paths of one length
+    paths = tuple(ranked) if full else tuple(ranked[:limit])
+    on_path = {e.id for p in f.paths for e in p}
+    shown_ids = {e.id for p in paths for e in p}
+    rest = [e for e in f.edges if e.id not in on_path]
+    # certain edges before conditional ones, then one per technique before repeats
+    rest.sort(key=lambda e: e.conditional)
+    if not full and len(rest) > limit:
+        # one edge per technique first, so the few shown say as much as they can
+        seen: set[str] = set()
+        firsts: list[Edge] = []
+        repeats: list[Edge] = []
+        for e in rest:
+            (repeats if e.technique in seen else firsts).append(e)
+            seen.add(e.technique)
+        picked = {e.id for e in (firsts + repeats)[:limit]}
+        rest = [e for e in rest if e.id in picked]
+    other = tuple(rest)
+    shown_ids.update(e.id for e in other)
+    unseen = {e.id for e in f.edges} - shown_ids
+    return Digest(
+        finding=f,
+        severity=severity,
+        paths=paths,
+        more_paths=len(f.paths) - len(paths),
+        other_edges=other,
+        more_edges=len(unseen),
+        shortest=min((len(p) for p in f.paths), default=1),
+    )
+
+
+def more_text(d: Digest) -> str:
+    """"3 more paths and 12 more escalation edges", or "" when everything is shown."""
+    parts = []
+    if d.more_paths:
+        parts.append(f"{d.more_paths:,} more path{'s' if d.more_paths != 1 else ''}")
+    if d.more_edges:
+        parts.append(f"{d.more_edges:,} more escalation edge{'s' if d.more_edges != 1 else ''}")
+    return " and ".join(parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class View:
     """The report as the renderers show it: findings split by the gate, with severities."""
 
@@ -54,6 +157,13 @@ class View:
     technique_counts: tuple[tuple[str, int], ...]  # over active findings' edges and paths
     subgraph: tuple[Edge, ...]  # every edge on a path or leaving a principal at risk, deduplicated
     warnings: tuple[str, ...]
+
+    def counts(self) -> dict[Severity, int]:
+        """Active findings by severity, every severity present (critical first)."""
+        out = dict.fromkeys(SEVERITIES, 0)
+        for f in self.active:
+            out[self.severity[f.principal]] += 1
+        return out
 
 
 def view(report: Report, gate: GateResult | None) -> View:

@@ -9,7 +9,7 @@ backslash escapes.
 from __future__ import annotations
 
 from deescalate.model import ADMIN, Report
-from deescalate.report.common import View, kind_of, short_name, view
+from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, View, kind_of, short_name, view
 from deescalate.report.gate import GateResult
 
 _MERMAID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_.:/@+=,()")
@@ -46,7 +46,8 @@ def _label(arn: str) -> str:
     return f"{short_name(arn)} ({kind_of(arn)})"
 
 
-def render_mermaid(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
+def render_mermaid(report: Report, *, gate: GateResult | None = None, color: bool = False,
+                   options: RenderOptions = DEFAULT_OPTIONS) -> str:
     v = view(report, gate)
     ids, roles = _nodes(v)
     out = ["flowchart LR"]
@@ -73,7 +74,8 @@ _DOT_STYLE = {
 }
 
 
-def render_dot(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
+def render_dot(report: Report, *, gate: GateResult | None = None, color: bool = False,
+               options: RenderOptions = DEFAULT_OPTIONS) -> str:
     v = view(report, gate)
     ids, roles = _nodes(v)
     out = [

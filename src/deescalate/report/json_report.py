@@ -2,22 +2,31 @@
 
 `schema_version` follows semantic versioning: a new optional field bumps the minor version, a
 removed or changed field bumps the major one. Consumers should check the major version.
+
+It is for machines, so it keeps every path and every escalation edge whatever `--detail` says. It
+is written as it is produced (`write`): one finding serialized at a time, so a report of tens of
+megabytes never sits whole in memory; the bytes are exactly those of `json.dumps(report_obj(...),
+indent=2)`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any, TextIO
 
 from deescalate import __version__
 from deescalate.analysis.severity import Severity
 from deescalate.model import Edge, Finding, Plan, Report
 from deescalate.remediate.planfile import deny_to_json, edge_to_json
 from deescalate.report.change import addresses_of, change_obj
-from deescalate.report.common import view
+from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, View, view
 from deescalate.report.gate import GateResult
+from deescalate.sar import reference_version
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 
 def edge_obj(e: Edge) -> dict[str, Any]:
@@ -71,14 +80,21 @@ def _with_change(report: Report, obj: dict[str, Any], f: Finding) -> dict[str, A
     return obj
 
 
-def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
-    v = view(report, gate)
-    by_sev = {s.value: 0 for s in Severity}
-    for f in v.active:
-        by_sev[v.severity[f.principal].value] += 1
+@dataclass(frozen=True, slots=True)
+class _Items:
+    """A list written item by item: its length, and the items made one at a time."""
+
+    count: int
+    items: Iterator[dict[str, Any]]
+
+
+def _fields(report: Report, v: View, gate: GateResult | None) -> dict[str, Any]:
+    """The report object, its two long lists (findings, suppressed) left as `_Items`."""
+    by_sev = {s.value: n for s, n in v.counts().items()}
     obj: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "deescalate", "version": __version__},
+        "tool": {"name": "deescalate", "version": __version__,
+                 "service_authorization_reference": reference_version()},
         "account_id": report.account_id,
         "source": report.source,
         "admins": list(v.full_admins),
@@ -93,8 +109,9 @@ def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]
             "techniques": dict(v.technique_counts),
             "graph_edges": len(report.edges),
         },
-        "findings": [_with_change(report, finding_obj(f, v.severity[f.principal]), f) for f in v.active],
-        "suppressed": [
+        "findings": _Items(len(v.active), (_with_change(report, finding_obj(f, v.severity[f.principal]), f)
+                                           for f in v.active)),
+        "suppressed": _Items(len(v.suppressed), (
             {
                 **finding_obj(sf.finding, sf.severity),
                 "suppressed_by": [
@@ -104,7 +121,7 @@ def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]
                 ],
             }
             for sf in v.suppressed
-        ],
+        )),
         "unexamined": list(report.unexamined),
         "notes": list(report.notes),
         "warnings": list(v.warnings),
@@ -117,5 +134,37 @@ def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]
     return obj
 
 
-def render(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
-    return json.dumps(report_obj(report, gate), indent=2, sort_keys=False) + "\n"
+def report_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
+    """The whole report as one object (held in memory: `write` is the way for big accounts)."""
+    obj = _fields(report, view(report, gate), gate)
+    return {k: list(val.items) if isinstance(val, _Items) else val for k, val in obj.items()}
+
+
+def write(report: Report, out: TextIO, *, gate: GateResult | None = None,
+          options: RenderOptions = DEFAULT_OPTIONS) -> None:
+    """Write the report to `out`, one top-level field and one finding at a time."""
+    fields = list(_fields(report, view(report, gate), gate).items())
+    out.write("{\n")
+    for i, (key, val) in enumerate(fields):
+        comma = "," if i < len(fields) - 1 else ""
+        name = json.dumps(key)
+        if isinstance(val, _Items):
+            if not val.count:
+                out.write(f"  {name}: []{comma}\n")
+                continue
+            out.write(f"  {name}: [\n")
+            for j, item in enumerate(val.items):
+                text = json.dumps(item, indent=2).replace("\n", "\n    ")
+                out.write(f"    {text}{',' if j < val.count - 1 else ''}\n")
+            out.write(f"  ]{comma}\n")
+        else:
+            text = json.dumps(val, indent=2).replace("\n", "\n  ")
+            out.write(f"  {name}: {text}{comma}\n")
+    out.write("}\n")
+
+
+def render(report: Report, *, gate: GateResult | None = None, color: bool = False,
+           options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    buf = StringIO()
+    write(report, buf, gate=gate, options=options)
+    return buf.getvalue()

@@ -111,7 +111,10 @@ def layout(
     width = MARGIN * 2 + (depth + 1) * NODE_W + depth * COL_GAP
     links: list[Link] = []
     seen: dict[tuple[str, str], int] = defaultdict(int)
-    placed: list[tuple[float, float, float]] = []  # label centre x, y and half width
+    # Placed labels (centre x, y, half width) in a grid of `cell`-wide, 20-high cells, so checking a
+    # new label against its neighbours costs the same however many labels there are.
+    placed: dict[tuple[int, int], list[tuple[float, float, float]]] = defaultdict(list)
+    cell = max((8 + 7 * len(e.technique) + 4 for e in edges), default=1.0)  # >= the widest overlap
     for e in sorted(edges, key=lambda e: (e.source, e.target, e.technique, e.via or "")):
         k = seen[(e.source, e.target)]
         seen[(e.source, e.target)] += 1
@@ -120,12 +123,24 @@ def layout(
         half = (8 + 7 * len(e.technique)) / 2
         lx, ly = ln.label_x, ln.label_y
         for _ in range(12):
-            if not any(abs(lx - px) < half + ph + 4 and abs(ly - py) < 20 for px, py, ph in placed):
+            if not _overlaps(placed, cell, lx, ly, half):
                 break
             ly += 20
-        placed.append((lx, ly, half))
+        placed[(int(lx // cell), int(ly // 20))].append((lx, ly, half))
         links.append(Link(edge=e, path=ln.path, label_x=lx, label_y=ly))
     return Layout(nodes=tuple(nodes), links=tuple(links), width=width, height=height)
+
+
+def _overlaps(placed: dict[tuple[int, int], list[tuple[float, float, float]]], cell: float, lx: float,
+              ly: float, half: float) -> bool:
+    """Does a label centred at (lx, ly) overlap one placed? Only the 3 x 3 cells around it can hold one."""
+    cx, cy = int(lx // cell), int(ly // 20)
+    for gx in (cx - 1, cx, cx + 1):
+        for gy in (cy - 1, cy, cy + 1):
+            for px, py, ph in placed.get((gx, gy), ()):
+                if abs(lx - px) < half + ph + 4 and abs(ly - py) < 20:
+                    return True
+    return False
 
 
 def _link(e: Edge, src: tuple[float, float], dst: tuple[float, float], k: int) -> Link:

@@ -1,11 +1,18 @@
 """SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps).
 
-One rule per technique, with help text and a link. One result per principal at risk and per
-technique of the first step of its escalations (the thing the principal itself can do), located
-by the principal's ARN as a logical location. Code-scanning services also want a physical
-location, so each result points at the snapshot it came from. `partialFingerprints` hash the
-principal ARN and technique only, so a finding keeps its identity across scans while paths,
-severities or the snapshot path change.
+One rule per technique that has a result (per known technique with `sarif_all_rules`), with help
+text and a link. One result per principal at risk and per technique of the first step of its
+escalations (the thing the principal itself can do). Each result is located twice: logically by
+the principal's ARN, and physically, as code scanning requires, at the place in the snapshot's IAM
+file (`iam/get-account-authorization-details.json`, or the file given) where the principal is
+defined — its `"Arn"` line and column, found by `report.locate` — so code scanning can show the
+principal's own entry. Without such a location (a library caller that gave none) the result points
+at the snapshot the report names, line 1. With `scan --terraform-plan`, a finding the change opens
+is located at the `.tf` block of an address that opens it (when known), and the addresses are
+further logical locations. `partialFingerprints` hash the principal ARN and technique
+only, so a finding keeps its identity across scans while paths, severities or file paths change.
+The version of AWS's Service Authorization Reference the analysis used is in the driver's and the
+run's `properties`.
 
 Spec: https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
 """
@@ -22,8 +29,9 @@ from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import all_techniques, technique
 from deescalate.model import Edge, Finding, Report
 from deescalate.report.change import addresses_of
-from deescalate.report.common import edge_step, view
+from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, SourceLocation, edge_step, view
 from deescalate.report.gate import GateResult
+from deescalate.sar import reference_version
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "deescalateFinding/v1"
@@ -56,7 +64,14 @@ def _rule(tid: str) -> dict[str, Any]:
     }
 
 
-def _terraform(report: Report, f: Finding, uri: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _physical(loc: SourceLocation) -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": loc.uri}
+    if loc.uri_base_id:
+        artifact["uriBaseId"] = loc.uri_base_id
+    return {"artifactLocation": artifact, "region": {"startLine": loc.line, "startColumn": loc.column}}
+
+
+def _terraform(report: Report, f: Finding) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """(logical locations of the Terraform addresses that open the finding, its .tf physical location)."""
     change = report.change
     if change is None:
@@ -74,19 +89,23 @@ def _terraform(report: Report, f: Finding, uri: str) -> tuple[list[dict[str, Any
     return logical, physical
 
 
-def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], uri: str,
-                 report: Report | None = None) -> list[dict[str, Any]]:
-    # Group the principal's escalations by their first step's technique.
+def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], where: SourceLocation,
+                 report: Report) -> list[dict[str, Any]]:
+    # Group the principal's escalations by their first step's technique (edges compared by id).
     first: dict[str, list[tuple[Edge, ...]]] = {}
+    starts: set[str] = set()
     for p in f.paths:
         if p:
             first.setdefault(p[0].technique, []).append(p)
+            starts.add(p[0].id)
     for e in f.edges:
         first.setdefault(e.technique, [])
-        if not any(p[0] == e for p in first[e.technique]):
+        if e.id not in starts:
             first[e.technique].append((e,))
-    logical, physical = _terraform(report, f, uri) if report is not None else ([], None)
-    introduced = report is not None and report.change is not None and f.principal in report.change.introduced
+            starts.add(e.id)
+    # A finding a Terraform change opens is located at the change (its .tf block) when known.
+    logical, physical = _terraform(report, f)
+    introduced = report.change is not None and f.principal in report.change.introduced
     out = []
     for tid, paths in sorted(first.items()):
         shortest = min(paths, key=len)
@@ -103,43 +122,57 @@ def _results_for(f: Finding, sev: Severity, rule_index: dict[str, int], uri: str
             "level": _LEVEL[sev],
             "message": {"text": msg},
             "locations": [{
-                "physicalLocation": physical
-                or {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
+                "physicalLocation": physical or _physical(where),
                 "logicalLocations": [{"fullyQualifiedName": f.principal, "name": f.principal,
                                       "kind": "resource"}, *logical],
             }],
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f.principal, tid)},
             "properties": {"severity": sev.value, "security-severity": _SCORE[sev],
                            "conditional": f.conditional, "techniques": list(f.techniques),
-                           **({"introduced": introduced} if report is not None and report.change else {})},
+                           **({"introduced": introduced} if report.change is not None else {})},
         })
     return out
 
 
-def sarif_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
+def _first_steps(f: Finding) -> set[str]:
+    return {p[0].technique for p in f.paths if p} | {e.technique for e in f.edges}
+
+
+# A SARIF uriBaseId for files of the packaged demo (no path of this machine in the output).
+DEMO_BASE = "DEESCALATE_DEMO"
+
+
+def sarif_obj(report: Report, gate: GateResult | None = None,
+              options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:
     v = view(report, gate)
-    ids = [t.id for t in all_techniques()]
-    used = {e.technique for f in report.findings for p in f.paths for e in p}
-    used |= {e.technique for f in report.findings for e in f.edges}
-    ids += sorted(t for t in used if not technique(t).known)
+    shown = [*v.active, *(sf.finding for sf in v.suppressed)]
+    used = {t for f in shown for t in _first_steps(f)}
+    # Rules: those with results, by default; every known technique (and any unknown id used) if asked.
+    ids = [t.id for t in all_techniques()] if options.sarif_all_rules else []
+    canonical = {t: technique(t).id if technique(t).known else t for t in used}
+    ids += sorted({c for c in canonical.values() if c not in ids})
     rules = [_rule(t) for t in ids]
     rule_index = {t: i for i, t in enumerate(ids)}
-    for t in used:  # known ids may come in another case or as an alias
-        rule_index.setdefault(t, rule_index[technique(t).id])
-    # A URI reference: spaces and the like percent-encoded; a relative path stays relative, which is
-    # what code scanning links against the checked-out repository.
-    uri = quote(report.source or "snapshot", safe="/:@-._~")
+    for t, c in canonical.items():  # known ids may come in another case or as an alias
+        rule_index.setdefault(t, rule_index[c])
+    # Where a principal has no known place: the snapshot the report names, as a URI reference.
+    fallback = SourceLocation(uri=quote(report.source or "snapshot", safe="/:@-._~"))
+
+    def where(principal: str) -> SourceLocation:
+        return options.locations.get(principal, fallback)
+
     results: list[dict[str, Any]] = []
     for f in v.active:
-        results += _results_for(f, v.severity[f.principal], rule_index, uri, report)
+        results += _results_for(f, v.severity[f.principal], rule_index, where(f.principal), report)
     for sf in v.suppressed:
-        for r in _results_for(sf.finding, sf.severity, rule_index, uri, report):
+        for r in _results_for(sf.finding, sf.severity, rule_index, where(sf.finding.principal), report):
             r["suppressions"] = [{"kind": "external", "status": "accepted", "justification": s.reason}
                                  for s in sf.by]
             results.append(r)
     for r in results:
         r["ruleId"] = ids[r["ruleIndex"]]
     notes = [*report.unexamined, *report.notes, *v.warnings]
+    reference = reference_version()
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "deescalate",
@@ -147,11 +180,16 @@ def sarif_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
             "semanticVersion": __version__,
             "informationUri": "https://pathfinding.cloud/",
             "rules": rules,
+            "properties": {"serviceAuthorizationReference": reference},
         }},
         "automationDetails": {"id": f"deescalate/{report.account_id}/"},
         "results": results,
-        "properties": {"account_id": report.account_id, "admins": list(v.full_admins)},
+        "properties": {"account_id": report.account_id, "admins": list(v.full_admins),
+                       "serviceAuthorizationReference": reference},
     }
+    if any(options.locations.get(f.principal, fallback).uri_base_id == DEMO_BASE for f in shown):
+        run["originalUriBaseIds"] = {DEMO_BASE: {
+            "description": {"text": "the demo snapshot packaged with deescalate (deescalate/data/demo/)"}}}
     if notes:
         run["invocations"] = [{
             "executionSuccessful": True,
@@ -160,5 +198,6 @@ def sarif_obj(report: Report, gate: GateResult | None = None) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
-    return json.dumps(sarif_obj(report, gate), indent=2) + "\n"
+def render(report: Report, *, gate: GateResult | None = None, color: bool = False,
+           options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    return json.dumps(sarif_obj(report, gate, options), indent=2) + "\n"

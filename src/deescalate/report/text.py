@@ -1,4 +1,8 @@
-"""The terminal summary: admins, principals at risk with their paths, technique counts, gaps.
+"""The terminal report: a summary first (counts by severity, the top findings, techniques), then
+admins, principals at risk with their shortest paths, suppressed findings, gaps and the plan.
+
+Each finding shows its `max_paths` shortest paths and says how many more paths and edges exist;
+`--detail full` lists them all (see `common.digest`).
 
 Colour (ANSI) only when the caller says the output is a terminal; piped output stays plain.
 Names are printed as they are, but control characters are replaced, so a crafted principal name
@@ -11,8 +15,9 @@ from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import technique
 from deescalate.model import Report
 from deescalate.report.change import text_lines as change_lines
-from deescalate.report.common import edge_step, view
+from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, digest, edge_step, more_text, view
 from deescalate.report.gate import GateResult
+from deescalate.sar import reference_version
 
 _SEV_COLOR = {
     Severity.CRITICAL: "1;31",
@@ -26,7 +31,8 @@ def _clean(s: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in s)
 
 
-def render(report: Report, *, gate: GateResult | None = None, color: bool = False) -> str:
+def render(report: Report, *, gate: GateResult | None = None, color: bool = False,
+           options: RenderOptions = DEFAULT_OPTIONS) -> str:
     v = view(report, gate)
 
     def paint(s: str, code: str) -> str:
@@ -34,6 +40,9 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
 
     def head(s: str) -> str:
         return paint(s, "1")
+
+    def sev_word(sev: Severity) -> str:
+        return paint(sev.value.upper(), _SEV_COLOR[sev])
 
     out: list[str] = []
     src = f" ({_clean(report.source)})" if report.source else ""
@@ -43,10 +52,33 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
         out.append(head(f"deescalate scan of {len(accounts)} accounts: {named}{src}"))
     else:
         out.append(head(f"deescalate scan of account {_clean(report.account_id)}{src}"))
+    out.append(f"AWS Service Authorization Reference: {reference_version()}")
     out.append("")
     lead = change_lines(report, v.active)
     if lead:
         out += [head(_clean(line)) if not line.startswith(" ") and line else _clean(line) for line in lead]
+    counts = v.counts()
+    out.append(head("Summary"))
+    by_sev = ", ".join(f"{n} {s.value}" for s, n in counts.items())
+    out.append(f"  {len(v.active)} principal(s) at risk ({by_sev}), {len(v.suppressed)} suppressed, "
+               f"{len(v.full_admins)} administrator(s)")
+    digests = [digest(f, v.severity[f.principal], options) for f in v.active]
+    if digests:
+        top = digests[: max(options.top, 1)]
+        out.append(f"  Top findings ({len(top)} of {len(digests)}):" if len(top) < len(digests)
+                   else "  Findings:")
+        for d in top:
+            steps = "step" if d.shortest == 1 else "steps"
+            cond = ", conditional" if d.finding.conditional else ""
+            word = paint(d.severity.value.upper().ljust(8), _SEV_COLOR[d.severity])
+            out.append(f"    {word}  {_clean(d.finding.principal)}  "
+                       f"({d.shortest} {steps}{cond}; {', '.join(d.finding.techniques)})")
+    if v.technique_counts:
+        out.append("  Techniques (principals at risk using each):")
+        width = max(len(t) for t, _ in v.technique_counts)
+        for t, n in v.technique_counts:
+            out.append(f"    {t.ljust(width)}  {n:>4}  {technique(t).title}")
+    out.append("")
     out.append(head(f"Administrators ({len(v.full_admins)})"))
     reasons = {a.arn: a.reason for a in report.admins}
     out += [f"  {_clean(a)}  - {_clean(reasons[a])}" for a in v.full_admins] or ["  (none)"]
@@ -57,31 +89,27 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
     out.append(head(f"Principals at risk ({len(v.active)})"))
     if not v.active:
         out.append("  none: no principal can escalate to an administrator or target")
-    for f in v.active:
-        sev = v.severity[f.principal]
+    for d in digests:
+        f = d.finding
         cond = " (conditional)" if f.conditional else ""
-        out.append(f"  {paint(sev.value.upper(), _SEV_COLOR[sev])}  {_clean(f.principal)}{cond}")
+        out.append(f"  {sev_word(d.severity)}  {_clean(f.principal)}{cond}")
         out.append(f"    techniques: {', '.join(f.techniques)}")
-        for i, path in enumerate(f.paths, start=1):
+        for i, path in enumerate(d.paths, start=1):
             hops = "step" if len(path) == 1 else "steps"
             out.append(f"    path {i} ({len(path)} {hops}):")
             out += [f"      {n}. {_clean(edge_step(e))}" for n, e in enumerate(path, start=1)]
-        direct = [e for e in f.edges if not any(e in p for p in f.paths)]
-        if direct:
+        if d.other_edges:
             out.append("    other escalation edges:")
-            out += [f"      - {_clean(edge_step(e))}" for e in direct]
+            out += [f"      - {_clean(edge_step(e))}" for e in d.other_edges]
+        more = more_text(d)
+        if more:
+            out.append(f"    ... {more} (--detail full lists them)")
     if v.suppressed:
         out.append("")
         out.append(head(f"Suppressed ({len(v.suppressed)})"))
         for sf in v.suppressed:
             out.append(f"  {sf.severity.value}  {_clean(sf.finding.principal)}")
             out += [f"    accepted: {_clean(s.label())}" for s in sf.by]
-    if v.technique_counts:
-        out.append("")
-        out.append(head("Techniques (principals at risk using each)"))
-        width = max(len(t) for t, _ in v.technique_counts)
-        for t, n in v.technique_counts:
-            out.append(f"  {t.ljust(width)}  {n:>4}  {technique(t).title}")
     if report.unexamined:
         out.append("")
         out.append(head("Not examined (the snapshot cannot show them)"))
@@ -108,10 +136,10 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
             out.append(f"  {_clean(pp.principal)} ({pp.placement} policy {_clean(pp.policy_name)})")
             if pp.unfixable:
                 out.append(f"    cannot be fixed within AWS quotas: {_clean(pp.unfixable)}")
-            for d in pp.denies:
-                off = "" if d.apply else " (switched off)"
-                out.append(f"    {d.id}: Deny {_clean(d.action)} on {_clean(d.resource)}{off}"
-                           f" - cuts {len(d.cuts)} edge(s): {', '.join(d.techniques)}")
+            for deny in pp.denies:
+                off = "" if deny.apply else " (switched off)"
+                out.append(f"    {deny.id}: Deny {_clean(deny.action)} on {_clean(deny.resource)}{off}"
+                           f" - cuts {len(deny.cuts)} edge(s): {', '.join(deny.techniques)}")
     if gate is not None:
         out.append("")
         verdict = "FAIL" if gate.exit_code else "pass"
