@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from report_fixtures import sample_report
 
-from deescalate.model import ADMIN
+from deescalate.model import ADMIN, ChangeSummary, OpenedEdge
 from deescalate.report import render
 from deescalate.report.gate import Suppression, evaluate
 from deescalate.report.html_report import environment
@@ -32,6 +34,8 @@ def _mark(value: Any, suffix: str) -> Any:
         return value if value == ADMIN else value + suffix
     if isinstance(value, tuple):
         return tuple(_mark(v, suffix) for v in value)
+    if isinstance(value, Mapping):
+        return MappingProxyType({_mark(k, suffix): _mark(v, suffix) for k, v in value.items()})
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.replace(value, **{
             f.name: _mark(getattr(value, f.name), suffix) for f in dataclasses.fields(value) if f.init
@@ -69,6 +73,14 @@ def _parse(page: str) -> _Structure:
 
 def _report(suffix: str) -> Any:
     r = _mark(sample_report(with_plan=True), suffix)
+    # a Terraform change too (scan --terraform-plan), so its section is rendered
+    deployer = next(f for f in r.findings if "deployer" in f.principal)
+    change = ChangeSummary(
+        plan="tfplan.json" + suffix, introduced=(deployer.principal,), resolved=("gone" + suffix,),
+        opened=(OpenedEdge(edge=deployer.edges[0].id, addresses=("aws_iam_role_policy.p" + suffix,)),),
+        locations=MappingProxyType({"aws_iam_role_policy.p" + suffix: "main.tf:12" + suffix}),
+    )
+    r = dataclasses.replace(r, change=change)
     # suppress one finding so the suppressed table (reasons, labels) is rendered too
     carol = next(f.principal for f in r.findings if "carol" in f.principal)
     gate = evaluate(r, suppressions=[Suppression(principal=carol, technique="*", reason="ok" + suffix)])
