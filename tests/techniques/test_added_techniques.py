@@ -1,5 +1,5 @@
 """Techniques added from techniques.csv after the first round (batch, bedrock, gamelift, imagebuilder,
-omics, CodeStar, more SageMaker, CodeBuild/ECS updates, AddRoleToInstanceProfile, SAML federation).
+omics, more SageMaker, CodeBuild/ECS updates, AddRoleToInstanceProfile, SAML federation).
 
 Each row: flagged with the right id and target in its world; not flagged when any one needed
 action is denied, when the role does not trust the service (or the technique's own precondition is
@@ -174,7 +174,6 @@ ROWS: tuple[Row, ...] = (
         profile=True,
     ),
     pass_role("omics-001", "omics.amazonaws.com", "omics:CreateWorkflow", "omics:StartRun"),
-    pass_role("X-CodeStar", "codestar.amazonaws.com", "codestar:CreateProject"),
     pass_role(
         "bedrock-001",
         AGENTCORE,
@@ -375,16 +374,18 @@ def test_a_trust_deny_of_the_provider_stops_federation() -> None:
     assert not [e for e in analyze(acct.build()).edges if e.source == arn]
 
 
-def test_identity_pool_roles_are_set_on_the_pool_the_trust_names() -> None:
+def test_identity_pool_roles_are_asked_on_star_as_the_sar_says() -> None:
+    # SetIdentityPoolRoles has no resource type in the SAR: AWS authorizes it against "*", so a
+    # policy naming the pool's ARN neither allows nor denies it.
     row = next(r for r in ROWS if r.id == "cognitoidentity-001")
     (edge,) = edges_of(row, row.setup)
-    pool_arn = f"arn:aws:cognito-identity:us-east-1:{ACCT}:identitypool/{POOL}"
     assert [[(g.action, g.resource) for g in alt] for alt in edge.alternatives] == [
-        [("iam:PassRole", SVC), ("cognito-identity:SetIdentityPoolRoles", pool_arn)]
+        [("iam:PassRole", SVC), ("cognito-identity:SetIdentityPoolRoles", "*")]
     ]
-    other_pool = f"arn:aws:cognito-identity:us-east-1:{ACCT}:identitypool/us-east-1:other"
-    limited = allow("cognito-identity:SetIdentityPoolRoles", other_pool)
-    assert not edges_of(row, row.setup, deny("cognito-identity:SetIdentityPoolRoles", pool_arn))
+    pool_arn = f"arn:aws:cognito-identity:us-east-1:{ACCT}:identitypool/{POOL}"
+    assert edges_of(row, row.setup, deny("cognito-identity:SetIdentityPoolRoles", pool_arn))
+    assert not edges_of(row, row.setup, deny("cognito-identity:SetIdentityPoolRoles", "*"))
+    limited = allow("cognito-identity:SetIdentityPoolRoles", pool_arn)
     report, arn = build(["iam:PassRole"], row.setup, limited)
     assert ("cognitoidentity-001", SVC) not in techniques_from(report, arn)
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.plan} SNAPSHOT` first (it re-verifies the edit and records the result in the plan)"
             )
     clients = connect(profile=args.profile, endpoint_url=args.endpoint_url)
-    prepared = prepare(plan, clients)
+    prepared = prepare(plan, clients, where=args.plan)
     for note in prepared.notes:
         print(f"  {note}")
     calls = prepared.calls

@@ -190,7 +190,7 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
             print(f"deescalate: warning: {pp.principal} differs from the state the plan recorded",
                   file=sys.stderr)
     targets = tuple(args.targets) or plan.targets
-    checked, result = check_plan(snapshot, plan, default_analyze(targets))
+    checked, result = check_plan(snapshot, plan, default_analyze(targets), where=args.check)
     # Record the result (re-rendered documents, placement, verified, remaining) in the plan itself:
     # apply refuses a plan whose switched-on denies differ from its recorded, checked document.
     write_plan(checked, args.check)

@@ -26,6 +26,7 @@ from deescalate.model import Plan, PrincipalPlan
 from deescalate.remediate.aws import Clients, call_api, decode_doc, maybe_call, pages
 from deescalate.remediate.fingerprint import document_digest, state_diff, state_lines
 from deescalate.remediate.journal import Call, Journal
+from deescalate.remediate.plan import require_matchable
 from deescalate.remediate.quotas import (
     POLICY_PREFIX,
     is_own_document,
@@ -88,8 +89,13 @@ class Prepared:
     notes: tuple[str, ...]  # principals skipped and why (unfixable, already applied, ...)
 
 
-def prepare(plan: Plan, clients: Clients) -> Prepared:
-    """The exact calls that bring the live account to the plan, after every safety check."""
+def prepare(plan: Plan, clients: Clients, *, where: str = "plan") -> Prepared:
+    """The exact calls that bring the live account to the plan, after every safety check.
+
+    A plan holding a switched-on deny that can never match a request is refused (UsageError)
+    before anything is asked of AWS.
+    """
+    require_matchable(plan, where)
     caller = caller_principal(clients.sts)
     caller_account = caller.split(":")[4]
     # A plan made from several accounts' snapshots holds principals of each: one run of apply

@@ -62,6 +62,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from deescalate.errors import UsageError
+from deescalate.grounding import deny_problem
 from deescalate.model import ADMIN, Deny, DenyChoice, Edge, Plan, PrincipalPlan, Report, Snapshot
 from deescalate.policy.match import action_matches, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
@@ -69,6 +71,7 @@ from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_s
 from deescalate.remediate.quotas import choose_placement, render_document, widen
 from deescalate.remediate.usage import penalty, usage_of
 from deescalate.remediate.verify import AnalyzeFn, Verification, remaining_edges, verify
+from deescalate.sar import reference_version
 
 MAX_ROUNDS = 6
 
@@ -454,13 +457,48 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
     )
 
 
+def unmatchable_denies(plan: Plan) -> list[str]:
+    """Each switched-on deny of the plan that can never match a real request, with the reason.
+
+    AWS authorizes an action against the resource types the SAR lists for it ("*" when none): a
+    Deny naming another resource is a no-op in AWS, though an in-memory check might count it as a
+    cut (`deescalate.grounding.deny_problem`).
+    """
+    out: list[str] = []
+    for pp in plan.principals:
+        for d in pp.denies:
+            if not d.apply:
+                continue
+            why = deny_problem(d.action, d.resource)
+            if why is not None:
+                out.append(f"{d.id} (deny {d.action} on {d.resource} for {pp.principal}): {why}")
+    return out
+
+
+def require_matchable(plan: Plan, where: str) -> None:
+    """Refuse (UsageError, exit 2) a plan holding a switched-on deny that can never match."""
+    bad = unmatchable_denies(plan)
+    if bad:
+        raise UsageError(
+            f"{where}: {len(bad)} deny statement(s) can never match a request AWS authorizes "
+            f"(Service Authorization Reference, {reference_version()}); fix the resource or set "
+            '"apply": false:\n  ' + "\n  ".join(bad)
+        )
+
+
 def recheck_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> Plan:
     """An edited plan: re-render each principal's active denies, re-place them, re-verify."""
     return check_plan(snapshot, plan, analyze_fn)[0]
 
 
-def check_plan(snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn) -> tuple[Plan, Verification]:
-    """`recheck_plan` plus the verification itself (open paths of every principal, not just planned)."""
+def check_plan(
+    snapshot: Snapshot, plan: Plan, analyze_fn: AnalyzeFn, *, where: str = "plan"
+) -> tuple[Plan, Verification]:
+    """`recheck_plan` plus the verification itself (open paths of every principal, not just planned).
+
+    Refuses (UsageError) a plan with a switched-on deny that can never match a request.
+    """
+    require_matchable(plan, where)
     principals = tuple(
         replace(principal_plan(snapshot, p.principal, p.denies, minimal=p.minimal), state=p.state or
                 (snapshot_state(snapshot, p.principal) or ()))

@@ -19,7 +19,8 @@ from typing import Literal, TypeVar
 
 from deescalate.analysis.edges.timebound import parse_time, settle
 from deescalate.analysis.edges.trust import TrustIndex, trusts_service
-from deescalate.arn import account_of
+from deescalate.arn import account_of, partition_of
+from deescalate.grounding import request_resource
 from deescalate.model import (
     Decision,
     Edge,
@@ -38,14 +39,36 @@ P = TypeVar("P", User, Role)
 Alternative = tuple[Grant, ...]
 
 
-def new_resource(service: str, account: str, resource: str, region: str = "*") -> str:
-    """The ARN pattern a grant on a resource that does not exist yet is asked about.
 
-    The attacker picks the name, so the grant is asked for "any name" in the account: a policy
-    allowing `arn:aws:lambda:*:*:function:*` or `*` matches it, and so does a Deny on it; a policy
-    that allows only `function:dev-*` does not (an accepted false negative, noted in docs).
+
+def new_resource(
+    action: str,
+    account: str,
+    *,
+    region: str = "*",
+    rtype: str = "",
+    partition: str = "aws",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The resource a request for `action` on a resource that does not exist yet is asked about.
+
+    Derived from AWS's Service Authorization Reference (`deescalate.grounding.request_resource`):
+    `"*"` for an action without resource types (AWS authorizes it against "*"), else the ARN
+    format of its resource type (`rtype`, the SAR's name, when it has several) with partition,
+    region, account and `names` filled in and `*` for the rest. The attacker picks the name, so
+    the grant is asked for "any name" in the account: a policy allowing
+    `arn:aws:lambda:*:*:function:*` or `*` matches it, and so does a Deny on it; a policy that
+    allows only `function:dev-*` does not (an accepted false negative, noted in docs).
     """
-    return f"arn:aws:{service}:{region}:{account}:{resource}"
+    return request_resource(
+        action, account=account, region=region, partition=partition, rtype=rtype, names=names
+    )
+
+
+def run_shell_script(instance: Resource) -> str:
+    """The ARN of AWS's own AWS-RunShellScript document in the instance's region (AWS-owned
+    documents have no account in their ARN)."""
+    return f"arn:{partition_of(instance.arn)}:ssm:{instance.region}::document/AWS-RunShellScript"
 
 
 def passed_to(service: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -16,7 +16,7 @@ from deescalate.analysis.edges.patterns import pass_role_checker
 TASKS = "ecs-tasks.amazonaws.com"
 # SubmitJob is authorised on the job queue and on the job definition.
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html
-SUBMIT = (("batch:SubmitJob", "job-queue/*"), ("batch:SubmitJob", "job-definition/*"))
+SUBMIT = (("batch:SubmitJob", "job-queue"), ("batch:SubmitJob", "job-definition"))
 
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
@@ -25,9 +25,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=(TASKS,),
         service_name="batch",
         calls=(
-            ("batch:CreateComputeEnvironment", "compute-environment/*"),
-            ("batch:CreateJobQueue", "job-queue/*"),
-            ("batch:RegisterJobDefinition", "job-definition/*"),
+            ("batch:CreateComputeEnvironment", ""),
+            ("batch:CreateJobQueue", ""),
+            ("batch:RegisterJobDefinition", ""),
             *SUBMIT,
         ),
     ),
@@ -36,7 +36,7 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + RegisterJobDefinition + SubmitJob to an existing job queue",
         services=(TASKS,),
         service_name="batch",
-        calls=(("batch:RegisterJobDefinition", "job-definition/*"), *SUBMIT),
+        calls=(("batch:RegisterJobDefinition", ""), *SUBMIT),
         unknown=("whether a Batch job queue exists is unknown (the snapshot holds no Batch inventory)",),
     ),
 )

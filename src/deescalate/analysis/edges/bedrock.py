@@ -19,9 +19,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
-            ("bedrock-agentcore:CreateCodeInterpreter", "code-interpreter/*"),
-            ("bedrock-agentcore:StartCodeInterpreterSession", "code-interpreter/*"),
-            ("bedrock-agentcore:InvokeCodeInterpreter", "code-interpreter/*"),
+            ("bedrock-agentcore:CreateCodeInterpreter", ""),
+            ("bedrock-agentcore:StartCodeInterpreterSession", "code-interpreter-custom"),
+            ("bedrock-agentcore:InvokeCodeInterpreter", "code-interpreter-custom"),
         ),
     ),
     pass_role_checker(
@@ -31,10 +31,10 @@ CHECKERS: tuple[Checker, ...] = (
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
-            ("bedrock-agentcore:CreateAgentRuntime", "runtime/*"),
-            ("bedrock-agentcore:CreateAgentRuntimeEndpoint", "runtime/*"),
-            ("bedrock-agentcore:CreateWorkloadIdentity", "workload-identity-directory/*"),
-            ("bedrock-agentcore:InvokeAgentRuntimeCommand", "runtime/*"),
+            ("bedrock-agentcore:CreateAgentRuntime", ""),
+            ("bedrock-agentcore:CreateAgentRuntimeEndpoint", ""),
+            ("bedrock-agentcore:CreateWorkloadIdentity", "workload-identity"),
+            ("bedrock-agentcore:InvokeAgentRuntimeCommand", "runtime"),
         ),
     ),
     # A harness is a managed agent loop whose sessions have a shell; only the calls every way of
@@ -45,8 +45,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
-            ("bedrock-agentcore:CreateHarness", "harness/*"),
-            ("bedrock-agentcore:InvokeAgentRuntimeCommand", "runtime/*"),
+            ("bedrock-agentcore:CreateHarness", ""),
+            ("bedrock-agentcore:InvokeAgentRuntimeCommand", "runtime"),
         ),
     ),
     pass_role_checker(
@@ -55,9 +55,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
-            ("bedrock-agentcore:CreateBrowser", "browser/*"),
-            ("bedrock-agentcore:StartBrowserSession", "browser/*"),
-            ("bedrock-agentcore:ConnectBrowserAutomationStream", "browser/*"),
+            ("bedrock-agentcore:CreateBrowser", ""),
+            ("bedrock-agentcore:StartBrowserSession", "browser-custom"),
+            ("bedrock-agentcore:ConnectBrowserAutomationStream", ""),
         ),
     ),
 )

@@ -20,8 +20,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=(CFN,),
         service_name="cloudformation",
         calls=(
-            ("cloudformation:CreateStackSet", "stackset/*"),
-            ("cloudformation:CreateStackInstances", "stackset/*"),
+            ("cloudformation:CreateStackSet", ""),
+            ("cloudformation:CreateStackInstances", ""),
         ),
     ),
     pass_role_checker(
@@ -29,14 +29,14 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + UpdateStackSet",
         services=(CFN,),
         service_name="cloudformation",
-        calls=(("cloudformation:UpdateStackSet", "stackset/*"),),
+        calls=(("cloudformation:UpdateStackSet", ""),),
     ),
     pass_role_checker(
         "cloudformation-001",
         "PassRole + CreateStack",
         services=(CFN,),
         service_name="cloudformation",
-        calls=(("cloudformation:CreateStack", "stack/*"),),
+        calls=(("cloudformation:CreateStack", ""),),
     ),
     existing_checker(
         "cloudformation-002",
@@ -44,7 +44,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=STACK,
         service=CFN,
         service_name="cloudformation",
-        resource_type="stack/*",
         actions=("cloudformation:UpdateStack",),
         verb="update the template of",
     ),
@@ -54,7 +53,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=STACK,
         service=CFN,
         service_name="cloudformation",
-        resource_type="stack/*",
         actions=("cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"),
         verb="execute a change set on",
     ),

@@ -15,17 +15,22 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
+    partition_of,
     pass_role,
 )
-from deescalate.analysis.edges.patterns import existing_checker, pass_role_checker, pass_to_existing_edges
+from deescalate.analysis.edges.patterns import (
+    existing_checker,
+    gap_pattern,
+    pass_role_checker,
+    pass_to_existing_edges,
+)
 from deescalate.model import Edge, Grant
 
 CODEBUILD = "codebuild.amazonaws.com"
 PROJECT = "codebuild:project"
 
 
-def _gap_project(region: str, account: str) -> str:
-    return f"arn:aws:codebuild:{region}:{account}:project/*"
+_gap_project = gap_pattern("codebuild:UpdateProject")
 
 
 def _update_project(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
@@ -68,10 +73,15 @@ def _pipeline(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> It
     runners = [r for r in ctx.roles_trusting(PIPELINE, account) if ctx.may(r.arn, "codebuild:StartBuild")]
     if not runners:
         return
+    partition = partition_of(source.arn)
     project = Grant(
-        action="codebuild:CreateProject", resource=new_resource("codebuild", account, "project/*")
+        action="codebuild:CreateProject",
+        resource=new_resource("codebuild:CreateProject", account, partition=partition),
     )
-    create = Grant(action="codepipeline:CreatePipeline", resource=new_resource("codepipeline", account, "*"))
+    create = Grant(
+        action="codepipeline:CreatePipeline",
+        resource=new_resource("codepipeline:CreatePipeline", account, partition=partition),
+    )
     for role in ctx.others(source, ctx.roles_trusting(CODEBUILD, account)):
         pass_grant = pass_role(role.arn, CODEBUILD)
         edge = ctx.edge(
@@ -99,14 +109,14 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateProject + StartBuild",
         services=(CODEBUILD,),
         service_name="codebuild",
-        calls=(("codebuild:CreateProject", "project/*"), ("codebuild:StartBuild", "project/*")),
+        calls=(("codebuild:CreateProject", ""), ("codebuild:StartBuild", "")),
     ),
     pass_role_checker(
         "codebuild-004",
         "PassRole + CreateProject + StartBuildBatch",
         services=(CODEBUILD,),
         service_name="codebuild",
-        calls=(("codebuild:CreateProject", "project/*"), ("codebuild:StartBuildBatch", "project/*")),
+        calls=(("codebuild:CreateProject", ""), ("codebuild:StartBuildBatch", "")),
     ),
     existing_checker(
         "codebuild-002",
@@ -114,7 +124,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=PROJECT,
         service=CODEBUILD,
         service_name="codebuild",
-        resource_type="project/*",
         actions=("codebuild:StartBuild",),
         verb="run a build with its own buildspec in",
     ),
@@ -124,7 +133,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=PROJECT,
         service=CODEBUILD,
         service_name="codebuild",
-        resource_type="project/*",
         actions=("codebuild:StartBuildBatch",),
         verb="run a batch build with its own buildspec in",
     ),

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource, pass_role
 from deescalate.analysis.edges.trust import admits
+from deescalate.arn import partition_of
 from deescalate.model import Edge, Effect, Grant, Role, Statement
 
 COGNITO = "cognito-identity.amazonaws.com"
@@ -50,10 +51,18 @@ def identity_pools(role: Role) -> tuple[str, ...] | None:
     return tuple(pools) if admitted else None
 
 
-def _pool_arn(account: str, pool: str) -> str:
+SET_ROLES = "cognito-identity:SetIdentityPoolRoles"
+
+
+def _pool_resource(source: Principal, pool: str) -> str:
+    # SetIdentityPoolRoles has no resource type in the SAR (AWS authorizes it against "*"), so
+    # the request names "*" whatever the pool; an identity pool's ARN would be "identitypool/ID".
     # Identity pool ids are "REGION:UUID".
-    region, _, _ = pool.partition(":") if pool != "*" else ("*", "", "")
-    return new_resource("cognito-identity", account, f"identitypool/{pool}", region=region or "*")
+    region = pool.partition(":")[0] if pool != "*" else "*"
+    return new_resource(
+        SET_ROLES, source.account_id, region=region or "*", partition=partition_of(source.arn),
+        names={"IdentityPoolId": pool},
+    )
 
 
 def set_pool_roles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
@@ -71,7 +80,7 @@ def set_pool_roles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) 
             candidates=[
                 (
                     pass_grant,
-                    Grant(action="cognito-identity:SetIdentityPoolRoles", resource=_pool_arn(account, p)),
+                    Grant(action=SET_ROLES, resource=_pool_resource(source, p)),
                 )
                 for p in pools
             ],

@@ -15,9 +15,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"),
         service_name="datapipeline",
         calls=(
-            ("datapipeline:CreatePipeline", "pipeline/*"),
-            ("datapipeline:PutPipelineDefinition", "pipeline/*"),
-            ("datapipeline:ActivatePipeline", "pipeline/*"),
+            ("datapipeline:CreatePipeline", ""),
+            ("datapipeline:PutPipelineDefinition", ""),
+            ("datapipeline:ActivatePipeline", ""),
         ),
     ),
 )

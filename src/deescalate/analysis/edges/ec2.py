@@ -26,7 +26,7 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + RunInstances",
         services=(EC2,),
         service_name="ec2",
-        calls=(("ec2:RunInstances", "instance/*"),),
+        calls=(("ec2:RunInstances", "instance"),),
         needs_instance_profile=True,
     ),
     pass_role_checker(
@@ -34,7 +34,7 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + RequestSpotInstances",
         services=(EC2,),
         service_name="ec2",
-        calls=(("ec2:RequestSpotInstances", "spot-instances-request/*"),),
+        calls=(("ec2:RequestSpotInstances", ""),),
         needs_instance_profile=True,
     ),
     # EC2 Instance Connect pushes an SSH key for 60 seconds; the instance's role is then at hand.
@@ -45,7 +45,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=INSTANCE,
         service=EC2,
         service_name="ec2",
-        resource_type="instance/*",
         actions=("ec2-instance-connect:SendSSHPublicKey",),
         verb="SSH into (EC2 Instance Connect)",
         gap_roles=instance_roles,
@@ -57,7 +56,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=INSTANCE,
         service=EC2,
         service_name="ec2",
-        resource_type="instance/*",
         actions=("ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances"),
         verb="rewrite the user data of",
         gap_roles=instance_roles,

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, pass_role
+from deescalate.analysis.edges.base import (
+    Alternative,
+    Checker,
+    EdgeContext,
+    Principal,
+    pass_role,
+    run_shell_script,
+)
 from deescalate.analysis.edges.ec2 import EC2, INSTANCE, instance_roles
 from deescalate.model import Edge, Grant, Resource, Role
 
@@ -31,7 +38,7 @@ def _shells(res: Resource, ssm_managed: bool) -> list[tuple[Grant, ...]]:
         (Grant(action="ec2-instance-connect:SendSSHPublicKey", resource=res.arn),)
     ]
     if ssm_managed:
-        document = f"arn:aws:ssm:{res.region}::document/AWS-RunShellScript"
+        document = run_shell_script(res)
         out.append((Grant(action="ssm:StartSession", resource=res.arn),))
         out.append(
             (

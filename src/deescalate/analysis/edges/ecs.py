@@ -5,10 +5,17 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
-from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource
-from deescalate.analysis.edges.patterns import pass_role_checker, pass_to_existing_edges
+from deescalate.analysis.edges.base import (
+    Alternative,
+    Checker,
+    EdgeContext,
+    Principal,
+    new_resource,
+    partition_of,
+)
+from deescalate.analysis.edges.patterns import gap_pattern, pass_role_checker, pass_to_existing_edges
 from deescalate.model import Edge, Grant
 
 TASKS = "ecs-tasks.amazonaws.com"
@@ -17,16 +24,10 @@ SERVICE = "ecs:service"
 TASK_DEFINITION = "ecs:task-definition"
 
 
-def _gap(resource_type: str) -> Callable[[str, str], str]:
-    def pattern(region: str, account: str) -> str:
-        return f"arn:aws:ecs:{region}:{account}:{resource_type}"
-
-    return pattern
-
-
-def _register(account: str) -> Grant:
+def _register(source: Principal) -> Grant:
+    action = "ecs:RegisterTaskDefinition"
     return Grant(
-        action="ecs:RegisterTaskDefinition", resource=new_resource("ecs", account, "task-definition/*")
+        action=action, resource=new_resource(action, source.account_id, partition=partition_of(source.arn))
     )
 
 
@@ -35,11 +36,13 @@ def _in_cluster(technique: str, start: str) -> Checker:
 
     def find(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
         account = source.account_id
-        register = _register(account)
+        register = _register(source)
         # CreateService is authorised on the service ARN, RunTask on the task definition; both
         # carry the cluster as ecs:cluster.
         target = (
-            new_resource("ecs", account, "service/*") if start == "ecs:CreateService" else register.resource
+            new_resource(start, account, partition=partition_of(source.arn))
+            if start == "ecs:CreateService"
+            else register.resource
         )
 
         def calls(cluster: str) -> list[Alternative]:
@@ -51,7 +54,7 @@ def _in_cluster(technique: str, start: str) -> Checker:
             technique=technique,
             kind=CLUSTER,
             service=TASKS,
-            gap_resource=_gap("cluster/*"),
+            gap_resource=gap_pattern("ecs:CreateCluster"),
             calls=calls,
             description=lambda role: f"start a task as {role.name} in an existing cluster ({start})",
         )
@@ -73,7 +76,7 @@ def _override(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> It
         technique="ecs-008",
         kind=TASK_DEFINITION,
         service=TASKS,
-        gap_resource=_gap("task-definition/*"),
+        gap_resource=gap_pattern("ecs:RunTask"),
         calls=lambda td: [(Grant(action="ecs:RunTask", resource=td),)],
         description=lambda role: (
             f"run an existing task definition with {role.name} as its task role (override)"
@@ -87,14 +90,14 @@ def _update_service(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge])
     service by UpdateService (authorised on the service's ARN).
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
     """
-    register = _register(source.account_id)
+    register = _register(source)
     yield from pass_to_existing_edges(
         ctx,
         source,
         technique="X-ECSUpdateService",
         kind=SERVICE,
         service=TASKS,
-        gap_resource=_gap("service/*"),
+        gap_resource=gap_pattern("ecs:UpdateService"),
         calls=lambda svc: [(register, Grant(action="ecs:UpdateService", resource=svc))],
         description=lambda role: f"roll out a task definition running as {role.name} to an existing service",
     )
@@ -114,9 +117,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=(TASKS,),
         service_name="ecs",
         calls=(
-            ("ecs:CreateCluster", "cluster/*"),
-            ("ecs:RegisterTaskDefinition", "task-definition/*"),
-            ("ecs:CreateService", "service/*"),
+            ("ecs:CreateCluster", ""),
+            ("ecs:RegisterTaskDefinition", ""),
+            ("ecs:CreateService", ""),
         ),
     ),
     pass_role_checker(
@@ -125,9 +128,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=(TASKS,),
         service_name="ecs",
         calls=(
-            ("ecs:CreateCluster", "cluster/*"),
-            ("ecs:RegisterTaskDefinition", "task-definition/*"),
-            ("ecs:RunTask", "task-definition/*"),
+            ("ecs:CreateCluster", ""),
+            ("ecs:RegisterTaskDefinition", ""),
+            ("ecs:RunTask", ""),
         ),
     ),
     _in_cluster("ecs-003", "ecs:CreateService"),

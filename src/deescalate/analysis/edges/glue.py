@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, new_resource
-from deescalate.analysis.edges.patterns import existing_checker, pass_role_checker, pass_to_existing_edges
+from deescalate.analysis.edges.base import (
+    Alternative,
+    Checker,
+    EdgeContext,
+    Principal,
+    new_resource,
+    partition_of,
+)
+from deescalate.analysis.edges.patterns import (
+    existing_checker,
+    gap_pattern,
+    pass_role_checker,
+    pass_to_existing_edges,
+)
 from deescalate.model import Edge, Grant
 
 GLUE = "glue.amazonaws.com"
@@ -17,8 +29,7 @@ DEV_ENDPOINT = "glue:devendpoint"
 JOB = "glue:job"
 
 
-def _gap_job(region: str, account: str) -> str:
-    return f"arn:aws:glue:{region}:{account}:job/*"
+_gap_job = gap_pattern("glue:UpdateJob")
 
 
 def _update_job(technique: str, trigger: tuple[str, str] | None) -> Checker:
@@ -29,7 +40,12 @@ def _update_job(technique: str, trigger: tuple[str, str] | None) -> Checker:
 
         def calls(job_arn: str) -> list[Alternative]:
             run = (
-                Grant(action=trigger[0], resource=new_resource("glue", account, trigger[1]))
+                Grant(
+                    action=trigger[0],
+                    resource=new_resource(
+                        trigger[0], account, rtype=trigger[1], partition=partition_of(source.arn)
+                    ),
+                )
                 if trigger
                 else Grant(action="glue:StartJobRun", resource=job_arn)
             )
@@ -64,7 +80,7 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateDevEndpoint",
         services=(GLUE,),
         service_name="glue",
-        calls=(("glue:CreateDevEndpoint", "devEndpoint/*"),),
+        calls=(("glue:CreateDevEndpoint", ""),),
     ),
     existing_checker(
         "glue-002",
@@ -72,7 +88,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=DEV_ENDPOINT,
         service=GLUE,
         service_name="glue",
-        resource_type="devEndpoint/*",
         actions=("glue:UpdateDevEndpoint",),
         verb="add an SSH key to",
     ),
@@ -81,22 +96,22 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateJob + StartJobRun",
         services=(GLUE,),
         service_name="glue",
-        calls=(("glue:CreateJob", "job/*"), ("glue:StartJobRun", "job/*")),
+        calls=(("glue:CreateJob", ""), ("glue:StartJobRun", "")),
     ),
     pass_role_checker(
         "glue-004",
         "PassRole + CreateJob + CreateTrigger",
         services=(GLUE,),
         service_name="glue",
-        calls=(("glue:CreateJob", "job/*"), ("glue:CreateTrigger", "trigger/*")),
+        calls=(("glue:CreateJob", ""), ("glue:CreateTrigger", "")),
     ),
     _update_job("glue-005", None),
-    _update_job("glue-006", ("glue:CreateTrigger", "trigger/*")),
+    _update_job("glue-006", ("glue:CreateTrigger", "")),
     pass_role_checker(
         "glue-007",
         "PassRole + CreateSession + RunStatement",
         services=(GLUE,),
         service_name="glue",
-        calls=(("glue:CreateSession", "session/*"), ("glue:RunStatement", "session/*")),
+        calls=(("glue:CreateSession", ""), ("glue:RunStatement", "")),
     ),
 )

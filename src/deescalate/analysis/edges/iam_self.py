@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from deescalate.analysis.admins import ADMINISTRATOR_ACCESS, boundary_caps, policy_grants_admin
-from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
+from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource, partition_of
 from deescalate.analysis.edges.iam_others import assume_blocked
 from deescalate.model import ADMIN, Edge, Grant, ManagedPolicy, User
 
@@ -150,7 +150,7 @@ def new_version(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> 
 def create_role(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     # A new role trusting the source directly needs no sts:AssumeRole grant in the same account.
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
-    new_role = f"arn:aws:iam::{source.account_id}:role/*"
+    new_role = new_resource("iam:CreateRole", source.account_id, partition=partition_of(source.arn))
     if assume_blocked(ctx, source, new_role):
         return
     create = Grant(action="iam:CreateRole", resource=new_role)
@@ -171,7 +171,7 @@ def create_role(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> 
 
 
 def create_user(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
-    new_user = f"arn:aws:iam::{source.account_id}:user/*"
+    new_user = new_resource("iam:CreateUser", source.account_id, partition=partition_of(source.arn))
     create = Grant(action="iam:CreateUser", resource=new_user)
     creds = [
         Grant(action="iam:CreateAccessKey", resource=new_user),

@@ -23,7 +23,7 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateFunction + InvokeFunction",
         services=(LAMBDA,),
         service_name="lambda",
-        calls=(("lambda:CreateFunction", "function:*"), ("lambda:InvokeFunction", "function:*")),
+        calls=(("lambda:CreateFunction", ""), ("lambda:InvokeFunction", "")),
     ),
     pass_role_checker(
         "lambda-002",
@@ -31,8 +31,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=(LAMBDA,),
         service_name="lambda",
         calls=(
-            ("lambda:CreateFunction", "function:*"),
-            ("lambda:CreateEventSourceMapping", "event-source-mapping:*"),
+            ("lambda:CreateFunction", ""),
+            ("lambda:CreateEventSourceMapping", ""),
         ),
     ),
     pass_role_checker(
@@ -40,7 +40,7 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateFunction + AddPermission",
         services=(LAMBDA,),
         service_name="lambda",
-        calls=(("lambda:CreateFunction", "function:*"), ("lambda:AddPermission", "function:*")),
+        calls=(("lambda:CreateFunction", ""), ("lambda:AddPermission", "")),
     ),
     # A function URL with AWS_IAM auth is invoked by lambda:InvokeFunctionUrl, not InvokeFunction.
     # https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
@@ -50,9 +50,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=(LAMBDA,),
         service_name="lambda",
         calls=(
-            ("lambda:CreateFunction", "function:*"),
-            ("lambda:CreateFunctionUrlConfig", "function:*"),
-            ("lambda:InvokeFunctionUrl", "function:*"),
+            ("lambda:CreateFunction", ""),
+            ("lambda:CreateFunctionUrlConfig", ""),
+            ("lambda:InvokeFunctionUrl", ""),
         ),
     ),
     existing_checker(
@@ -61,7 +61,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=FUNCTION,
         service=LAMBDA,
         service_name="lambda",
-        resource_type="function:*",
         actions=("lambda:UpdateFunctionCode",),
         verb="replace the code of",
     ),
@@ -72,7 +71,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=FUNCTION,
         service=LAMBDA,
         service_name="lambda",
-        resource_type="function:*",
         actions=("lambda:UpdateFunctionConfiguration",),
         verb="reconfigure (layers, handler) of",
     ),

@@ -15,14 +15,14 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + apprunner:CreateService",
         services=("tasks.apprunner.amazonaws.com",),
         service_name="apprunner",
-        calls=(("apprunner:CreateService", "service/*"),),
+        calls=(("apprunner:CreateService", ""),),
     ),
     pass_role_checker(
         "braket-001",
         "PassRole + braket:CreateJob",
         services=("braket.amazonaws.com",),
         service_name="braket",
-        calls=(("braket:CreateJob", "job/*"),),
+        calls=(("braket:CreateJob", "job"),),
     ),
     pass_role_checker(
         "emrserverless-001",
@@ -30,8 +30,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=("emr-serverless.amazonaws.com",),
         service_name="emr-serverless",
         calls=(
-            ("emr-serverless:CreateApplication", "/applications/*"),
-            ("emr-serverless:StartJobRun", "/applications/*"),
+            ("emr-serverless:CreateApplication", ""),
+            ("emr-serverless:StartJobRun", ""),
         ),
     ),
     pass_role_checker(
@@ -40,8 +40,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=("kinesisanalytics.amazonaws.com",),
         service_name="kinesisanalytics",
         calls=(
-            ("kinesisanalytics:CreateApplication", "application/*"),
-            ("kinesisanalytics:StartApplication", "application/*"),
+            ("kinesisanalytics:CreateApplication", ""),
+            ("kinesisanalytics:StartApplication", ""),
         ),
     ),
     # Automation runbooks run as the AutomationAssumeRole they are given.
@@ -52,8 +52,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=("ssm.amazonaws.com",),
         service_name="ssm",
         calls=(
-            ("ssm:CreateDocument", "document/*"),
-            ("ssm:StartAutomationExecution", "automation-definition/*"),
+            ("ssm:CreateDocument", ""),
+            ("ssm:StartAutomationExecution", "automation-definition"),
         ),
     ),
     pass_role_checker(
@@ -61,14 +61,14 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + states:CreateStateMachine + StartExecution",
         services=("states.amazonaws.com",),
         service_name="states",
-        calls=(("states:CreateStateMachine", "stateMachine:*"), ("states:StartExecution", "stateMachine:*")),
+        calls=(("states:CreateStateMachine", ""), ("states:StartExecution", "")),
     ),
     pass_role_checker(
         "X-Scheduler",
         "PassRole + scheduler:CreateSchedule",
         services=("scheduler.amazonaws.com",),
         service_name="scheduler",
-        calls=(("scheduler:CreateSchedule", "schedule/*"),),
+        calls=(("scheduler:CreateSchedule", ""),),
     ),
     # An Auto Scaling group launches instances with the launch template's instance profile.
     pass_role_checker(
@@ -78,8 +78,8 @@ CHECKERS: tuple[Checker, ...] = (
         service_name="ec2",
         needs_instance_profile=True,
         calls=(
-            ("ec2:CreateLaunchTemplate", "launch-template/*"),
-            ("autoscaling:CreateAutoScalingGroup", "autoScalingGroup:*"),
+            ("ec2:CreateLaunchTemplate", ""),
+            ("autoscaling:CreateAutoScalingGroup", ""),
         ),
     ),
     # EMR runs its cluster's instances with the EC2 instance profile passed to RunJobFlow.
@@ -89,7 +89,7 @@ CHECKERS: tuple[Checker, ...] = (
         services=("ec2.amazonaws.com",),
         service_name="elasticmapreduce",
         needs_instance_profile=True,
-        calls=(("elasticmapreduce:RunJobFlow", "cluster/*"),),
+        calls=(("elasticmapreduce:RunJobFlow", ""),),
     ),
     # A fleet's instance role trusts GameLift; the uploaded build runs on the fleet's instances.
     # https://docs.aws.amazon.com/gameliftservers/latest/developerguide/setting-up-role.html
@@ -99,9 +99,9 @@ CHECKERS: tuple[Checker, ...] = (
         services=("gamelift.amazonaws.com",),
         service_name="gamelift",
         calls=(
-            ("gamelift:CreateBuild", "build/*"),
-            ("gamelift:RequestUploadCredentials", "build/*"),
-            ("gamelift:CreateFleet", "fleet/*"),
+            ("gamelift:CreateBuild", ""),
+            ("gamelift:RequestUploadCredentials", ""),
+            ("gamelift:CreateFleet", ""),
         ),
     ),
     # Image Builder launches build instances with the infrastructure configuration's instance
@@ -115,10 +115,10 @@ CHECKERS: tuple[Checker, ...] = (
         service_name="imagebuilder",
         needs_instance_profile=True,
         calls=(
-            ("imagebuilder:CreateComponent", "component/*"),
-            ("imagebuilder:CreateImageRecipe", "image-recipe/*"),
-            ("imagebuilder:CreateInfrastructureConfiguration", "infrastructure-configuration/*"),
-            ("imagebuilder:CreateImage", "image/*"),
+            ("imagebuilder:CreateComponent", ""),
+            ("imagebuilder:CreateImageRecipe", ""),
+            ("imagebuilder:CreateInfrastructureConfiguration", ""),
+            ("imagebuilder:CreateImage", ""),
         ),
     ),
     # A HealthOmics workflow run executes the workflow's tasks with the run's service role.
@@ -128,15 +128,6 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + omics:CreateWorkflow + StartRun",
         services=("omics.amazonaws.com",),
         service_name="omics",
-        calls=(("omics:CreateWorkflow", "workflow/*"), ("omics:StartRun", "run/*")),
-    ),
-    # CodeStar (closed to new customers since July 2024) built a project's toolchain with a
-    # CloudFormation stack run by the passed CodeStar service role.
-    pass_role_checker(
-        "X-CodeStar",
-        "PassRole + codestar:CreateProject",
-        services=("codestar.amazonaws.com",),
-        service_name="codestar",
-        calls=(("codestar:CreateProject", "project/*"),),
+        calls=(("omics:CreateWorkflow", ""), ("omics:StartRun", "")),
     ),
 )

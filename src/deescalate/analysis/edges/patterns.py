@@ -20,15 +20,16 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
+    partition_of,
     pass_role,
 )
 from deescalate.model import Edge, Grant, Resource, Role
 
-NEW_INSTANCE_PROFILE = "instance-profile/*"
-
-
-def _namespace(action: str) -> str:
-    return action.split(":", 1)[0].lower()
+# A call of a technique: (action, the SAR's name of the resource type it is asked on, "" when
+# the action has one obvious type or none; see deescalate.grounding.resource_type).
+Call = tuple[str, str]
+# Where a kind could not be listed: (region, account, partition) -> the resource pattern to ask on.
+GapResource = Callable[[str, str, str], str]
 
 
 def _name(arn: str) -> str:
@@ -41,23 +42,27 @@ def pass_role_edges(
     *,
     technique: str,
     services: Sequence[str],
-    ways: Sequence[Sequence[tuple[str, str]]],
+    ways: Sequence[Sequence[Call]],
     service_name: str,
     needs_instance_profile: bool = False,
     unknown: Sequence[str] = (),
+    extra_grants: Callable[[Role], Sequence[Alternative]] | None = None,
 ) -> Iterator[Edge]:
     """Edges source -> each role trusting one of `services`.
 
-    `ways` lists the alternatives of service calls, each as (action, resource type pattern such as
-    "function:*"); every way also needs iam:PassRole on the role, passed to the first service.
-    A call's resource is in the ARN namespace of its action's service (autoscaling:... on
-    arn:aws:autoscaling:..., codepipeline:... on arn:aws:codepipeline:...), whatever `service_name`
-    (which only names the resource in the edge's description) says.
+    `ways` lists the alternatives of service calls, each as (action, SAR resource type name or "");
+    every way also needs iam:PassRole on the role, passed to the first service. A call's resource
+    comes from the SAR (`new_resource`): "*" for an action without resource types, else its type's
+    ARN format for any new name in the source's account and partition. `service_name` only names
+    the resource in the edge's description.
     `unknown`: facts the snapshot lacks that the technique needs (the edges are conditional).
     """
     account = source.account_id
+    partition = partition_of(source.arn)
     calls = [
-        tuple(Grant(action=a, resource=new_resource(_namespace(a), account, r)) for a, r in way)
+        tuple(
+            Grant(action=a, resource=new_resource(a, account, rtype=r, partition=partition)) for a, r in way
+        )
         for way in ways
     ]
     seen: set[str] = set()
@@ -70,7 +75,7 @@ def pass_role_edges(
             extra: tuple[Grant, ...] = ()
             if needs_instance_profile and not ctx.has_instance_profile(role):
                 # Without a profile the role cannot go on an instance unless the source makes one.
-                profile = f"arn:aws:iam::{account}:{NEW_INSTANCE_PROFILE}"
+                profile = new_resource("iam:CreateInstanceProfile", account, partition=partition)
                 extra = (
                     Grant(action="iam:CreateInstanceProfile", resource=profile),
                     Grant(action="iam:AddRoleToInstanceProfile", resource=profile),
@@ -79,7 +84,11 @@ def pass_role_edges(
                 source=source.arn,
                 target=role.arn,
                 technique=technique,
-                candidates=[(pass_grant, *call, *extra) for call in calls],
+                candidates=[
+                    (pass_grant, *call, *extra, *more)
+                    for call in calls
+                    for more in (extra_grants(role) if extra_grants is not None else ((),))
+                ],
                 unknown=unknown,
                 description=f"pass {role.name} to a new {service_name} resource and run code with it",
             )
@@ -94,7 +103,7 @@ def resource_edges(
     technique: str,
     kind: str,
     ways: Sequence[Sequence[str]],
-    gap_resource: Callable[[str, str], str],
+    gap_resource: GapResource,
     gap_roles: Callable[[str], Sequence[Role]],
     usable: Callable[[Resource], str | None] | None = None,
     extra: Callable[[Resource], tuple[Grant, ...]] | None = None,
@@ -103,7 +112,8 @@ def resource_edges(
     """Edges source -> the role of each existing `kind` resource it may act on.
 
     `ways`: alternatives of actions, each action asked on the resource's ARN.
-    `gap_resource(region, account)`: the ARN pattern to ask about where the kind was not listed.
+    `gap_resource(region, account, partition)`: the ARN pattern to ask about where the kind was
+    not listed.
     `gap_roles(account)`: the roles that could be behind an unlisted resource.
     `usable(resource)`: None when the resource is usable, else why it is only possibly usable
     (e.g. "SSM registration unknown"); raise nothing, return "" to skip the resource entirely.
@@ -136,7 +146,7 @@ def resource_edges(
             if edge is not None:
                 yield edge
     for gap in ctx.gaps(kind):
-        pattern = gap_resource(gap.region, account)
+        pattern = gap_resource(gap.region, account, partition_of(source.arn))
         candidates = [tuple(Grant(action=a, resource=pattern) for a in way) for way in ways]
         for role in ctx.others(source, gap_roles(account)):
             edge = ctx.edge(
@@ -161,17 +171,26 @@ def pass_role_checker(
     *,
     services: Sequence[str],
     service_name: str,
-    calls: Sequence[tuple[str, str]],
+    calls: Sequence[Call | str],
     needs_instance_profile: bool = False,
-    alternatives: Sequence[Sequence[tuple[str, str]]] = (),
+    alternatives: Sequence[Sequence[Call | str]] = (),
     unknown: Sequence[str] = (),
+    extra_grants: Callable[[Role], Sequence[Alternative]] | None = None,
 ) -> Checker:
-    """A checker for 'PassRole + these calls on new resources' (`calls`: (action, resource type)).
+    """A checker for 'PassRole + these calls on new resources'.
 
+    `calls`: actions, or (action, SAR resource type name) where the action has several types.
     `alternatives`: further sets of calls that work as well (each is one more way).
     `unknown`: facts the snapshot lacks that the technique needs (its edges are conditional).
+    `extra_grants(role)`: alternatives of further grants the technique needs for that role (one of
+    them joins each way), e.g. passing a second, service role.
+    Every call is grounded in the SAR when the checker is built: an unknown action or an ambiguous
+    resource type fails at import.
     """
-    ways = (tuple(calls), *(tuple(way) for way in alternatives))
+    ways = (_calls(calls), *(_calls(way) for way in alternatives))
+    for way in ways:
+        for a, r in way:
+            new_resource(a, "000000000000", rtype=r)  # fails now, not during an analysis
 
     def find(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
         yield from pass_role_edges(
@@ -183,6 +202,7 @@ def pass_role_checker(
             service_name=service_name,
             needs_instance_profile=needs_instance_profile,
             unknown=unknown,
+            extra_grants=extra_grants,
         )
 
     return Checker(
@@ -200,7 +220,7 @@ def pass_to_existing_edges(
     technique: str,
     kind: str,
     service: str,
-    gap_resource: Callable[[str, str], str],
+    gap_resource: GapResource,
     calls: Callable[[str], Sequence[Alternative]],
     description: Callable[[Role], str],
     with_gaps: bool = True,
@@ -210,14 +230,14 @@ def pass_to_existing_edges(
     The source points an existing resource (a job, a project, a cluster, a service) at a role of
     its choice and runs it. Any one such resource will do, so each gives alternatives of the same
     edge: `calls(arn)` lists them for the resource `arn` (without the iam:PassRole grant, added
-    here). Where `kind` could not be listed, `gap_resource(region, account)` stands for the
+    here). Where `kind` could not be listed, `gap_resource(region, account, partition)` stands for the
     unlisted ones, and the edge is conditional if no resource was listed at all.
     """
     account = source.account_id
     listed = [r.arn for r in ctx.resources(kind, account)]
     gaps = ctx.gaps(kind) if with_gaps else ()
     doubts = () if listed else tuple(f"{kind} in {g.region} could not be listed ({g.why})" for g in gaps)
-    targets = listed + [gap_resource(g.region, account) for g in gaps]
+    targets = listed + [gap_resource(g.region, account, partition_of(source.arn)) for g in gaps]
     if not targets:
         return
     for role in ctx.others(source, ctx.roles_trusting(service, account)):
@@ -241,27 +261,31 @@ def existing_checker(
     kind: str,
     service: str,
     service_name: str,
-    resource_type: str,
     actions: Sequence[str],
     verb: str,
-    also: Sequence[tuple[str, str]] = (),
+    resource_type: str = "",
+    also: Sequence[Call] = (),
     gap_roles: Callable[[EdgeContext, str], Sequence[Role]] | None = None,
 ) -> Checker:
     """A checker for 'these calls on an existing resource of `kind` take over its role'.
 
     `service` is the service principal its roles trust (for regions where `kind` was not listed);
-    `resource_type` the ARN's resource part pattern there, e.g. "function:*".
-    `also`: calls on new resources the technique needs too, as (action, resource type).
+    `resource_type` the SAR's name of the resource type the actions are asked on ("" when the
+    first action has one), whose ARN format stands for the unlisted resources there.
+    `also`: calls on new resources the technique needs too, as (action, SAR resource type or "").
     `gap_roles(ctx, account)`: the roles that can be behind an unlisted resource, when not every
     role trusting `service` can (an instance needs an instance profile too).
+    `service_name` names the service in descriptions.
     """
-
-    def gap(region: str, account: str) -> str:
-        return f"arn:aws:{service_name}:{region}:{account}:{resource_type}"
+    gap = gap_pattern(actions[0], resource_type)
+    for a, r in also:
+        new_resource(a, "000000000000", rtype=r)
 
     def find(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+        partition = partition_of(source.arn)
         more = tuple(
-            Grant(action=a, resource=new_resource(service_name, source.account_id, r)) for a, r in also
+            Grant(action=a, resource=new_resource(a, source.account_id, rtype=r, partition=partition))
+            for a, r in also
         )
         yield from resource_edges(
             ctx,
@@ -277,3 +301,17 @@ def existing_checker(
 
     needs = (*actions, *(a for a, _ in also))
     return Checker(technique=technique, title=title, needs=(needs,), find=find, kinds=(kind,))
+
+
+def _calls(way: Sequence[Call | str]) -> tuple[Call, ...]:
+    return tuple((c, "") if isinstance(c, str) else c for c in way)
+
+
+def gap_pattern(action: str, rtype: str = "") -> GapResource:
+    """The resource pattern, from the SAR, that stands for unlisted resources of `action`'s type."""
+    new_resource(action, "000000000000", rtype=rtype)  # fail at import on an ungrounded call
+
+    def pattern(region: str, account: str, partition: str) -> str:
+        return new_resource(action, account, region=region, rtype=rtype, partition=partition)
+
+    return pattern

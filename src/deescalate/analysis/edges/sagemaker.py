@@ -19,8 +19,8 @@ CHECKERS: tuple[Checker, ...] = (
         services=(SAGEMAKER,),
         service_name="sagemaker",
         calls=(
-            ("sagemaker:CreateNotebookInstance", "notebook-instance/*"),
-            ("sagemaker:CreatePresignedNotebookInstanceUrl", "notebook-instance/*"),
+            ("sagemaker:CreateNotebookInstance", ""),
+            ("sagemaker:CreatePresignedNotebookInstanceUrl", ""),
         ),
     ),
     pass_role_checker(
@@ -28,14 +28,14 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateTrainingJob",
         services=(SAGEMAKER,),
         service_name="sagemaker",
-        calls=(("sagemaker:CreateTrainingJob", "training-job/*"),),
+        calls=(("sagemaker:CreateTrainingJob", ""),),
     ),
     pass_role_checker(
         "sagemaker-003",
         "PassRole + CreateProcessingJob",
         services=(SAGEMAKER,),
         service_name="sagemaker",
-        calls=(("sagemaker:CreateProcessingJob", "processing-job/*"),),
+        calls=(("sagemaker:CreateProcessingJob", ""),),
     ),
     # A tuning job runs training jobs as its role; a Studio user profile gives its execution role
     # to the JupyterLab spaces a presigned domain URL opens (in a domain that exists or that the
@@ -46,11 +46,11 @@ CHECKERS: tuple[Checker, ...] = (
         "PassRole + CreateHyperParameterTuningJob, or CreateUserProfile + CreatePresignedDomainUrl",
         services=(SAGEMAKER,),
         service_name="sagemaker",
-        calls=(("sagemaker:CreateHyperParameterTuningJob", "hyper-parameter-tuning-job/*"),),
+        calls=(("sagemaker:CreateHyperParameterTuningJob", ""),),
         alternatives=(
             (
-                ("sagemaker:CreateUserProfile", "user-profile/*/*"),
-                ("sagemaker:CreatePresignedDomainUrl", "user-profile/*/*"),
+                ("sagemaker:CreateUserProfile", ""),
+                ("sagemaker:CreatePresignedDomainUrl", ""),
             ),
         ),
     ),
@@ -60,7 +60,6 @@ CHECKERS: tuple[Checker, ...] = (
         kind=NOTEBOOK,
         service=SAGEMAKER,
         service_name="sagemaker",
-        resource_type="notebook-instance/*",
         actions=("sagemaker:CreatePresignedNotebookInstanceUrl",),
         verb="open the Jupyter terminal of",
     ),
@@ -70,13 +69,12 @@ CHECKERS: tuple[Checker, ...] = (
         kind=NOTEBOOK,
         service=SAGEMAKER,
         service_name="sagemaker",
-        resource_type="notebook-instance/*",
         actions=(
             "sagemaker:StopNotebookInstance",
             "sagemaker:UpdateNotebookInstance",
             "sagemaker:StartNotebookInstance",
         ),
         verb="attach a new lifecycle script to",
-        also=(("sagemaker:CreateNotebookInstanceLifecycleConfig", "notebook-instance-lifecycle-config/*"),),
+        also=(("sagemaker:CreateNotebookInstanceLifecycleConfig", ""),),
     ),
 )

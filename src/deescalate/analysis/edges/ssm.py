@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
+from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, run_shell_script
 from deescalate.analysis.edges.ec2 import INSTANCE, instance_roles
-from deescalate.analysis.edges.patterns import resource_edges
+from deescalate.analysis.edges.patterns import gap_pattern, resource_edges
 from deescalate.model import Edge, Grant, InventoryState, Resource
 
 MANAGED = "ssm:managed-instance"
@@ -47,10 +47,9 @@ def _checker(technique: str, action: str, verb: str, with_document: bool) -> Che
             if not with_document:
                 return ()
             # SendCommand is authorised on the instance and on the document it runs.
-            return (Grant(action=action, resource=f"arn:aws:ssm:{res.region}::document/AWS-RunShellScript"),)
+            return (Grant(action=action, resource=run_shell_script(res)),)
 
-        def gap(region: str, account: str) -> str:
-            return f"arn:aws:ec2:{region}:{account}:instance/*"
+        gap = gap_pattern(action, "instance")
 
         yield from resource_edges(
             ctx,
