@@ -15,7 +15,6 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
-    partition_of,
     pass_role,
 )
 from deescalate.analysis.edges.patterns import (
@@ -24,6 +23,7 @@ from deescalate.analysis.edges.patterns import (
     pass_role_checker,
     pass_to_existing_edges,
 )
+from deescalate.arn import partition_of
 from deescalate.model import Edge, Grant
 
 CODEBUILD = "codebuild.amazonaws.com"

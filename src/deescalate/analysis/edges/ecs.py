@@ -13,9 +13,9 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
-    partition_of,
 )
 from deescalate.analysis.edges.patterns import gap_pattern, pass_role_checker, pass_to_existing_edges
+from deescalate.arn import partition_of
 from deescalate.model import Edge, Grant
 
 TASKS = "ecs-tasks.amazonaws.com"

@@ -14,7 +14,6 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
-    partition_of,
 )
 from deescalate.analysis.edges.patterns import (
     existing_checker,
@@ -22,6 +21,7 @@ from deescalate.analysis.edges.patterns import (
     pass_role_checker,
     pass_to_existing_edges,
 )
+from deescalate.arn import partition_of
 from deescalate.model import Edge, Grant
 
 GLUE = "glue.amazonaws.com"

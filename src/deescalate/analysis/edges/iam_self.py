@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from deescalate.analysis.admins import ADMINISTRATOR_ACCESS, boundary_caps, policy_grants_admin
-from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource, partition_of
+from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource
 from deescalate.analysis.edges.iam_others import assume_blocked
+from deescalate.arn import partition_of
 from deescalate.model import ADMIN, Edge, Grant, ManagedPolicy, User
 
 

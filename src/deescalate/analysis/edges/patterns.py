@@ -20,9 +20,9 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
-    partition_of,
     pass_role,
 )
+from deescalate.arn import partition_of
 from deescalate.model import Edge, Grant, Resource, Role
 
 # A call of a technique: (action, the SAR's name of the resource type it is asked on, "" when
