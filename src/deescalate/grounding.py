@@ -18,12 +18,12 @@ Two uses, one rule:
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import re
 from collections.abc import Mapping
 
 from deescalate import sar
+from deescalate.policy.match import action_matches
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 
@@ -202,7 +202,7 @@ def matching_actions(pattern: str) -> tuple[str, ...]:
     if not any(c in low for c in "*?"):
         info = sar.action(low)
         return (info.full_name,) if info is not None else ()
-    return tuple(a for la, a in _lowered_actions() if fnmatch.fnmatchcase(la, low))
+    return tuple(a for la, a in _lowered_actions() if action_matches(low, la))
 
 
 def deny_problem(action: str, resource: str) -> str | None:
