@@ -37,7 +37,10 @@ def test_prior_state_is_the_account_before(scan: PlanScan) -> None:
     assert [p.ref.name for p in b.roles[RUNNER].inline_policies] == ["keep", "drop"]
     assert b.groups[f"{A}:group/eng/devs"].managed_policy_arns == ("arn:aws:iam::aws:policy/PowerUserAccess",)
     assert b.policies[CUSTOM].document.statements[0].actions == ("ec2:Describe*",)
-    assert b.policies[RO].document.statements[0].actions == ("s3:Get*", "ec2:Describe*")  # data "aws_iam_policy"
+    assert b.policies[RO].document.statements[0].actions == (
+        "s3:Get*",
+        "ec2:Describe*",
+    )  # data "aws_iam_policy"
     assert b.resources == ()
 
 
@@ -73,9 +76,13 @@ def test_technique_resources_and_their_roles(scan: PlanScan) -> None:
     }
     for kind, arn in expect.items():
         assert by_kind[kind].arn == arn
-        assert by_kind[kind].role_arns == (RUNNER,), kind  # by ARN, by name (codebuild), via the task definition
+        assert by_kind[kind].role_arns == (RUNNER,), (
+            kind
+        )  # by ARN, by name (codebuild), via the task definition
     assert by_kind[L.ECS_CLUSTER].arn == "arn:aws:ecs:us-east-1:123456789012:cluster/main"
-    assert by_kind[L.EC2_INSTANCE].attributes["instance_profile_arn"] == f"{A}:instance-profile/runner-profile"
+    assert (
+        by_kind[L.EC2_INSTANCE].attributes["instance_profile_arn"] == f"{A}:instance-profile/runner-profile"
+    )
     # A role from a module output cannot be followed: the function holds no known role, and it is said.
     fn = by_kind[L.LAMBDA_FUNCTION]
     assert fn.region == "eu-west-1" and fn.role_arns == ()
@@ -87,20 +94,34 @@ def test_technique_resources_and_their_roles(scan: PlanScan) -> None:
 
 
 def test_the_managed_policies_the_plan_cannot_show_are_noted(scan: PlanScan) -> None:
-    assert any("PowerUserAccess" in n and "data \"aws_iam_policy\"" in n for n in scan.notes)
+    assert any("PowerUserAccess" in n and 'data "aws_iam_policy"' in n for n in scan.notes)
     pu = scan.before.policies["arn:aws:iam::aws:policy/PowerUserAccess"]
     assert pu.document.statements[0].conditions[0].key == "terraform:KnownAfterApply"
 
 
 def test_forget_read_and_deposed_leave_the_account_alone(tmp_path) -> None:
     plan = json.loads((ASSETS / "resource_kinds.json").read_text())
-    alice = next(r for r in plan["prior_state"]["values"]["root_module"]["resources"]
-                 if r["address"] == "aws_iam_user.a")
+    alice = next(
+        r
+        for r in plan["prior_state"]["values"]["root_module"]["resources"]
+        if r["address"] == "aws_iam_user.a"
+    )
     plan["resource_changes"] = [
-        {"address": "aws_iam_user.a", "mode": "managed", "type": "aws_iam_user", "name": "a",
-         "change": {"actions": ["forget"], "before": alice["values"], "after": None}},
-        {"address": "aws_iam_user.a", "mode": "managed", "type": "aws_iam_user", "name": "a", "deposed": "00000001",
-         "change": {"actions": ["no-op"], "before": alice["values"], "after": alice["values"]}},
+        {
+            "address": "aws_iam_user.a",
+            "mode": "managed",
+            "type": "aws_iam_user",
+            "name": "a",
+            "change": {"actions": ["forget"], "before": alice["values"], "after": None},
+        },
+        {
+            "address": "aws_iam_user.a",
+            "mode": "managed",
+            "type": "aws_iam_user",
+            "name": "a",
+            "deposed": "00000001",
+            "change": {"actions": ["no-op"], "before": alice["values"], "after": alice["values"]},
+        },
     ]
     path = tmp_path / "p.json"
     path.write_text(json.dumps(plan))
