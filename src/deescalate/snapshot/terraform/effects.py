@@ -1020,8 +1020,8 @@ def remove_resource(ctx: Ctx, inst: Instance) -> set[str]:
 
 def note_launch_template(ctx: Ctx, inst: Instance) -> set[str]:
     ctx.note(
-        f"{inst.address}: launch templates are not modelled (the analysis has no technique through an existing "
-        "launch template, so its instance profile is not analysed)"
+        f"{inst.address}: launch templates are not modelled (the analysis has no technique through an "
+        "existing launch template, so its instance profile is not analysed)"
     )
     return set()
 

@@ -65,7 +65,7 @@ def test_changes_applied(scan: PlanScan) -> None:
 def test_technique_resources_and_their_roles(scan: PlanScan) -> None:
     by_kind = {r.kind: r for r in scan.after.resources}
     expect = {
-        L.EC2_INSTANCE: f"arn:aws:ec2:us-east-1:123456789012:instance/(known after apply: aws_instance.vm[0])",
+        L.EC2_INSTANCE: "arn:aws:ec2:us-east-1:123456789012:instance/(known after apply: aws_instance.vm[0])",
         L.GLUE_DEV_ENDPOINT: "arn:aws:glue:us-east-1:123456789012:devEndpoint/ep",
         L.GLUE_JOB: "arn:aws:glue:us-east-1:123456789012:job/job",
         L.SAGEMAKER_NOTEBOOK: "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/mynotebook",
