@@ -29,7 +29,13 @@ from deescalate.errors import (
 )
 from deescalate.model import Policy, PolicyKind, PolicyRef, Snapshot
 from deescalate.policy.evaluate import Authorizer
-from deescalate.policy.explain import decision_json, decision_text, parse_context, resolve_principal
+from deescalate.policy.explain import (
+    check_action,
+    decision_json,
+    decision_text,
+    parse_context,
+    resolve_principal,
+)
 from deescalate.policy.parse import parse_policy
 
 
@@ -55,9 +61,14 @@ def register(sub: Any) -> None:
     p.add_argument("--session-policy", action="append", default=[], metavar="FILE",
                    help="a session policy document (JSON) for a role principal's session (repeatable: "
                    "several count as one, their union)")
+    p.add_argument("--complete-context", action="store_true",
+                   help="the --context values are the whole request context: a key not given is absent "
+                   "(as in AWS's policy simulator), so the answer is allow or deny, never conditional; "
+                   "in --batch mode it applies to every line (a line may say \"complete_context\": true)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--batch", metavar="FILE",
-                   help="JSON lines of {principal, action, resource, context}; '-' reads stdin")
+                   help="JSON lines of {principal, action, resource, context, complete_context}; "
+                   "'-' reads stdin")
     p.set_defaults(func=run)
 
 
@@ -65,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch is None:
         if not args.principal or not args.action:
             raise UsageError("--principal and --action are required (or --batch FILE)")
+        check_action(args.action)
         context = parse_context(args.context)
         sessions = tuple(_session_policy(path) for path in args.session_policy)
         snap = load_snapshot_args(args.snapshot, demo=args.demo)
@@ -72,10 +84,12 @@ def run(args: argparse.Namespace) -> int:
         if sessions and principal not in snap.roles:
             raise UsageError("--session-policy applies to a role session; give a role as --principal")
         decision = Authorizer(snap).decide(principal, args.action, args.resource, context,
-                                           session_policies=sessions)
+                                           session_policies=sessions,
+                                           complete_context=args.complete_context)
         if args.format == "json":
             out = decision_json(decision, principal=principal, action=args.action,
-                                resource=args.resource, context=context)
+                                resource=args.resource, context=context,
+                                complete_context=args.complete_context)
             print(json.dumps(out, indent=2))
         else:
             print(decision_text(decision, principal=principal, action=args.action, resource=args.resource))
@@ -85,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
                          "--session-policy")
     snap = load_snapshot_args(args.snapshot, demo=args.demo)
     if args.batch == "-":
-        return _batch(snap, sys.stdin)
+        return _batch(snap, sys.stdin, complete=args.complete_context)
     try:
         with open(args.batch, encoding="utf-8") as fh:
-            return _batch(snap, fh)
+            return _batch(snap, fh, complete=args.complete_context)
     except FileNotFoundError as e:
         raise MissingInputError("batch file", args.batch) from e
     except OSError as e:
@@ -112,9 +126,12 @@ def _session_policy(path: str) -> Policy:
         raise UsageError(str(e)) from e
 
 
-def _request(raw: Any) -> tuple[str, str, str, dict[str, Any]]:
+def _request(raw: Any, complete: bool) -> tuple[str, str, str, dict[str, Any], bool]:
     if not isinstance(raw, dict):
         raise UsageError("each line must be a JSON object")
+    complete_line = raw.get("complete_context", complete)
+    if not isinstance(complete_line, bool):
+        raise UsageError('"complete_context" must be true or false')
     principal, action = raw.get("principal"), raw.get("action")
     resource = raw.get("resource", "*")
     context = raw.get("context") or {}
@@ -125,10 +142,11 @@ def _request(raw: Any) -> tuple[str, str, str, dict[str, Any]]:
         for v in context.values()
     ):
         raise UsageError('"context" must map keys to a string or a list of strings')
-    return principal, action, resource, context
+    check_action(action, '"action"')
+    return principal, action, resource, context, complete_line
 
 
-def _batch(snap: Snapshot, lines: TextIO) -> int:
+def _batch(snap: Snapshot, lines: TextIO, *, complete: bool) -> int:
     auth = Authorizer(snap)
     worst = EXIT_CLEAN
     for n, line in enumerate(lines, start=1):
@@ -139,11 +157,12 @@ def _batch(snap: Snapshot, lines: TextIO) -> int:
                 raw = json.loads(line)
             except json.JSONDecodeError as e:
                 raise UsageError(f"not JSON ({e.msg} at column {e.colno})") from e
-            principal, action, resource, context = _request(raw)
+            principal, action, resource, context, whole = _request(raw, complete)
             principal = resolve_principal(snap, principal)
-            decision = auth.decide(principal, action, resource, context)
+            decision = auth.decide(principal, action, resource, context, complete_context=whole)
             out: dict[str, Any] = {"line": n, **decision_json(
-                decision, principal=principal, action=action, resource=resource, context=context)}
+                decision, principal=principal, action=action, resource=resource, context=context,
+                complete_context=whole)}
         except DeescalateError as e:
             worst = max(worst, e.exit_code if e.exit_code in (EXIT_USAGE, EXIT_RUNTIME) else EXIT_RUNTIME)
             out = {"line": n, "error": str(e)}

@@ -96,15 +96,19 @@ def combine(
     deny_maybe: list[StatementMatch],
     scp_names: tuple[str, ...],
     rcp_names: tuple[str, ...],
+    complete: bool = False,
 ) -> Decision:
-    """The decision when no certain Deny applied (`deny_maybe`: Denies that apply under conditions)."""
+    """The decision when no certain Deny applied (`deny_maybe`: Denies that apply under conditions).
+
+    `complete`: what the snapshot lacks (a managed policy or boundary, another account's resource
+    policy) allows nothing, so no gate is MAYBE (the scans are already definite)."""
     labels: list[str] = []
     b_tri = YES if boundary is None else boundary.tri
     if p.boundary_missing is not None:
-        b_tri, labels = MAYBE, [p.boundary_missing]
+        b_tri, labels = (NO, []) if complete else (MAYBE, [p.boundary_missing])
     s_tri = YES if session is None else session.tri
     id_tri = identity.tri
-    if id_tri == NO and p.missing:
+    if id_tri == NO and p.missing and not complete:
         id_tri = MAYBE
         labels.extend(p.missing)
     i_tri = min(id_tri, b_tri, s_tri)
@@ -113,7 +117,7 @@ def combine(
     a_tri = by_via[Via.ACCOUNT].tri if Via.ACCOUNT in by_via else NO
     limited = min(r_tri, b_tri, s_tri)  # a grant to the role ARN still meets boundary and session
     cross = bool(target.account) and target.account != p.caller.account
-    if target.unknown_other_account:
+    if target.unknown_other_account and not complete:
         # The resource is in another account the snapshot does not hold: its policy is unknown.
         res_tri = MAYBE
         labels.append(f"the resource-based policy of {target.label} (account {target.account}) allows it")

@@ -11,13 +11,17 @@ it: 2,000 trust policies naming the account compile one Principal matcher, not 2
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
+from deescalate import sar
 from deescalate.errors import PolicyError
 from deescalate.model import Condition, Effect, Policy, PolicyKind, PrincipalSpec, Statement, StatementMatch
 from deescalate.policy.conditions import CompiledCondition, compile_condition
 from deescalate.policy.match import ActionMatcher, Caller, PrincipalMatcher, ResourceMatcher, Via
 from deescalate.policy.variables import LookupFn
+
+log = logging.getLogger(__name__)
 
 # Variables are replaced only in 2012-10-17 documents:
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
@@ -44,6 +48,7 @@ class Request(LookupFn):
         resource_derived: Mapping[str, tuple[str, ...]] | None,
         principal: str,
         memo_ok: bool,
+        complete: bool = False,
     ) -> None:
         # The LookupFn fields (described there), set here directly: this runs once per decision.
         self.given = given
@@ -51,6 +56,7 @@ class Request(LookupFn):
         self.resource_derived = resource_derived
         self.closed_keys = closed_keys
         self.closed_prefixes = closed_prefixes
+        self.complete = complete
         self.memo_key = principal if memo_ok else None
         self.resource_memo_key = (principal, resource) if memo_ok else None
         self.action = action
@@ -150,6 +156,9 @@ class CompiledStatement:
                 m: Via | str = Via.DIRECT
             else:
                 m = self.principal.match(caller)
+            if isinstance(m, str) and req.complete:
+                # A complete request names no session: a session ARN does not match it.
+                m = Via.DIRECT if self.principal.negated else Via.NONE
             if isinstance(m, str):
                 pending = [*(pending or ()), m]
             elif m is Via.NONE:
@@ -308,7 +317,31 @@ class PolicyCache:
         except (ValueError, TypeError) as e:  # defensive: a malformed value AWS would have rejected
             raise PolicyError(f"{where}: cannot be evaluated ({e})") from e
         self._cache[id(policy)] = (policy, compiled)
+        if log.isEnabledFor(logging.INFO):
+            _note_unknown_actions(policy, where)
         return compiled
+
+
+def _note_unknown_actions(policy: Policy, where: str) -> None:
+    """Log (for `-v`) the actions a policy names that AWS's Service Authorization Reference does not
+    list: a typo, or an action newer than the reference. The policy is evaluated as written."""
+    unknown: dict[str, None] = {}
+    for st in policy.statements:
+        for a in st.actions or st.not_actions or ():
+            service, sep, name = a.partition(":")
+            if a == "*" or not sep:
+                continue
+            if "*" in service or "?" in service:
+                continue
+            if service.lower() not in sar.services() or ("*" not in name and "?" not in name and not sar.is_known(a)):
+                unknown[a] = None
+    if unknown:
+        log.info(
+            "%s names %s not in AWS's Service Authorization Reference (%s); evaluated as written",
+            where,
+            ", ".join(unknown),
+            sar.reference_version(),
+        )
 
 
 def is_identity_kind(kind: PolicyKind) -> bool:

@@ -201,7 +201,13 @@ class Authorizer:
         context: Mapping[str, str | Sequence[str]] | None = None,
         *,
         session_policies: Sequence[Policy] = (),
+        complete_context: bool = False,
     ) -> Decision:
+        """The decision for one request. `complete_context`: the context is the whole request, as
+        in AWS's policy simulator: a key not given is absent (never unknown), a policy or an
+        account the snapshot lacks allows nothing, so the answer is ALLOW or DENY, never
+        CONDITIONAL. By default unknown keys leave the decision CONDITIONAL (an attacker picks
+        the context)."""
         p = self._principals.get(principal)
         if p is None:
             p = self._principal(principal)
@@ -211,7 +217,7 @@ class Authorizer:
             if fixed is not None:
                 return fixed
         key = None
-        if self._decision_cache_size and not context and not session_policies:
+        if self._decision_cache_size and not context and not session_policies and not complete_context:
             key = (principal, act, resource)
             hit = self._decisions.get(key)
             if hit is not None:
@@ -219,7 +225,7 @@ class Authorizer:
         svc = act.partition(":")[0]
         target = self._target(resource, act in TRUST_ACTIONS, p)
         closed = p.closed_keys
-        memo_ok = True
+        memo_ok = not complete_context  # remembered condition results assume the default lookup
         if context:
             given = normalise_context(context)
             if given and via_service(given):
@@ -237,6 +243,7 @@ class Authorizer:
             resource_derived=target.values,
             principal=p.arn,
             memo_ok=memo_ok,
+            complete=complete_context,
         )
         caller = p.caller
         denies: list[StatementMatch] = []
@@ -286,6 +293,7 @@ class Authorizer:
             and not rcps
             and p.plain
             and target.plain
+            and not complete_context
             and target.account in ("", p.caller.account)
         ):
             # The common case, same account, no resource policy, boundary or session: identity
@@ -319,6 +327,7 @@ class Authorizer:
                 deny_maybe=deny_maybe,
                 scp_names=self._scp_names,
                 rcp_names=self._rcp_names,
+                complete=complete_context,
             )
         if key is not None:
             if len(self._decisions) >= self._decision_cache_size:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from deescalate import sar
 from deescalate.errors import UsageError
 from deescalate.model import Decision, Outcome, Snapshot, StatementMatch
 
@@ -32,8 +33,9 @@ def decision_json(
     action: str,
     resource: str,
     context: Mapping[str, str | Sequence[str]] | None = None,
+    complete_context: bool = False,
 ) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "principal": principal,
         "action": action,
         "resource": resource,
@@ -44,6 +46,9 @@ def decision_json(
         "conditions": list(decision.conditions),
         "detail": decision.detail,
     }
+    if complete_context:
+        out["complete_context"] = True
+    return out
 
 
 def statement_text(m: StatementMatch) -> str:
@@ -111,3 +116,23 @@ def parse_context(pairs: Sequence[str]) -> dict[str, str | list[str]]:
         if value:
             values.append(value)
     return {k: (v[0] if len(v) == 1 else v) for k, v in out.items()}
+
+
+def check_action(action: str, where: str = "--action") -> None:
+    """A request's action must be one AWS knows (its Service Authorization Reference): a typo such
+    as `iam:PassRol` would otherwise be answered "implicit deny". UsageError naming the closest
+    known action otherwise."""
+    service, sep, name = action.partition(":")
+    if not sep or not service or not name:
+        hint = sar.closest_action(action)
+        raise UsageError(
+            f"{where} {action!r}: an action is service:Name, e.g. iam:PassRole"
+            + (f"; did you mean {hint}?" if hint else "")
+        )
+    if sar.is_known(action):
+        return
+    hint = sar.closest_action(action)
+    raise UsageError(
+        f"{where} {action!r} is not an action in AWS's Service Authorization Reference "
+        f"({sar.reference_version()})" + (f"; did you mean {hint}?" if hint else "")
+    )

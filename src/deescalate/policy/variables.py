@@ -149,6 +149,7 @@ class LookupFn:
     __slots__ = (
         "closed_keys",
         "closed_prefixes",
+        "complete",
         "derived",
         "given",
         "memo_key",
@@ -168,6 +169,9 @@ class LookupFn:
     # are closed (a request via a service): then nothing is remembered.
     memo_key: object
     resource_memo_key: object
+    # A complete request context (`explain --complete-context`): a key not given is absent, as in
+    # AWS's own policy simulator, never unknown.
+    complete: bool
 
     def __call__(self, key: str) -> Value:
         v = self.given.get(key)
@@ -182,7 +186,7 @@ class LookupFn:
                 return v if v else ABSENT
         if key in self.closed_keys or key.startswith(self.closed_prefixes):
             return ABSENT
-        return UNKNOWN
+        return ABSENT if self.complete else UNKNOWN
 
 
 def normalise_context(context: Mapping[str, str | Sequence[str]] | None) -> dict[str, tuple[str, ...]]:

@@ -223,3 +223,17 @@ def test_protected_answer_explains_itself() -> None:
 def test_session_policy_parse_helper_is_identity_kind() -> None:
     # Session policies have no Principal either.
     assert policy(doc(stmt(action="s3:*")), PolicyKind.SESSION).statements
+
+
+def test_policy_naming_unknown_action_loads_as_written_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    b = SnapshotBuilder()
+    user = b.user("u", doc(stmt(action=["iam:PassRol", "s3:GetObject", "newsvc:DoThing", "ec2:Describe*"])))
+    auth = Authorizer(b.build())
+    with caplog.at_level("INFO", logger="deescalate.policy.compiled"):
+        # Evaluated as written: the misspelt name matches itself, the known one is allowed.
+        assert auth.decide(user, "iam:PassRol", "*").outcome.value == "allow"
+        assert auth.decide(user, "s3:GetObject", "*").outcome.value == "allow"
+    notes = [r.getMessage() for r in caplog.records]
+    assert len(notes) == 1
+    assert "iam:PassRol" in notes[0] and "newsvc:DoThing" in notes[0]
+    assert "s3:GetObject" not in notes[0] and "ec2:Describe*" not in notes[0]

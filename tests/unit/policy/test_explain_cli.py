@@ -196,3 +196,57 @@ def test_two_snapshots_cross_account_assume_role(tmp_path: Path, capsys: pytest.
     assert ask(ALICE)["decision"] == "allow"  # identity allow + trust naming her account
     bob_answer = ask(bob)  # trust names bob, but cross-account also needs his identity policy
     assert bob_answer["decision"] == "deny" and bob_answer["reason"] == "no allow"
+
+
+# ---------------------------------------------------------------- --complete-context (issue 11)
+
+
+def test_complete_context_answers_allow_or_deny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = str(_details(tmp_path))
+    # Without the flag: conditional on aws:SourceIp. With it: the key is absent, so IpAddress fails.
+    code, out, _ = _run(capsys, snap, "--principal", ALICE, "--action", "ec2:RunInstances",
+                        "--complete-context", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["decision"] == "deny" and data["complete_context"] is True
+    code, out, _ = _run(capsys, snap, "--principal", ALICE, "--action", "ec2:RunInstances",
+                        "--complete-context", "--context", "aws:SourceIp=203.0.113.9")
+    assert code == 0 and out.startswith("ALLOW:")
+
+
+def test_complete_context_in_batch_flag_and_per_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = tmp_path / "requests.jsonl"
+    lines: list[dict[str, Any]] = [
+        {"principal": ALICE, "action": "ec2:RunInstances"},
+        {"principal": ALICE, "action": "ec2:RunInstances", "complete_context": True},
+        {"principal": ALICE, "action": "ec2:RunInstances", "complete_context": False},
+        {"principal": ALICE, "action": "ec2:RunInstances", "complete_context": "yes"},
+    ]
+    batch.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    code, out, _ = _run(capsys, str(_details(tmp_path)), "--batch", str(batch))
+    results = [json.loads(x) for x in out.splitlines()]
+    assert [r.get("decision") for r in results] == ["conditional", "deny", "conditional", None]
+    assert "complete_context" in results[3]["error"] and code == 2
+    code, out, _ = _run(capsys, str(_details(tmp_path)), "--batch", str(batch), "--complete-context")
+    results = [json.loads(x) for x in out.splitlines()]
+    assert [r.get("decision") for r in results] == ["deny", "deny", "conditional", None]
+
+
+@pytest.mark.parametrize(("action", "suggestion"), [
+    ("iam:PassRol", "iam:PassRole"),
+    ("s3:GetObjekt", "s3:GetObject"),
+    ("PassRole", "iam:PassRole"),
+])
+def test_unknown_action_is_a_usage_error_naming_the_closest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], action: str, suggestion: str) -> None:
+    code, out, err = _run(capsys, str(_details(tmp_path)), "--principal", ALICE, "--action", action)
+    assert code == 2 and out == ""
+    assert action in err and suggestion in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_action_in_batch_is_a_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = tmp_path / "requests.jsonl"
+    batch.write_text(json.dumps({"principal": ALICE, "action": "iam:PassRol"}) + "\n"
+                     + json.dumps({"principal": ALICE, "action": "s3:GetObject"}) + "\n")
+    code, out, _ = _run(capsys, str(_details(tmp_path)), "--batch", str(batch))
+    results = [json.loads(x) for x in out.splitlines()]
+    assert code == 2 and "iam:PassRole" in results[0]["error"] and results[1]["decision"] == "allow"
