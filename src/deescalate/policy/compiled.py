@@ -333,7 +333,8 @@ def _note_unknown_actions(policy: Policy, where: str) -> None:
                 continue
             if "*" in service or "?" in service:
                 continue
-            if service.lower() not in sar.services() or ("*" not in name and "?" not in name and not sar.is_known(a)):
+            exact = "*" not in name and "?" not in name
+            if service.lower() not in sar.services() or (exact and not sar.is_known(a)):
                 unknown[a] = None
     if unknown:
         log.info(
