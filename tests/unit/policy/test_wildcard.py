@@ -124,3 +124,25 @@ def test_hostile_resource_through_the_evaluator_matchers_is_fast() -> None:
 ])
 def test_edge_cases(pattern: str, value: str, expected: bool) -> None:
     assert Glob(pattern).match(value) is expected is reference(pattern, value)
+
+
+def test_a_scan_with_hostile_resource_patterns_finishes_in_well_under_a_second() -> None:
+    # Anyone who can write a policy could stall the CI gate with such a Resource: the whole
+    # analysis (admins, every checker's edges, findings) over users with long paths stays fast.
+    from policy_builders import SnapshotBuilder, doc, stmt
+
+    from deescalate.analysis.analyze import analyze
+
+    b = SnapshotBuilder()
+    hostile = "arn:aws:iam::111111111111:role/" + "*a*b" * 12 + "*c"
+    b.user("mallory", doc(stmt(action=["iam:*", "sts:AssumeRole"], resource=[hostile, hostile + "?"])))
+    long_path = "/" + "ab" * 240 + "/"
+    for i in range(20):
+        b.role(f"victim{i}", doc(stmt()), path=long_path,
+               trust=doc(stmt(action="sts:AssumeRole", resource=None, Principal={"AWS": "111111111111"})))
+    snap = b.build()
+    t = time.process_time()
+    report = analyze(snap)
+    spent = time.process_time() - t
+    assert len(report.admins) == 20
+    assert spent < 1.0, spent
