@@ -19,7 +19,8 @@ from deescalate.model import InventoryRecord, InventoryState, ManagedPolicy, Pol
 from deescalate.policy.parse import parse_policy
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.terraform.account import Account, plan_inventory, unknown_document
-from deescalate.snapshot.terraform.effects import DATA_EFFECTS, EFFECTS, Ctx, Doubt, Effect, make_deriver
+from deescalate.snapshot.terraform.context import Ctx, Doubt, make_deriver, resource_arn
+from deescalate.snapshot.terraform.effects import DATA_EFFECTS, EFFECTS, Effect
 from deescalate.snapshot.terraform.plan import (
     Instance,
     ParsedPlan,
@@ -209,7 +210,7 @@ def build(parsed: ParsedPlan, base: Snapshot | None = None, *, account_id: str |
 
     # --- after: the changes applied
     after = before.copy()
-    changed = {c.address for c in parsed.changes if c.after is not None and not c.deposed}
+    changed = {c.address for c in parsed.changes if not c.deposed and c.kind not in ("no-op", "forget")}
     after_instances = [i for i in parsed.prior if i.address not in changed]
     after_instances += [c.after for c in parsed.changes if c.after is not None and not c.deposed]
     ctx_after = Ctx(
@@ -303,8 +304,6 @@ def _identity(ctx: Ctx, inst: Instance) -> str | None:
         "aws_iam_instance_profile": "instance-profile",
     }.get(inst.type)
     if kind is None:
-        from deescalate.snapshot.terraform.effects import resource_arn
-
         return resource_arn(ctx.acct, inst, ctx.world, ctx.region_of(inst))
     v = ctx.value(inst, "name")
     return v if isinstance(v, str) else None
@@ -344,4 +343,7 @@ def load_terraform_plan(
     path: str | Path, base: Snapshot | None = None, *, account_id: str | None = None
 ) -> PlanScan:
     """Read `terraform show -json` output and build the account before and after it."""
-    return build(read_plan(path), base, account_id=account_id)
+    try:
+        return build(read_plan(path), base, account_id=account_id)
+    except RecursionError as e:
+        raise TerraformPlanError(f"{path}: values nested too deeply to read") from e

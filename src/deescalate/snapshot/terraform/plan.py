@@ -313,9 +313,9 @@ def _changes(doc: dict[str, Any], configs: Mapping[Any, Mapping[str, Any]], show
         rc = _obj(rc, shown, where)
         change = _obj(rc.get("change"), shown, f"{where}.change")
         actions = tuple(_list(change.get("actions"), shown, f"{where}.change.actions"))
-        if not actions or any(a not in _ACTIONS for a in actions):
+        if not actions or any(not isinstance(a, str) or a not in _ACTIONS for a in actions):
             raise TerraformPlanError(
-                f"{shown}: {where} ({rc.get('address')}) has change.actions {list(actions)!r}, "
+                f"{shown}: {where} has change.actions {json.dumps(list(actions))[:80]}, "
                 f"not one of {sorted(_ACTIONS)}"
             )
         before_v = change.get("before")
