@@ -110,15 +110,27 @@ def _account_and_region(parsed: ParsedPlan, base: Snapshot | None, account_id: s
             region = r if isinstance(r, str) else ""
         if not region and isinstance(inst.values.get("region"), str):
             region = str(inst.values["region"])
+    caller = None
+    for inst in instances:
+        if inst.mode == "data" and inst.type == "aws_caller_identity":
+            got = inst.values.get("account_id")
+            if isinstance(got, str) and _ACCOUNT.match(got):
+                caller = got
+                break
+    if (
+        base is not None
+        and caller is not None
+        and _ACCOUNT.match(base.account_id)
+        and caller != base.account_id
+    ):
+        raise TerraformPlanError(
+            f"{parsed.source}: the plan is for account {caller} (data.aws_caller_identity) but the snapshot "
+            f"{base.source} is of account {base.account_id}"
+        )
     if account_id is None and base is not None and _ACCOUNT.match(base.account_id):
         account_id = base.account_id
     if account_id is None:
-        for inst in instances:
-            if inst.mode == "data" and inst.type == "aws_caller_identity":
-                got = inst.values.get("account_id")
-                if isinstance(got, str) and _ACCOUNT.match(got):
-                    account_id = got
-                    break
+        account_id = caller
     if account_id is None and len(allowed) == 1 and _ACCOUNT.match(allowed[0]):
         account_id = allowed[0]
     if account_id is None:

@@ -219,11 +219,14 @@ def _tags(inst: Instance) -> Mapping[str, str]:
     return MappingProxyType({str(k): str(v) for k, v in tags.items() if isinstance(v, str)})
 
 
-def _boundary(ctx: Ctx, inst: Instance) -> str | None:
+def _boundary(ctx: Ctx, inst: Instance, arn: str) -> str | None:
     v = ctx.value(inst, "permissions_boundary")
     if v is UNKNOWN:
-        # An unknown boundary may cap anything or nothing; the identity policies stay as they are.
-        ctx.note(f"{inst.address}: its permissions boundary is known only after apply; analysed without it")
+        # An unknown boundary may cap anything or nothing: analysed without it, and every edge of the
+        # principal conditional on it (it can only remove permissions, so nothing is missed).
+        ctx.doubts.append(
+            Doubt(arn=arn, why=f"the permissions boundary of {inst.address} is known only after apply")
+        )
         return None
     return v if isinstance(v, str) and v else None
 
@@ -235,7 +238,7 @@ def add_user(ctx: Ctx, inst: Instance) -> set[str]:
         return set()
     fields: dict[str, Any] = {
         "path": entity_path(inst),
-        "boundary_arn": _boundary(ctx, inst),
+        "boundary_arn": _boundary(ctx, inst, arn),
         "tags": _tags(inst),
     }
     if old is None:
@@ -318,7 +321,7 @@ def add_role(ctx: Ctx, inst: Instance) -> set[str]:
     fields: dict[str, Any] = {
         "path": entity_path(inst),
         "trust_policy": trust,
-        "boundary_arn": _boundary(ctx, inst),
+        "boundary_arn": _boundary(ctx, inst, arn),
         "tags": _tags(inst),
     }
     inline = _role_inline(ctx, inst, arn)

@@ -127,3 +127,16 @@ def test_on_top_of_a_snapshot_the_snapshot_wins_and_adds_what_terraform_does_not
     assert after.change.resolved == (f"{A}:user/legacy", f"{A}:user/ops")
     # No note that the account is only what Terraform manages: the snapshot shows the rest.
     assert not any("made outside Terraform" in n for n in after.notes)
+
+
+def test_a_plan_for_another_account_than_the_snapshot_is_refused(tmp_path, capsys) -> None:
+    from deescalate.cli import main
+
+    details = json.loads(_details(tmp_path).read_text())
+    for u in details["UserDetailList"]:
+        u["Arn"] = u["Arn"].replace("123456789012", "999999999999")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(details))
+    assert main(["scan", "--terraform-plan", str(PLAN), str(other)]) == 3
+    err = capsys.readouterr().err
+    assert "the plan is for account 123456789012" in err and "999999999999" in err

@@ -14,8 +14,25 @@ from deescalate.errors import DeescalateError
 from deescalate.snapshot.terraform import load_terraform_plan
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets/terraform"
-ODD: list[Any] = [None, 0, -1, 1.5, True, "", "x", "arn:aws:iam::123456789012:role/x", [], {}, [None], {"a": None},
-                  "{not json", '{"Statement": 5}', [[[]]], {"references": 5}, {"constant_value": {"x": []}}]
+ODD: list[Any] = [
+    None,
+    0,
+    -1,
+    1.5,
+    True,
+    "",
+    "x",
+    "arn:aws:iam::123456789012:role/x",
+    [],
+    {},
+    [None],
+    {"a": None},
+    "{not json",
+    '{"Statement": 5}',
+    [[[]]],
+    {"references": 5},
+    {"constant_value": {"x": []}},
+]
 
 
 def _paths(node: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -35,8 +52,9 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any) -> None:
     doc[path[-1]] = value
 
 
-@pytest.mark.parametrize("name", ["whole_account.json", "change_plan.json", "resource_kinds.json",
-                                  "unknown_values.json"])
+@pytest.mark.parametrize(
+    "name", ["whole_account.json", "change_plan.json", "resource_kinds.json", "unknown_values.json"]
+)
 def test_mutated_plans_load_or_fail_cleanly(tmp_path: Path, name: str) -> None:
     original = json.loads((ASSETS / name).read_text())
     paths = [p for p in _paths(original) if p]
@@ -58,9 +76,19 @@ def test_mutated_plans_load_or_fail_cleanly(tmp_path: Path, name: str) -> None:
 
 def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
     deep = '{"a":' * 5000 + "true" + "}" * 5000
-    text = json.dumps({"format_version": "1.2", "resource_changes": [
-        {"address": "aws_iam_user.u", "type": "aws_iam_user", "name": "u",
-         "change": {"actions": ["create"], "after": {"name": "u"}, "after_unknown": {"tags": "X"}}}]})
+    text = json.dumps(
+        {
+            "format_version": "1.2",
+            "resource_changes": [
+                {
+                    "address": "aws_iam_user.u",
+                    "type": "aws_iam_user",
+                    "name": "u",
+                    "change": {"actions": ["create"], "after": {"name": "u"}, "after_unknown": {"tags": "X"}},
+                }
+            ],
+        }
+    )
     target = tmp_path / "deep.json"
     target.write_text(text.replace('"X"', deep))
     with pytest.raises(DeescalateError):

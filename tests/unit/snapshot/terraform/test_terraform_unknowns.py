@@ -184,3 +184,49 @@ def test_an_unknown_trust_admits_the_principals_its_configuration_names(tmp_path
     path.write_text(json.dumps(plan))
     _, after = analyze_change(load_terraform_plan(path, account_id="123456789012"))
     assert {(f.principal, f.conditional) for f in after.findings} == {(f"{A}:role/ci", True)}
+
+
+def test_an_unknown_boundary_makes_the_principal_conditional_not_definite(tmp_path) -> None:
+    doc = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": f"{A}:user/capped"}],
+        }
+    )
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "aws_iam_user.capped",
+                "mode": "managed",
+                "type": "aws_iam_user",
+                "name": "capped",
+                "change": {
+                    "actions": ["create"],
+                    "before": None,
+                    "after": {"name": "capped", "path": "/"},
+                    "after_unknown": {"arn": True, "permissions_boundary": True},
+                },
+            },
+            {
+                "address": "aws_iam_user_policy.capped",
+                "mode": "managed",
+                "type": "aws_iam_user_policy",
+                "name": "capped",
+                "change": {
+                    "actions": ["create"],
+                    "before": None,
+                    "after": {"name": "p", "user": "capped", "policy": doc},
+                    "after_unknown": {"id": True},
+                },
+            },
+        ],
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    _, after = analyze_change(load_terraform_plan(path, account_id="123456789012"))
+    (finding,) = after.findings
+    assert finding.principal == f"{A}:user/capped" and finding.conditional
+    assert any(
+        "permissions boundary of aws_iam_user.capped" in c for e in finding.edges for c in e.conditions
+    )
