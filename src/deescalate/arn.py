@@ -19,6 +19,7 @@ ARNs compare case-sensitively; actions are matched elsewhere, case-insensitively
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from deescalate.errors import SnapshotError
@@ -94,6 +95,29 @@ def partition_of(arn: str, default: str = "aws") -> str:
     """The partition of an ARN (`aws`, `aws-us-gov`, `aws-cn`, ...), `default` when not an ARN."""
     parsed = parse_arn(arn)
     return parsed.partition if parsed is not None and parsed.partition else default
+
+
+def partition_among(*groups: Iterable[str]) -> str:
+    """The partition of the first ARN in `groups` (the ARNs of one account), `aws` when none is."""
+    for arns in groups:
+        for arn in arns:
+            parsed = parse_arn(arn)
+            if parsed is not None and parsed.partition:
+                return parsed.partition
+    return "aws"
+
+
+def name_of(arn: str) -> str:
+    """The last `/` segment of an ARN's resource (an IAM user, role, group or policy name);
+    of a text that is no ARN, its last `/` segment."""
+    parsed = parse_arn(arn)
+    return parsed.name if parsed is not None else arn.rsplit("/", 1)[-1]
+
+
+def service_of(arn: str) -> str:
+    """The service of an ARN (`iam`, `kms`, ...; '' when not an ARN)."""
+    parsed = parse_arn(arn)
+    return parsed.service if parsed is not None else ""
 
 
 def region_of(arn: str) -> str:

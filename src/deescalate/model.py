@@ -2,8 +2,8 @@
 
 Objects refer to each other by ARN (a user lists its groups' ARNs, a role its managed policies'
 ARNs), never by pointer, so a snapshot can be merged, edited for verification, and compared.
-Only `policy/parse.py` builds `Policy`/`Statement` values from JSON; only `snapshot.py` builds a
-`Snapshot` from files.
+Only `policy/parse.py` builds `Policy`/`Statement` values from JSON; only `snapshot/` builds a
+`Snapshot` from files. ARNs are read with `arn.py`'s parser, never split by hand.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
+
+from deescalate.arn import account_of, partition_among, partition_of
 
 EMPTY_MAP: Mapping[str, Any] = MappingProxyType({})
 
@@ -124,7 +126,11 @@ class User:
 
     @property
     def account_id(self) -> str:
-        return self.arn.split(":")[4]
+        return account_of(self.arn)
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.arn)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,7 +157,11 @@ class Role:
 
     @property
     def account_id(self) -> str:
-        return self.arn.split(":")[4]
+        return account_of(self.arn)
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.arn)
 
     @property
     def is_service_linked(self) -> bool:
@@ -170,7 +180,7 @@ class ManagedPolicy:
 
     @property
     def aws_managed(self) -> bool:
-        return self.arn.split(":")[4] == "aws"
+        return account_of(self.arn) == "aws"
 
     @property
     def document(self) -> Policy:
@@ -285,6 +295,11 @@ class Snapshot:
     def all_accounts(self) -> tuple[str, ...]:
         """Every account this snapshot holds, the home account first."""
         return self.accounts or (self.account_id,)
+
+    @property
+    def partition(self) -> str:
+        """The account's partition (`aws`, `aws-us-gov`, `aws-cn`, ...), read from its ARNs."""
+        return partition_among((self.caller_arn or "",), self.users, self.roles, self.groups)
 
 
 # --------------------------------------------------------------------------- decisions

@@ -39,7 +39,10 @@ from deescalate import sar
 from deescalate.model import Effect, Policy, Role, Snapshot, Statement, User
 from deescalate.policy.match import ActionMatcher
 
-ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+def administrator_access(partition: str) -> str:
+    """The ARN of AWS's AdministratorAccess managed policy in a partition (`aws`, `aws-us-gov`, ...)."""
+    return f"arn:{partition}:iam::aws:policy/AdministratorAccess"
 
 
 def identity_policies(snapshot: Snapshot, principal: User | Role) -> Iterator[Policy]:
@@ -208,7 +211,7 @@ def boundary_caps(snapshot: Snapshot, principal: User | Role) -> str | None:
     """
     if principal.boundary_arn is None:
         return None
-    if principal.boundary_arn == ADMINISTRATOR_ACCESS:
+    if principal.boundary_arn == administrator_access(principal.partition):
         return None
     doc = boundary_policy(snapshot, principal.boundary_arn)
     if doc is None:
@@ -257,11 +260,6 @@ def _actions_label(st: Statement) -> str:
         return f"every action but {listed}"
     acts = st.actions or ()
     return ", ".join(acts[:3]) + (f", ... ({len(acts)} patterns)" if len(acts) > 3 else "")
-
-
-def is_admin(snapshot: Snapshot, arn: str) -> bool:
-    principal = snapshot.users.get(arn) or snapshot.roles.get(arn)
-    return principal is not None and admin_reason(snapshot, principal) is not None
 
 
 def policy_grants_admin(policies: list[Policy]) -> bool:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from deescalate.arn import parse_arn
 from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwriting_inputs
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
@@ -50,7 +51,8 @@ def register(sub: Any) -> None:
 
 
 def _short(arn: str) -> str:
-    return arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
+    parsed = parse_arn(arn)
+    return parsed.resource if parsed is not None else arn
 
 
 def edge_line(edge: Edge) -> str:

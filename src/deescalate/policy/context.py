@@ -52,7 +52,7 @@ RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
 
 def principal_values(principal: User | Role) -> dict[str, tuple[str, ...]]:
     """Context values derived from the principal, with lower-cased keys."""
-    account = principal.arn.split(":")[4]
+    account = principal.account_id
     out: dict[str, tuple[str, ...]] = {
         "aws:principalarn": (principal.arn,),
         "aws:principalaccount": (account,),

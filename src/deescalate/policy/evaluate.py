@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from deescalate.arn import account_of
+from deescalate.arn import account_of, service_of
 from deescalate.errors import DeescalateError
 from deescalate.model import (
     Decision,
@@ -156,7 +156,7 @@ class Authorizer:
             label = f"the resource policy of {resource}"
             # KMS: "no AWS principal has any permissions to a KMS key unless ... the key policy"
             # https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
-            mandatory = res.arn.split(":")[2:3] == ["kms"]
+            mandatory = service_of(res.arn) == "kms"
         other = bool(account) and account != "*" and not in_snapshot and account != snap.account_id
         t = TargetView(
             account=account,

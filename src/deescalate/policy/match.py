@@ -22,7 +22,7 @@ from __future__ import annotations
 from enum import IntEnum
 from functools import lru_cache
 
-from deescalate.arn import account_of
+from deescalate.arn import account_of, partition_of
 from deescalate.model import PrincipalSpec
 from deescalate.policy.variables import UNKNOWN, Lookup, LookupFn, Template, parse_template, resolve
 from deescalate.policy.wildcard import Glob, GlobSet, arn_like, glob, has_wildcard, wildcard_match
@@ -230,11 +230,12 @@ class Via(IntEnum):
 class Caller:
     """The facts about the requesting principal that Principal matching needs."""
 
-    __slots__ = ("account", "arn", "has_boundary", "is_role", "name", "unique_id")
+    __slots__ = ("account", "arn", "has_boundary", "is_role", "name", "partition", "unique_id")
 
     def __init__(self, *, arn: str, is_role: bool, name: str, unique_id: str, has_boundary: bool) -> None:
         self.arn = arn
         self.account = account_of(arn)
+        self.partition = partition_of(arn)
         self.is_role = is_role
         self.name = name
         self.unique_id = unique_id
@@ -269,7 +270,7 @@ class PrincipalMatcher:
             elif value == caller.arn or (caller.unique_id and value == caller.unique_id):
                 best = max(best, Via.ROLE if caller.is_role else Via.DIRECT)
             elif caller.is_role and value.startswith(
-                f"arn:aws:sts::{caller.account}:assumed-role/{caller.name}/"
+                f"arn:{caller.partition}:sts::{caller.account}:assumed-role/{caller.name}/"
             ):
                 pending = f"the role session name is {value.rsplit('/', 1)[1]}"
         if best is Via.NONE and pending is not None:

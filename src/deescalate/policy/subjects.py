@@ -96,13 +96,13 @@ class PrincipalView:
         )
         self.values = principal_values(obj)
         self.closed_keys = closed_keys_for(obj)
-        org_keys = org_values(snap, obj.arn.split(":")[4], "principal")
+        org_keys = org_values(snap, obj.account_id, "principal")
         if org_keys:
             self.values.update(org_keys)
             self.closed_keys = self.closed_keys | frozenset(org_keys)
         self.scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
         org = snap.organization
-        account = obj.arn.split(":")[4]
+        account = obj.account_id
         # SCPs do not affect the management account nor service-linked roles:
         # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
         if (

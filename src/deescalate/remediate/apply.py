@@ -1,17 +1,14 @@
-"""Plan → IAM calls, with a journal; and revert. The one module (besides collect) that talks to AWS.
+"""Plan → IAM calls, with a journal (revert.py undoes them; the calls go through aws.py).
 
 `prepare` reads the live account and works out the exact calls, each with its undo:
   * refuses a plan for another account, a plan touching the caller's own principal (an assumed-role
-    caller `arn:aws:sts::ACCT:assumed-role/NAME/session` is the role NAME), and a plan whose
+    caller `arn:PARTITION:sts::ACCT:assumed-role/NAME/session` is the role NAME), and a plan whose
     principals changed since the snapshot (their live state lines differ from the recorded ones);
   * skips what is already in place (idempotent: a second apply makes no call);
   * never touches a policy it did not create: only names starting `deescalate-`, and an existing
     policy of that name is overwritten only if every statement in it is a Deny whose Sid starts
     with `Deescalate` (what apply writes); anything else is refused, naming the policy.
 `execute` journals each call before making it and marks it done after (journal.py).
-`revert_calls` turns a journal into undo calls (newest first); `revert_all_calls` finds every
-`deescalate-…` inline policy on every user, role and group and every `deescalate-…` customer
-managed policy, following every page.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from deescalate.arn import account_of, name_of, require_arn
 from deescalate.errors import ApplyError
 from deescalate.model import Plan, PrincipalPlan
 from deescalate.remediate.aws import Clients, call_api, decode_doc, maybe_call, pages
@@ -38,13 +36,9 @@ from deescalate.remediate.quotas import (
 # --------------------------------------------------------------------------- live state
 
 
-def _name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
-
-
 def live_state(iam: Any, arn: str) -> tuple[str, ...] | None:
     """The principal's state lines read live (same format as fingerprint.snapshot_state)."""
-    kind, name = principal_kind(arn), _name(arn)
+    kind, name = principal_kind(arn), name_of(arn)
     K = "User" if kind == "user" else "Role"
     who = {f"{K}Name": name}
     got = maybe_call(iam, f"Get{K}", **who)
@@ -63,19 +57,20 @@ def live_state(iam: Any, arn: str) -> tuple[str, ...] | None:
 def caller_principal(sts: Any) -> str:
     """The caller as an IAM principal ARN; an assumed-role session resolves to its role (by name)."""
     arn = str(call_api(sts, "GetCallerIdentity", {})["Arn"])
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
-        return f"arn:aws:iam::{parts[4]}:role/{parts[5].split('/')[1]}"
-    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("user/"):
-        return f"arn:aws:iam::{parts[4]}:{parts[5]}"  # moto's caller identity for the root-ish user
+    parsed = require_arn(arn, "sts:GetCallerIdentity", ApplyError)
+    if parsed.service == "sts" and parsed.resource_type == "assumed-role":
+        role = parsed.resource_id.split("/", 1)[0]
+        return f"arn:{parsed.partition}:iam::{parsed.account}:role/{role}"
+    if parsed.service == "sts" and parsed.resource_type == "user":
+        # moto's caller identity for the root-ish user
+        return f"arn:{parsed.partition}:iam::{parsed.account}:{parsed.resource}"
     return arn
 
 
 def _same_principal(a: str, b: str) -> bool:
     # IAM names are unique per account and kind whatever the path, so compare (account, kind, name).
     def key(arn: str) -> tuple[str, str, str]:
-        parts = arn.split(":", 5)
-        return (parts[4] if len(parts) > 4 else "", principal_kind(arn), _name(arn))
+        return (account_of(arn), principal_kind(arn), name_of(arn))
 
     return key(a) == key(b)
 
@@ -97,10 +92,10 @@ def prepare(plan: Plan, clients: Clients, *, where: str = "plan") -> Prepared:
     """
     require_matchable(plan, where)
     caller = caller_principal(clients.sts)
-    caller_account = caller.split(":")[4]
+    caller_account = account_of(caller)
     # A plan made from several accounts' snapshots holds principals of each: one run of apply
     # changes those of the credentials' account only, and says which it left for another run.
-    accounts = {plan.account_id} | {pp.principal.split(":")[4] for pp in plan.principals}
+    accounts = {plan.account_id} | {account_of(pp.principal) for pp in plan.principals}
     if caller_account not in accounts:
         raise ApplyError(
             f"the plan is for account {', '.join(sorted(accounts))}, but the credentials are for "
@@ -110,7 +105,7 @@ def prepare(plan: Plan, clients: Clients, *, where: str = "plan") -> Prepared:
     notes: list[str] = []
     stale: list[str] = []
     for pp in plan.principals:
-        elsewhere = pp.principal.split(":")[4]
+        elsewhere = account_of(pp.principal)
         if elsewhere != caller_account:
             notes.append(f"{pp.principal}: skipped, in account {elsewhere}; apply this plan again with "
                          "credentials for that account")
@@ -144,7 +139,7 @@ def prepare(plan: Plan, clients: Clients, *, where: str = "plan") -> Prepared:
 
 
 def _principal_calls(plan: Plan, pp: PrincipalPlan, iam: Any) -> list[Call]:
-    kind, name = principal_kind(pp.principal), _name(pp.principal)
+    kind, name = principal_kind(pp.principal), name_of(pp.principal)
     who = {"UserName": name} if kind == "user" else {"RoleName": name}
     K = "User" if kind == "user" else "Role"
     document = render_document(pp.denies)
@@ -203,7 +198,7 @@ def _managed_calls(
     plan: Plan, pp: PrincipalPlan, iam: Any, who: dict[str, str], K: str, *, document: dict[str, Any] | None
 ) -> list[Call]:
     arn = managed_policy_arn(plan.account_id, pp.principal)
-    pname = _name(arn)
+    pname = name_of(arn)
     attached = {p["PolicyArn"] for p in pages(iam, f"ListAttached{K}Policies", "AttachedPolicies", **who)}
     policy = maybe_call(iam, "GetPolicy", PolicyArn=arn)
     calls: list[Call] = []

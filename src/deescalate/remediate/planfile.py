@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from deescalate.arn import parse_arn
 from deescalate.errors import MissingInputError, UsageError, empty_file
 from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PrincipalPlan
 
@@ -191,6 +192,15 @@ def _str(raw: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _principal(raw: dict[str, Any], where: str) -> str:
+    """The principal ARN: an IAM user or role (arn:PARTITION:iam::ACCOUNT:user/NAME or role/NAME)."""
+    text = _str(raw, "principal", where)
+    arn = parse_arn(text)
+    if arn is None or arn.service != "iam" or not arn.account or arn.resource_type not in ("user", "role"):
+        raise UsageError(f"{where}.principal: {text!r} is not an IAM user or role ARN")
+    return text
+
+
 def plan_from_json(raw: Any, where: str = "plan") -> Plan:
     top = _check_keys(raw, _TOP, {"schema_version", "account_id", "principals"}, where)
     if top["schema_version"] != SCHEMA_VERSION:
@@ -204,6 +214,7 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
     for i, rp in enumerate(top["principals"]):
         pw = f"{where}.principals[{i}]"
         rp = _check_keys(rp, _PRINCIPAL, {"principal", "denies"}, pw)
+        principal = _principal(rp, pw)
         denies: list[Deny] = []
         for j, rd in enumerate(rp["denies"]):
             dw = f"{pw}.denies[{j}]"
@@ -214,7 +225,7 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
             denies.append(
                 Deny(
                     id=_str(rd, "id", dw),
-                    principal=_str(rp, "principal", pw),
+                    principal=principal,
                     action=_str(rd, "action", dw),
                     resource=_str(rd, "resource", dw),
                     cuts=tuple(rd.get("cuts", ())),
@@ -230,7 +241,7 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
         document = rp.get("document")
         principals.append(
             PrincipalPlan(
-                principal=_str(rp, "principal", pw),
+                principal=principal,
                 denies=tuple(denies),
                 placement=rp.get("placement", "inline"),
                 policy_name=rp.get("policy_name", ""),

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deescalate.arn import name_of, parse_arn, partition_of
 from deescalate.model import Deny, Role, Snapshot, User
 
 POLICY_PREFIX = "deescalate-"
@@ -38,18 +39,18 @@ def policy_size(document: Any) -> int:
 
 
 def principal_kind(arn: str) -> str:
-    """'user' or 'role' from an IAM ARN (arn:aws:iam::ACCT:user/path/name)."""
-    resource = arn.split(":", 5)[-1]
-    return resource.split("/", 1)[0]
+    """'user' or 'role' from an IAM ARN (arn:PARTITION:iam::ACCT:user/path/name)."""
+    parsed = parse_arn(arn)
+    return parsed.resource_type if parsed is not None else ""
 
 
 def managed_policy_name(arn: str) -> str:
-    name = arn.rsplit("/", 1)[-1]
-    return f"{POLICY_PREFIX}deny-{principal_kind(arn)}-{name}"[:128]
+    return f"{POLICY_PREFIX}deny-{principal_kind(arn)}-{name_of(arn)}"[:128]
 
 
 def managed_policy_arn(account_id: str, arn: str) -> str:
-    return f"arn:aws:iam::{account_id}:policy/{managed_policy_name(arn)}"
+    """The customer managed policy apply creates for the principal `arn` (in its partition)."""
+    return f"arn:{partition_of(arn)}:iam::{account_id}:policy/{managed_policy_name(arn)}"
 
 
 def render_document(denies: Iterable[Deny]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ each undo tolerates a target that is already gone). With `--all` (`revert_all_ca
 policy (detached everywhere, its old versions deleted, then deleted), found by following every page
 of the list calls. Either way, revert deletes or rewrites only documents deescalate wrote (every
 statement a Deny with a `Deescalate` Sid); anything else under our name is left alone, with an error.
-AWS calls go through `deescalate.remediate.apply` (the module allowed to use boto3).
+AWS calls go through `deescalate.remediate.aws` (with collect/, the only code allowed to use boto3).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from deescalate.arn import account_of
 from deescalate.errors import ApplyError
 from deescalate.remediate.apply import caller_principal
 from deescalate.remediate.aws import call_api, decode_doc, is_gone, maybe_call, pages
@@ -149,11 +150,11 @@ def execute_reverts(
 
 def check_journal_account(sts: Any, journal: list[JournalRecord]) -> None:
     """Refuse to replay a journal written in another account than the credentials' one."""
-    accounts = {r.call.principal.split(":")[4] for r in journal if r.call.principal.count(":") >= 5}
+    accounts = {account_of(r.call.principal) for r in journal} - {""}
     if not accounts:
         return
     caller = caller_principal(sts)
-    mine = caller.split(":")[4]
+    mine = account_of(caller)
     if accounts != {mine}:
         raise ApplyError(
             f"the journal records calls in account(s) {', '.join(sorted(accounts))}, but the credentials "

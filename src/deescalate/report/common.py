@@ -19,6 +19,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from deescalate.analysis.severity import SEVERITIES, Severity, finding_severity
+from deescalate.arn import name_of, parse_arn
 from deescalate.model import ADMIN, Edge, Finding, Report
 from deescalate.report.gate import GateResult, SuppressedFinding
 
@@ -60,16 +61,15 @@ def short_name(arn: str) -> str:
     """`arn:aws:iam::1:role/path/Name` -> `Name`; `admin` stays `admin`; anything else unchanged."""
     if arn == ADMIN:
         return ADMIN
-    tail = arn.split(":", 5)[-1]
-    return tail.rsplit("/", 1)[-1] or arn
+    return name_of(arn) or arn
 
 
 def kind_of(arn: str) -> str:
     """user, role, group, root, admin or principal (when the ARN says nothing else)."""
     if arn == ADMIN:
         return ADMIN
-    tail = arn.split(":", 5)[-1]
-    head = tail.split("/", 1)[0]
+    parsed = parse_arn(arn)
+    head = (parsed.resource_type or parsed.resource) if parsed is not None else ""
     return head if head in {"user", "role", "group", "root", "assumed-role"} else "principal"
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from deescalate.arn import Arn, account_of, name_of, parse_arn
 from deescalate.errors import PolicyError
 from deescalate.model import (
     Group,
@@ -85,15 +86,27 @@ def _boundary(obj: dict[str, Any], at: At) -> str | None:
     return None if pb is None else get_str(pb, "PermissionsBoundaryArn", at.key("PermissionsBoundary"))
 
 
-def name_from_arn(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
+def iam_arn(obj: dict[str, Any], at: At, kind: str) -> tuple[str, Arn]:
+    """The object's `Arn`, which must be an IAM ARN of `kind` (`user`, `role`, ...) with an account.
+
+    An ARN with too few fields, or one whose type says another kind (a user whose ARN says
+    `role/`, which would shadow the role), is refused with the place it was found.
+    """
+    text = get_str(obj, "Arn", at)
+    arn = parse_arn(text)
+    ok = arn is not None and arn.partition and arn.service == "iam" and arn.account
+    if arn is None or not ok or arn.resource_type != kind:
+        raise at.key("Arn").error(
+            f"{text!r} is not an IAM {kind} ARN (arn:PARTITION:iam::ACCOUNT:{kind}/NAME)"
+        )
+    return text, arn
 
 
 def _instance_profile(item: dict[str, Any], at: At) -> InstanceProfile:
     arn = get_str(item, "Arn", at)
     roles = tuple(get_str(r, "Arn", w) for w, r in get_objects(item, "Roles", at))
     return InstanceProfile(
-        arn=arn, name=get_str(item, "InstanceProfileName", at, default=name_from_arn(arn)), role_arns=roles
+        arn=arn, name=get_str(item, "InstanceProfileName", at, default=name_of(arn)), role_arns=roles
     )
 
 
@@ -105,7 +118,7 @@ def parse_details(doc: Any, file: str) -> IamPart:
     for at, g in get_objects(obj, "GroupDetailList", top):
         name = get_str(g, "GroupName", at)
         at = at.named(f"group {name}")
-        arn = get_str(g, "Arn", at)
+        arn, _ = iam_arn(g, at, "group")
         groups[arn] = Group(
             arn=arn,
             name=name,
@@ -119,14 +132,15 @@ def parse_details(doc: Any, file: str) -> IamPart:
     for at, u in get_objects(obj, "UserDetailList", top):
         name = get_str(u, "UserName", at)
         at = at.named(f"user {name}")
-        arn = get_str(u, "Arn", at)
-        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        arn, parsed = iam_arn(u, at, "user")
         group_arns = []
         for where, gname in get_list(u, "GroupList", at):
             if not isinstance(gname, str):
                 raise where.error("expected a group name (a string)")
             # GroupList holds names; the group's ARN carries its path, so look it up.
-            group_arns.append(group_arn_by_name.get(gname, f"arn:aws:iam::{account}:group/{gname}"))
+            group_arns.append(
+                group_arn_by_name.get(gname, f"arn:{parsed.partition}:iam::{parsed.account}:group/{gname}")
+            )
         users[arn] = User(
             arn=arn,
             name=name,
@@ -144,7 +158,7 @@ def parse_details(doc: Any, file: str) -> IamPart:
     for at, r in get_objects(obj, "RoleDetailList", top):
         name = get_str(r, "RoleName", at)
         at = at.named(f"role {name}")
-        arn = get_str(r, "Arn", at)
+        arn, _ = iam_arn(r, at, "role")
         trust_raw = r.get("AssumeRolePolicyDocument")
         trust = (
             None
@@ -175,9 +189,9 @@ def parse_details(doc: Any, file: str) -> IamPart:
 
     policies: dict[str, ManagedPolicy] = {}
     for at, p in get_objects(obj, "Policies", top):
-        arn = get_str(p, "Arn", at)
+        arn, _ = iam_arn(p, at, "policy")
         # moto omits PolicyName on managed policies; the ARN's last segment is the name.
-        name = get_str(p, "PolicyName", at, default=name_from_arn(arn))
+        name = get_str(p, "PolicyName", at, default=name_of(arn))
         at = at.named(f"policy {name}")
         default = get_str(p, "DefaultVersionId", at)
         versions: dict[str, Policy] = {}
@@ -284,14 +298,9 @@ def newest_date(doc: dict[str, Any]) -> str | None:
 
 def account_from_arns(part: IamPart) -> str | None:
     """The account id of a raw details file: the account field of any principal or customer policy."""
-    arns = [
-        *part.users,
-        *part.roles,
-        *part.groups,
-        *(a for a in part.policies if a.split(":")[4:5] != ["aws"]),
-    ]
-    for arn in arns:
-        fields = arn.split(":")
-        if len(fields) > 4 and fields[4].isdigit():
-            return fields[4]
+    for arns in (part.users, part.roles, part.groups, part.policies):
+        for arn in arns:
+            account = account_of(arn)
+            if account.isdigit():
+                return account
     return None

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from deescalate.arn import partition_among
 from deescalate.errors import MissingInputError, SnapshotError, empty_file
 from deescalate.model import InventoryRecord, InventoryState, Resource, Snapshot
 from deescalate.snapshot import layout as L
@@ -180,11 +181,13 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
 
     inventory = _inventory(man, mat)
     role_by_name = {r.name: arn for arn, r in iam.roles.items()}
+    caller_arn = get_opt_str(man, "caller_arn", mat)
+    partition = partition_among((caller_arn or "",), iam.users, iam.roles, iam.groups)
 
     def role_arn(name_or_arn: str) -> str:
         if name_or_arn.startswith("arn:"):
             return name_or_arn
-        return role_by_name.get(name_or_arn, f"arn:aws:iam::{account_id}:role/{name_or_arn}")
+        return role_by_name.get(name_or_arn, f"arn:{partition}:iam::{account_id}:role/{name_or_arn}")
 
     resources: list[Resource] = []
     for region in sorted({rec.region for rec in inventory}):
@@ -198,7 +201,12 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
                 if got is not None:
                     files[command] = got
         ctx = Ctx(
-            region=region, account_id=account_id, instance_profiles=profiles, role_arn=role_arn, files=files
+            region=region,
+            account_id=account_id,
+            partition=partition,
+            instance_profiles=profiles,
+            role_arn=role_arn,
+            files=files,
         )
         resources.extend(read_region(ctx, ok))
 
@@ -207,7 +215,7 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
 
     return Snapshot(
         account_id=account_id,
-        caller_arn=get_opt_str(man, "caller_arn", mat),
+        caller_arn=caller_arn,
         collected_at=get_opt_str(man, "collected_at", mat),
         regions=tuple(regions),
         users=MappingProxyType(users),

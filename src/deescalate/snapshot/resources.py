@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from deescalate.arn import name_of
 from deescalate.model import InstanceProfile, Policy, PolicyKind, PolicyRef, Resource
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.iam import policy
@@ -32,6 +33,7 @@ class Ctx:
 
     region: str
     account_id: str
+    partition: str  # of the account's ARNs: aws, aws-us-gov, aws-cn, ...
     instance_profiles: Mapping[str, InstanceProfile]
     role_arn: Callable[[str], str]  # a role name or ARN -> the role's ARN
     files: Mapping[str, tuple[Any, At]]  # command -> (parsed JSON, position of its top level)
@@ -80,7 +82,7 @@ def _ec2(ctx: Ctx) -> list[Resource]:
             out.append(
                 Resource(
                     kind=L.EC2_INSTANCE,
-                    arn=f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:instance/{iid}",
+                    arn=f"arn:{ctx.partition}:ec2:{ctx.region}:{ctx.account_id}:instance/{iid}",
                     region=ctx.region,
                     name=iid,
                     role_arns=roles,
@@ -171,7 +173,7 @@ def _glue_dev_endpoints(ctx: Ctx) -> list[Resource]:
         out.append(
             Resource(
                 kind=L.GLUE_DEV_ENDPOINT,
-                arn=f"arn:aws:glue:{ctx.region}:{ctx.account_id}:devEndpoint/{name}",
+                arn=f"arn:{ctx.partition}:glue:{ctx.region}:{ctx.account_id}:devEndpoint/{name}",
                 region=ctx.region,
                 name=name,
                 role_arns=(ctx.role_arn(role),) if role else (),
@@ -188,7 +190,7 @@ def _glue_jobs(ctx: Ctx) -> list[Resource]:
         out.append(
             Resource(
                 kind=L.GLUE_JOB,
-                arn=f"arn:aws:glue:{ctx.region}:{ctx.account_id}:job/{name}",
+                arn=f"arn:{ctx.partition}:glue:{ctx.region}:{ctx.account_id}:job/{name}",
                 region=ctx.region,
                 name=name,
                 role_arns=(ctx.role_arn(role),) if role else (),
@@ -220,9 +222,9 @@ def _ssm(ctx: Ctx) -> list[Resource]:
         iid = get_str(info, "InstanceId", at)
         role = get_opt_str(info, "IamRole", at)  # a role name (on-premises) or absent
         arn = (
-            f"arn:aws:ec2:{ctx.region}:{ctx.account_id}:instance/{iid}"
+            f"arn:{ctx.partition}:ec2:{ctx.region}:{ctx.account_id}:instance/{iid}"
             if iid.startswith("i-")
-            else f"arn:aws:ssm:{ctx.region}:{ctx.account_id}:managed-instance/{iid}"
+            else f"arn:{ctx.partition}:ssm:{ctx.region}:{ctx.account_id}:managed-instance/{iid}"
         )
         out.append(
             Resource(
@@ -255,7 +257,7 @@ def _task_definitions(ctx: Ctx) -> dict[str, Resource]:
             kind=L.ECS_TASK_DEFINITION,
             arn=arn,
             region=ctx.region,
-            name=get_str(td, "family", at, default=arn.rsplit("/", 1)[-1]),
+            name=get_str(td, "family", at, default=name_of(arn)),
             role_arns=tuple(dict.fromkeys(ctx.role_arn(r) for r in roles)),
             attributes=_attrs(
                 task_role_arn=get_opt_str(td, "taskRoleArn", at),
@@ -274,7 +276,7 @@ def _ecs(ctx: Ctx) -> list[Resource]:
                 kind=L.ECS_CLUSTER,
                 arn=arn,
                 region=ctx.region,
-                name=get_str(c, "clusterName", at, default=arn.rsplit("/", 1)[-1]),
+                name=get_str(c, "clusterName", at, default=name_of(arn)),
             )
         )
     tds = _task_definitions(ctx)
@@ -289,7 +291,7 @@ def _ecs(ctx: Ctx) -> list[Resource]:
                     kind=L.ECS_SERVICE,
                     arn=arn,
                     region=ctx.region,
-                    name=get_str(s, "serviceName", at, default=arn.rsplit("/", 1)[-1]),
+                    name=get_str(s, "serviceName", at, default=name_of(arn)),
                     role_arns=roles,
                     attributes=_attrs(
                         cluster_arn=cluster,
@@ -313,7 +315,7 @@ def _datapipeline(ctx: Ctx) -> list[Resource]:
         out.append(
             Resource(
                 kind=L.DATAPIPELINE_PIPELINE,
-                arn=f"arn:aws:datapipeline:{ctx.region}:{ctx.account_id}:pipeline/{pid}",
+                arn=f"arn:{ctx.partition}:datapipeline:{ctx.region}:{ctx.account_id}:pipeline/{pid}",
                 region=ctx.region,
                 name=get_str(p, "name", at, default=pid),
                 attributes=_attrs(state=fields.get("@pipelineState"), creator=fields.get("@creatorUserArn")),

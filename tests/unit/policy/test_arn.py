@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from deescalate.arn import account_of, arn_like, parse_arn, wildcard_match
+from deescalate.arn import (
+    account_of,
+    arn_like,
+    name_of,
+    parse_arn,
+    partition_among,
+    partition_of,
+    require_arn,
+    wildcard_match,
+)
+from deescalate.errors import ApplyError, SnapshotError
 
 
 def test_parse_arn_keeps_colons_in_the_resource_part() -> None:
@@ -42,3 +52,38 @@ def test_arn_like_is_part_by_part() -> None:
     assert not arn_like("arn:aws:iam::*:role/*", "arn:aws:iam::111111111111:user/a")
     assert not arn_like("arn:aws:*:us-east-1:1:x", "arn:aws:sns:us-east-1:extra:1:x")
     assert arn_like("*", "anything")
+
+
+@pytest.mark.parametrize(
+    ("text", "partition", "rtype", "rid", "name", "path"),
+    [
+        ("arn:aws:iam::1:user/alice", "aws", "user", "alice", "alice", "/"),
+        ("arn:aws-us-gov:iam::1:role/a/b/R", "aws-us-gov", "role", "a/b/R", "R", "/a/b/"),
+        ("arn:aws-cn:sts::1:assumed-role/R/sess", "aws-cn", "assumed-role", "R/sess", "sess", "/R/"),
+        ("arn:aws:iam::1:root", "aws", "", "root", "root", "/"),
+        ("arn:aws:logs:r:1:log-group:g:*", "aws", "log-group", "g:*", "log-group:g:*", "/"),
+        ("arn:aws:s3:::bucket/key/x", "aws", "", "bucket/key/x", "x", "/bucket/key/"),
+    ],
+)
+def test_arn_parts(text: str, partition: str, rtype: str, rid: str, name: str, path: str) -> None:
+    a = parse_arn(text)
+    assert a is not None
+    assert (a.partition, a.resource_type, a.resource_id, a.name, a.path) == (partition, rtype, rid, name, path)
+    assert partition_of(text) == partition
+
+
+@pytest.mark.parametrize("text", ["arn:aws:iam", "arn:aws:iam::1", "not-an-arn", "arn::iam::1:user/a", ""])
+def test_require_arn_raises_the_projects_error_in_one_line(text: str) -> None:
+    with pytest.raises(SnapshotError) as info:
+        require_arn(text, "users.json: UserDetailList[0].Arn")
+    assert str(info.value) == (
+        f"users.json: UserDetailList[0].Arn: {text!r} is not an ARN (arn:partition:service:region:account:resource)"
+    )
+    with pytest.raises(ApplyError):
+        require_arn(text, "sts:GetCallerIdentity", ApplyError)
+
+
+def test_helpers_on_texts_that_are_not_arns() -> None:
+    assert partition_of("*") == "aws" and account_of("arn:aws:iam") == "" and name_of("a/b") == "b"
+    assert partition_among(("x", "arn:aws-cn:iam::1:user/a"), ("arn:aws:iam::1:user/b",)) == "aws-cn"
+    assert partition_among(()) == "aws"

@@ -26,6 +26,10 @@ def sample() -> dict:
     (lambda r: r["principals"][0]["denies"][0].pop("action"), "missing key(s) ['action']"),
     (lambda r: r["principals"][0].update(extra=1), "unknown key(s) ['extra']"),
     (lambda r: r.update(kind="something-else"), "is not a deescalate plan"),
+    (lambda r: r["principals"][0].update(principal="arn:aws:iam"),
+     "p.json.principals[0].principal: 'arn:aws:iam' is not an IAM user or role ARN"),
+    (lambda r: r["principals"][0].update(principal="arn:aws:iam::123456789012:group/g"),
+     "is not an IAM user or role ARN"),
 ])
 def test_malformed_plans_are_usage_errors_naming_the_place(mutate, message) -> None:  # type: ignore[no-untyped-def]
     raw = sample()

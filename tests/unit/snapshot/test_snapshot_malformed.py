@@ -257,3 +257,24 @@ def test_binary_file(tmp_path: Path) -> None:
     f = tmp_path / "gaad.json"
     f.write_bytes(b'{"UserDetailList": [\xff\xfe\x00]}')
     assert str(error_of(f)) == f"{f}: not UTF-8 text (a bad byte at offset 20)"
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "kind"),
+    [
+        ("UserDetailList", "arn:aws:iam", "user"),  # too few fields
+        ("UserDetailList", "alice", "user"),  # not an ARN
+        ("UserDetailList", "arn:aws:iam::222222222222:role/alice", "user"),  # would shadow a role
+        ("RoleDetailList", "arn:aws:iam::role/r", "role"),
+        ("GroupDetailList", "arn:aws:s3:::devs", "group"),
+        ("Policies", "arn:aws:iam:::policy/Custom", "policy"),  # no account
+    ],
+)
+def test_principal_arns_are_checked(tmp_path: Path, field: str, bad: str, kind: str) -> None:
+    d = details()
+    d[field][0]["Arn"] = bad
+    f = write(tmp_path, d)
+    message = str(error_of(f))
+    assert message.startswith(f"{f}: {field}[0].Arn")
+    assert message.endswith(f"{bad!r} is not an IAM {kind} ARN (arn:PARTITION:iam::ACCOUNT:{kind}/NAME)")
+    assert "\n" not in message

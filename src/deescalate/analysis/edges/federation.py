@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
 from deescalate.analysis.edges.trust import admits
+from deescalate.arn import parse_arn
 from deescalate.model import Edge, Effect, Grant, Role, Statement
 
 _SAML = "sts:AssumeRoleWithSAML"
@@ -59,9 +60,10 @@ def rewrite_provider(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]
     account = source.account_id
     for role in ctx.others(source, sorted(ctx.account_roles(account), key=lambda r: r.arn)):
         for provider, conditions in sorted(saml_providers(role).items()):
-            if provider.split(":")[4] != account:
+            parsed = parse_arn(provider)
+            if parsed is None or parsed.account != account:
                 continue
-            name = provider.rsplit("/", 1)[-1]
+            name = parsed.name
             edge = ctx.edge(
                 source=source.arn,
                 target=role.arn,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from deescalate.analysis.admins import ADMINISTRATOR_ACCESS, boundary_caps, policy_grants_admin
+from deescalate.analysis.admins import administrator_access, boundary_caps, policy_grants_admin
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal, new_resource
 from deescalate.analysis.edges.iam_others import assume_blocked
-from deescalate.arn import partition_of
+from deescalate.arn import account_of, partition_of
 from deescalate.model import ADMIN, Edge, Grant, ManagedPolicy, User
 
 
@@ -28,11 +28,12 @@ def admin_policies(ctx: EdgeContext, account: str) -> list[str]:
     hit = ctx.index.admin_policies.get(key)
     if hit is not None and hit[0] is policies:
         return hit[1]
-    out = [ADMINISTRATOR_ACCESS]
+    full = administrator_access(ctx.snapshot.partition)
+    out = [full]
     for mp in policies.values():
         if (
-            mp.arn != ADMINISTRATOR_ACCESS
-            and mp.arn.split(":")[4] in (account, "aws")
+            mp.arn != full
+            and account_of(mp.arn) in (account, "aws")
             and (policy_grants_admin([mp.document]))
         ):
             out.append(mp.arn)

@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
-from deescalate.analysis.admins import ADMINISTRATOR_ACCESS, admin_reason
+from deescalate.analysis.admins import admin_reason, administrator_access
 from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, any_of
 from deescalate.analysis.edges.direct import direct_edges, ordered
 from deescalate.analysis.edges.iam_self import own_managed_policies
+from deescalate.arn import account_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Snapshot, User
 
 
@@ -125,7 +126,7 @@ def join_group(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) -> It
         return
     for garn in sorted(ctx.snapshot.groups):
         group = ctx.snapshot.groups[garn]
-        if garn in source.group_arns or group.arn.split(":")[4] != source.account_id:
+        if garn in source.group_arns or account_of(group.arn) != source.account_id:
             continue
         if not group.inline_policies and not group.managed_policy_arns:
             continue
@@ -280,7 +281,7 @@ def boundary_lift(ctx: EdgeContext, source: Principal) -> Removal | None:
             Grant(
                 action=f"iam:Put{kind}PermissionsBoundary",
                 resource=source.arn,
-                context=(("iam:PermissionsBoundary", (ADMINISTRATOR_ACCESS,)),),
+                context=(("iam:PermissionsBoundary", (administrator_access(source.partition),)),),
             ),
         ),
     ]
