@@ -25,6 +25,7 @@ protected resource (for example PutRolePolicy or UpdateAssumeRolePolicy on an SS
 
 from __future__ import annotations
 
+from deescalate.arn import parse_arn
 from deescalate.model import Decision, Outcome, Reason
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
@@ -78,18 +79,16 @@ FREE = Decision(
 
 def is_aws_managed_policy(arn: str) -> bool:
     """`arn:<partition>:iam::aws:policy/...`: a policy AWS owns (account `aws`)."""
-    parts = arn.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4] == "aws" and (
-        parts[5].startswith("policy/")
-    )
+    p = parse_arn(arn)
+    return p is not None and p.service == "iam" and p.account == "aws" and p.resource_type == "policy"
 
 
 def protected_role(arn: str) -> str | None:
     """Why a role ARN cannot be changed (service-linked or Identity Center), or None."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+    p = parse_arn(arn)
+    if p is None or p.service != "iam" or p.resource_type != "role":
         return None
-    path = parts[5][4:]
+    path = "/" + p.resource_id
     if path.startswith(SERVICE_ROLE_PATH):
         return "a service-linked role: only its service may change it"
     if path.startswith(SSO_ROLE_PATH):

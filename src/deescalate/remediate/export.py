@@ -26,6 +26,7 @@ import re
 from enum import Enum
 from typing import Any, assert_never
 
+from deescalate.arn import name_of
 from deescalate.errors import UsageError
 from deescalate.model import Plan, PrincipalPlan
 from deescalate.remediate.quotas import principal_kind, render_document
@@ -57,10 +58,6 @@ def checked_documents(plan: Plan, where: str) -> list[tuple[PrincipalPlan, dict[
     return out
 
 
-def _name_of(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -90,7 +87,7 @@ def to_terraform(plan: Plan, *, source: str) -> dict[str, Any]:
     resources: dict[str, dict[str, Any]] = {}
     for pp, document in checked_documents(plan, source):
         kind = principal_kind(pp.principal)
-        name = _name_of(pp.principal)
+        name = name_of(pp.principal)
         policy = _tf_literal(json.dumps(document, indent=2))
         if pp.placement == "managed":
             label = _tf_label(pp.policy_name)
@@ -119,7 +116,7 @@ def to_cloudformation(plan: Plan, *, source: str) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     for pp, document in checked_documents(plan, source):
         kind = principal_kind(pp.principal)
-        name = _name_of(pp.principal)
+        name = name_of(pp.principal)
         if pp.placement == "managed":
             resources[_cfn_id("Deescalate", kind, name, "Managed")] = {
                 "Type": "AWS::IAM::ManagedPolicy",
