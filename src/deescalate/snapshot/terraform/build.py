@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from deescalate.arn import account_of
 from deescalate.model import InventoryRecord, InventoryState, ManagedPolicy, PolicyKind, PolicyRef, Snapshot
 from deescalate.policy.parse import parse_policy
 from deescalate.snapshot import layout as L
@@ -136,11 +137,9 @@ def _account_and_region(parsed: ParsedPlan, base: Snapshot | None, account_id: s
     if account_id is None:
         for inst in parsed.prior:
             arn = inst.values.get("arn")
-            if isinstance(arn, str) and arn.startswith("arn:"):
-                parts = arn.split(":")
-                if len(parts) > 4 and _ACCOUNT.match(parts[4]):
-                    account_id = parts[4]
-                    break
+            if isinstance(arn, str) and _ACCOUNT.match(account_of(arn)):
+                account_id = account_of(arn)
+                break
     if account_id is None:
         raise TerraformPlanError(
             f"{parsed.source}: cannot tell which AWS account the plan is for (no data.aws_caller_identity, "
