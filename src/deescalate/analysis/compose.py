@@ -32,7 +32,6 @@ is one bitset per principal over the strongly connected components.
 
 from __future__ import annotations
 
-import fnmatch
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,7 +40,9 @@ from deescalate.analysis.admins import boundary_caps, identity_policies
 from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
 from deescalate.analysis.edges.direct import direct_edges
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
+from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
+from deescalate.arn import account_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, User
 
 # Actions by which one principal rewrites another's permissions or a group's.
@@ -122,13 +123,7 @@ def may_touch_others(ctx: EdgeContext, principal: Principal, actions: Sequence[s
         for st in pol.statements:
             if st.effect is not Effect.ALLOW:
                 continue
-            if st.actions is not None:
-                hits = any(fnmatch.fnmatchcase(a.lower(), p.lower()) for a in wanted for p in st.actions)
-            else:
-                hits = any(
-                    not any(fnmatch.fnmatchcase(a.lower(), p.lower()) for p in st.not_actions or ())
-                    for a in wanted
-                )
+            hits = any(admits(st.actions, st.not_actions, a) for a in wanted)
             if not hits:
                 continue
             if st.resources is None or any(not _self_only(r, principal) for r in st.resources):
@@ -349,7 +344,7 @@ class Composer:
         if self.ctx.may(actor.arn, "iam:PutGroupPolicy"):
             candidates.append((Grant(action="iam:PutGroupPolicy", resource=group.arn),))
         if self.ctx.may(actor.arn, "iam:AttachGroupPolicy"):
-            account = group.arn.split(":")[4]
+            account = account_of(group.arn)
             candidates.extend(attach("iam:AttachGroupPolicy", group.arn, admin_policies(self.ctx, account)))
         if self.ctx.may(actor.arn, "iam:CreatePolicyVersion"):
             for arn in group.managed_policy_arns:
