@@ -94,23 +94,9 @@ def test_the_cases_find_something() -> None:
     assert sum(_found(case_snapshot(c, scoped=True)) for c in EXACT) >= len(EXACT) // 2
 
 
-# Checkers that still build `arn:aws:` resources (new_resource, the SSM document); the grounding
-# work (SAR-derived request resources, in the source's partition) replaces them.
-PENDING = {
-    "ssm-002",
-    *(f"{c}-scoped" for c in ("ec2-001", "lambda-001", "lambda-002", "glue-001", "cloudformation-001",
-                             "datapipeline-001", "codebuild-001", "sagemaker-001", "sagemaker-002",
-                             "sagemaker-003")),
-}
-
-
 @pytest.mark.parametrize("scoped", [False, True], ids=["exact", "scoped"])
 @pytest.mark.parametrize("case", EXACT, ids=str)
-def test_every_technique_is_found_alike_in_every_partition(
-    case: Case, scoped: bool, request: pytest.FixtureRequest
-) -> None:
-    if case.id in PENDING or f"{case.id}-{'scoped' if scoped else 'exact'}" in PENDING:
-        request.applymarker(pytest.mark.xfail(reason="checker builds arn:aws: resources", strict=False))
+def test_every_technique_is_found_alike_in_every_partition(case: Case, scoped: bool) -> None:
     snap = case_snapshot(case, scoped=scoped)
     report, plan = outputs(snap)
     for partition in PARTITIONS:
