@@ -1,11 +1,12 @@
 """Benchmark the whole analysis (admins, every technique's edges, findings) on generated accounts.
 
-    python benchmarks/bench_scan.py [--sizes 1000 10000] [--seed 1]
+    python benchmarks/bench_scan.py [--sizes 1000 10000] [--seed 1] [--reports DIR]
 
 For each size: generates the account (benchmarks/generate_account.py, not timed), then times
 `deescalate.analysis.analyze.analyze(snapshot)` and reports wall time, CPU time, peak Python heap during
 the analysis (tracemalloc, measured in a second run since tracing slows Python down) and peak RSS
-of the process, with the number of edges and findings.
+of the process, with the number of edges and findings. With `--reports DIR`, then times
+`deescalate scan` writing each report format (benchmarks/bench_reports.py) into DIR.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-tracemalloc", action="store_true", help="skip the second, traced run")
+    p.add_argument("--reports", type=Path, metavar="DIR",
+                   help="then time each report format end to end (bench_reports.py), files in DIR")
     args = p.parse_args(argv)
     for n in args.sizes:
         snap = snapshot(n, seed=args.seed)
@@ -56,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  admins={len(report.admins)} edges={len(report.edges)} findings={len(report.findings)} "
             f"techniques={dict(sorted(techniques.items()))}"
         )
+    if args.reports:
+        from bench_reports import HEADER, measure
+
+        print(HEADER, flush=True)
+        measure(args.sizes, args.seed, args.reports)
     return 0
 
 
