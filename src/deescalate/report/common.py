@@ -135,6 +135,12 @@ def digest(f: Finding, severity: Severity, options: RenderOptions = DEFAULT_OPTI
     )
 
 
+def brief(items: tuple[str, ...], limit: int = 5) -> str:
+    """The first `limit` items, comma-separated, and how many more: "a, b, c, d, e (+10 more)"."""
+    shown = ", ".join(items[:limit])
+    return f"{shown} (+{len(items) - limit} more)" if len(items) > limit else shown
+
+
 def more_text(d: Digest) -> str:
     """"3 more paths and 12 more escalation edges", or "" when everything is shown."""
     parts = []

@@ -35,6 +35,7 @@ from deescalate.report.common import (
     Digest,
     RenderOptions,
     View,
+    brief,
     digest,
     more_text,
     target_label,
@@ -93,6 +94,7 @@ class FindingView:
     severity: str
     conditional: bool
     techniques: tuple[str, ...]
+    techniques_brief: str  # the first few, and how many more
     path_count: int
     shortest: int
     paths: tuple[tuple[Step, ...], ...]
@@ -106,6 +108,7 @@ def _finding(d: Digest) -> FindingView:
         severity=d.severity.value,
         conditional=d.finding.conditional,
         techniques=d.finding.techniques,
+        techniques_brief=brief(d.finding.techniques),
         path_count=len(d.finding.paths),
         shortest=d.shortest,
         paths=tuple(tuple(_step(e) for e in p) for p in d.paths),

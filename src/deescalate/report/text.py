@@ -15,7 +15,7 @@ from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import technique
 from deescalate.model import Report
 from deescalate.report.change import text_lines as change_lines
-from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, digest, edge_step, more_text, view
+from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, brief, digest, edge_step, more_text, view
 from deescalate.report.gate import GateResult
 from deescalate.sar import reference_version
 
@@ -72,7 +72,7 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
             cond = ", conditional" if d.finding.conditional else ""
             word = paint(d.severity.value.upper().ljust(8), _SEV_COLOR[d.severity])
             out.append(f"    {word}  {_clean(d.finding.principal)}  "
-                       f"({d.shortest} {steps}{cond}; {', '.join(d.finding.techniques)})")
+                       f"({d.shortest} {steps}{cond}; {brief(d.finding.techniques)})")
     if v.technique_counts:
         out.append("  Techniques (principals at risk using each):")
         width = max(len(t) for t, _ in v.technique_counts)

@@ -135,7 +135,7 @@ def test_version_names_the_service_authorization_reference(capsys) -> None:
     assert out.startswith("deescalate ") and f"AWS Service Authorization Reference: {reference_version()}" in out
 
 
-def _best(fn, runs: int = 3) -> float:
+def _best(fn, runs: int = 5) -> float:
     best = float("inf")
     for _ in range(runs):
         t = time.perf_counter()
@@ -146,12 +146,12 @@ def _best(fn, runs: int = 3) -> float:
 
 @pytest.mark.parametrize("fmt", ["text", "sarif", "html", "json"])
 def test_renderers_stay_linear_in_the_edges_of_a_finding(fmt: str) -> None:
-    # A ratio between two sizes, not a wall-clock limit: 4x the edges must cost well under 16x
-    # (what a quadratic renderer pays); linear is about 4x.
+    # A ratio between two sizes (best of 5 each), not a wall-clock limit: 4x the edges must cost well
+    # under 16x (what a quadratic renderer pays); linear is about 4x.
     small, large = wide_report(paths=80, edges=3000), wide_report(paths=320, edges=12000)
     t_small = _best(lambda: render(fmt, small))
     t_large = _best(lambda: render(fmt, large))
-    assert t_large / t_small < 9, (t_small, t_large)
+    assert t_large / t_small < 10, (t_small, t_large)
 
 
 def test_every_reported_self_escalation_keeps_its_node() -> None:
