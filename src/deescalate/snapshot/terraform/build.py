@@ -28,6 +28,7 @@ from deescalate.snapshot.terraform.plan import (
     TerraformPlanError,
     read_plan,
 )
+from deescalate.snapshot.terraform.principals import rename
 from deescalate.snapshot.terraform.world import World
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -233,6 +234,7 @@ def build(parsed: ParsedPlan, base: Snapshot | None = None, *, account_id: str |
     )
     ctx_before = Ctx(acct=after, world=prior_world, region=region, prior=True, notes=notes, doubts=[])
     removals: list[tuple[Effect, Instance, str]] = []
+    renames: list[tuple[Instance, Instance, str]] = []
     adds: list[tuple[Effect, Instance, str]] = []
     applied: list[str] = []
     skipped: set[str] = set()
@@ -255,12 +257,18 @@ def build(parsed: ParsedPlan, base: Snapshot | None = None, *, account_id: str |
                 and c.after is not None
                 and _identity(ctx_before, c.before) == _identity(ctx_after, c.after)
             )
-            if not (effect.entity and kind == "update") and not same:
+            if effect.entity and kind == "update" and not same and c.after is not None:
+                renames.append((c.before, c.after, c.address))
+            elif not (effect.entity and kind == "update") and not same:
                 removals.append((effect, c.before, c.address))
         if c.after is not None and kind != "delete":
             adds.append((effect, c.after, c.address))
     touched: dict[str, set[str]] = {}
     _apply(ctx_before, removals, remove=True, touched=touched)
+    for old_inst, new_inst, address in renames:
+        # A user or group renamed in place (UpdateUser/UpdateGroup) keeps its policies and groups.
+        for arn in rename(ctx_before, ctx_after, old_inst, new_inst):
+            touched.setdefault(arn, set()).add(address)
     _apply(ctx_after, adds, remove=False, touched=touched)
     if skipped:
         notes.append(

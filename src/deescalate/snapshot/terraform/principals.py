@@ -449,3 +449,32 @@ def remove_profile(ctx: Ctx, inst: Instance) -> set[str]:
     arn, _ = _entity_arn(ctx, inst, "instance-profile")
     old = ctx.acct.profiles.pop(arn, None)
     return set() if old is None else {arn, *old.role_arns}
+
+
+def rename(before: Ctx, after: Ctx, old: Instance, new: Instance) -> set[str]:
+    """An entity updated under a new name: users and groups are renamed in place and keep what is
+    attached to them; other kinds cannot be renamed (their name forces a replacement)."""
+    kind = IAM_KINDS.get(old.type)
+    if kind not in ("user", "group"):
+        return set()
+    old_arn, _ = _entity_arn(before, old, kind)
+    new_arn, name = _entity_arn(after, new, kind)
+    acct = after.acct
+    if kind == "user":
+        user = acct.users.pop(old_arn, None)
+        if user is None:
+            return set()
+        acct.users[new_arn] = replace(user, arn=new_arn, name=name)
+        return {old_arn, new_arn}
+    group = acct.groups.pop(old_arn, None)
+    if group is None:
+        return set()
+    acct.groups[new_arn] = replace(group, arn=new_arn, name=name)
+    touched = {old_arn, new_arn}
+    for uarn, user in list(acct.users.items()):
+        if old_arn in user.group_arns:
+            acct.users[uarn] = replace(
+                user, group_arns=tuple(new_arn if g == old_arn else g for g in user.group_arns)
+            )
+            touched.add(uarn)
+    return touched

@@ -140,3 +140,21 @@ def test_a_plan_for_another_account_than_the_snapshot_is_refused(tmp_path, capsy
     assert main(["scan", "--terraform-plan", str(PLAN), str(other)]) == 3
     err = capsys.readouterr().err
     assert "the plan is for account 123456789012" in err and "999999999999" in err
+
+
+def test_a_user_renamed_in_place_keeps_its_policies(tmp_path) -> None:
+    plan = json.loads(PLAN.read_text())
+    for rc in plan["resource_changes"]:
+        if rc["address"] == "aws_iam_user.stable":
+            rc["change"]["actions"] = ["update"]
+            rc["change"]["after"] = {**rc["change"]["before"], "name": "steady", "arn": None}
+            rc["change"]["after_unknown"] = {"arn": True}
+    path = tmp_path / "rename.json"
+    path.write_text(json.dumps(plan))
+    scan = load_terraform_plan(path)
+    assert f"{A}:user/stable" not in scan.after.users
+    steady = scan.after.users[f"{A}:user/steady"]
+    assert [p.ref.name for p in steady.inline_policies] == ["assume"]  # UpdateUser keeps it
+    _, after = analyze_change(scan)
+    assert after.change is not None
+    assert f"{A}:user/steady" in after.change.introduced and f"{A}:user/stable" in after.change.resolved
