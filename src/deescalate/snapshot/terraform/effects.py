@@ -48,7 +48,13 @@ from deescalate.snapshot.terraform.relations import (
     remove_policy_attachment,
     remove_user_groups,
 )
-from deescalate.snapshot.terraform.resources import add_resource, note_launch_template, remove_resource
+from deescalate.snapshot.terraform.resources import (
+    add_lambda_permission,
+    add_resource,
+    note_launch_template,
+    remove_lambda_permission,
+    remove_resource,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +108,7 @@ def _effects() -> dict[str, Effect]:
     out["aws_ecs_task_definition"] = Effect(add=add_resource, remove=remove_resource, stage=4, entity=True)
     out["aws_ecs_service"] = Effect(add=add_resource, remove=remove_resource, stage=5, entity=True)
     out["aws_launch_template"] = Effect(add=note_launch_template, remove=_nothing, stage=4)
+    out["aws_lambda_permission"] = Effect(add=add_lambda_permission, remove=remove_lambda_permission, stage=6)
     return out
 
 

@@ -7,14 +7,19 @@ services (a service holds its task definition's roles). Launch templates are not
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from deescalate.model import (
+    PolicyKind,
+    PolicyRef,
     Resource,
 )
 from deescalate.snapshot import layout as L
+from deescalate.snapshot.terraform.account import document
 from deescalate.snapshot.terraform.context import Ctx, Doubt, placeholder, resource_arn
 from deescalate.snapshot.terraform.plan import UNKNOWN, Instance
 
@@ -180,8 +185,11 @@ def add_resource(ctx: Ctx, inst: Instance) -> set[str]:
     res = _resource(ctx, inst)
     if res is None:
         return set()
-    if ctx.fill and res.arn in ctx.acct.resources:
+    old = ctx.acct.resources.get(res.arn)
+    if ctx.fill and old is not None:
         return set()
+    if old is not None and old.policy is not None and res.policy is None:
+        res = replace(res, policy=old.policy)  # an update keeps the permissions other resources added
     ctx.acct.resources[res.arn] = res
     if res.region not in ctx.acct.regions:
         ctx.acct.regions.append(res.region)
@@ -201,3 +209,87 @@ def note_launch_template(ctx: Ctx, inst: Instance) -> set[str]:
         "existing launch template, so its instance profile is not analysed)"
     )
     return set()
+
+
+# --------------------------------------------------------------------------- Lambda permissions
+
+
+def _function(ctx: Ctx, inst: Instance) -> Resource | None:
+    name = ctx.value(inst, "function_name")
+    if not isinstance(name, str) or not name:
+        ctx.note(f"{inst.address}: the function it applies to is known only after apply; not analysed")
+        return None
+    for res in ctx.acct.resources.values():
+        if res.kind == L.LAMBDA_FUNCTION and name in (res.arn, res.name):
+            return res
+    ctx.note(f"{inst.address}: function {name} is in neither the plan nor the snapshot")
+    return None
+
+
+def _statements(res: Resource) -> list[dict[str, Any]]:
+    if res.policy is None:
+        return []
+    doc = res.policy.document_json()
+    st = doc.get("Statement", []) if isinstance(doc, dict) else []
+    return [x for x in (st if isinstance(st, list) else [st]) if isinstance(x, dict)]
+
+
+def _with_statements(ctx: Ctx, res: Resource, statements: list[dict[str, Any]], where: str) -> None:
+    policy = None
+    if statements:
+        ref = PolicyRef(kind=PolicyKind.RESOURCE, name=f"{res.name} function policy", attached_to=res.arn)
+        policy = document(json.dumps({"Version": "2012-10-17", "Statement": statements}), ref, where)
+    ctx.acct.resources[res.arn] = replace(res, policy=policy)
+
+
+def add_lambda_permission(ctx: Ctx, inst: Instance) -> set[str]:
+    """`aws_lambda_permission`: one statement of the function's resource-based policy (AddPermission).
+
+    https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html: the principal is a service,
+    an account id, or an ARN; SourceArn and SourceAccount become conditions.
+    """
+    res = _function(ctx, inst)
+    if res is None or (ctx.fill and res.policy is not None):
+        return set()
+    sid = ctx.value(inst, "statement_id")
+    action = ctx.value(inst, "action")
+    principal = ctx.value(inst, "principal")
+    if not isinstance(action, str) or not isinstance(principal, str) or not principal:
+        ctx.note(f"{inst.address}: its action or principal is known only after apply; not analysed")
+        return set()
+    if principal.isdigit():
+        who: dict[str, str] = {"AWS": f"arn:{ctx.acct.partition}:iam::{principal}:root"}
+    elif principal.startswith("arn:") or principal == "*":
+        who = {"AWS": principal}
+    else:
+        who = {"Service": principal}
+    statement: dict[str, Any] = {
+        "Sid": sid if isinstance(sid, str) and sid else inst.address,
+        "Effect": "Allow",
+        "Principal": who,
+        "Action": action,
+        "Resource": res.arn,
+    }
+    condition: dict[str, dict[str, str]] = {}
+    source_arn = ctx.value(inst, "source_arn")
+    if isinstance(source_arn, str) and source_arn:
+        condition["ArnLike"] = {"AWS:SourceArn": source_arn}
+    source_account = ctx.value(inst, "source_account")
+    if isinstance(source_account, str) and source_account:
+        condition["StringEquals"] = {"AWS:SourceAccount": source_account}
+    if source_arn is UNKNOWN or source_account is UNKNOWN:
+        condition.setdefault("StringEquals", {})["terraform:KnownAfterApply"] = f"{inst.address}.source_arn"
+    if condition:
+        statement["Condition"] = condition
+    kept = [s for s in _statements(res) if s.get("Sid") != statement["Sid"]]
+    _with_statements(ctx, res, [*kept, statement], f"{inst.address}")
+    return {res.arn}
+
+
+def remove_lambda_permission(ctx: Ctx, inst: Instance) -> set[str]:
+    res = _function(ctx, inst)
+    sid = ctx.value(inst, "statement_id")
+    if res is None or not isinstance(sid, str):
+        return set()
+    _with_statements(ctx, res, [s for s in _statements(res) if s.get("Sid") != sid], inst.address)
+    return {res.arn}
