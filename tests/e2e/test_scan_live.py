@@ -47,7 +47,14 @@ def test_scan_collects_first_and_gates(moto_endpoint: str, tmp_path: Path, capsy
     assert finding["severity"] == "critical" and "iam-007" in finding["techniques"]
     assert f"arn:aws:iam::{ACCT}:user/reader" not in {f["principal"] for f in doc["findings"]}
     schema = json.loads((REPO / "tests/assets/sarif-schema-2.1.0.json").read_text())
-    jsonschema.Draft4Validator(schema).validate(json.loads(sarif.read_text()))
+    run = json.loads(sarif.read_text())
+    jsonschema.Draft4Validator(schema).validate(run)
+    # the collected directory is gone: its IAM file is named relative to a base id, at the Arn's line
+    loc = run["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"] == {"uri": "iam/get-account-authorization-details.json",
+                                       "uriBaseId": "DEESCALATE_COLLECTED"}
+    assert loc["region"]["startLine"] > 1
+    assert "DEESCALATE_COLLECTED" in run["runs"][0]["originalUriBaseIds"]
 
     sup = tmp_path / "accepted.yml"
     sup.write_text(f"- principal: '{dev}'\n  technique: '*'\n  reason: sandbox user, reviewed\n")

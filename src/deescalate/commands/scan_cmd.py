@@ -75,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
         out = collect(Path(tmp) / "snapshot", profile=args.profile, regions=args.regions,
                       endpoint_url=args.endpoint_url)
         print(f"deescalate: collected a snapshot into {out} (temporary)", file=sys.stderr)
-        return emit(report_output.analyze_snapshot(load_snapshot_args([str(out)]), args), args)
+        # SARIF names the collected IAM file relative to a base id: the directory is gone afterwards.
+        from deescalate.report.locate import IamFile
+        from deescalate.report.sarif import COLLECTED_BASE
+        from deescalate.snapshot.layout import IAM_DETAILS
+
+        collected = IamFile(path=Path(out) / IAM_DETAILS, uri=IAM_DETAILS, uri_base_id=COLLECTED_BASE)
+        return emit(report_output.analyze_snapshot(load_snapshot_args([str(out)]), args), args,
+                    sources=[collected])
 
 
 def _run_plan(args: argparse.Namespace) -> int:

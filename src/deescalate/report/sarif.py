@@ -138,8 +138,14 @@ def _first_steps(f: Finding) -> set[str]:
     return {p[0].technique for p in f.paths if p} | {e.technique for e in f.edges}
 
 
-# A SARIF uriBaseId for files of the packaged demo (no path of this machine in the output).
+# SARIF uriBaseIds for IAM files with no lasting path of their own: the packaged demo's (no path of
+# this machine in the output) and a snapshot `scan` collected into a temporary directory.
 DEMO_BASE = "DEESCALATE_DEMO"
+COLLECTED_BASE = "DEESCALATE_COLLECTED"
+_BASES = {
+    DEMO_BASE: "the demo snapshot packaged with deescalate (deescalate/data/demo/)",
+    COLLECTED_BASE: "the snapshot this scan collected into a temporary directory (deleted after the scan)",
+}
 
 
 def sarif_obj(report: Report, gate: GateResult | None = None,
@@ -187,9 +193,9 @@ def sarif_obj(report: Report, gate: GateResult | None = None,
         "properties": {"account_id": report.account_id, "admins": list(v.full_admins),
                        "serviceAuthorizationReference": reference},
     }
-    if any(options.locations.get(f.principal, fallback).uri_base_id == DEMO_BASE for f in shown):
-        run["originalUriBaseIds"] = {DEMO_BASE: {
-            "description": {"text": "the demo snapshot packaged with deescalate (deescalate/data/demo/)"}}}
+    bases = sorted({b for f in shown if (b := where(f.principal).uri_base_id) in _BASES})
+    if bases:
+        run["originalUriBaseIds"] = {b: {"description": {"text": _BASES[b]}} for b in bases}
     if notes:
         run["invocations"] = [{
             "executionSuccessful": True,

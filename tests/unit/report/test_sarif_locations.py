@@ -110,3 +110,10 @@ def test_only_users_and_roles_are_located(tmp_path) -> None:
     got = principal_locations([IamFile(path=f, uri="iam.json")])
     assert set(got) == {"arn:aws:iam::1:role/r"}
     assert (got["arn:aws:iam::1:role/r"].line, got["arn:aws:iam::1:role/r"].column) == (2, 22)
+
+
+def test_the_docs_count_the_catalogue_right() -> None:
+    # README and docs/reports.md say how many rules --sarif-all-rules lists: keep them true.
+    n = len(all_techniques())
+    assert f"all {n} with `--sarif-all-rules`" in (ROOT / "README.md").read_text()
+    assert f"`--sarif-all-rules` lists all {n} known techniques" in (ROOT / "docs/reports.md").read_text()
