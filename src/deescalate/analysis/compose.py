@@ -671,4 +671,12 @@ def actors_and_removers(
     return actors, removers, direct
 
 
-__all__ = ["REMOVE_ACTIONS", "REWRITE_ACTIONS", "TABLE", "actors_and_removers", "compose"]
+# Every technique id composition's edges carry.
+TECHNIQUES: tuple[str, ...] = (
+    *sorted(set(TABLE.values())),
+    "X-TakeoverRewrite",
+    "X-HelperRewrite",
+    "X-GroupRewrite",
+)
+
+__all__ = ["REMOVE_ACTIONS", "REWRITE_ACTIONS", "TABLE", "TECHNIQUES", "actors_and_removers", "compose"]

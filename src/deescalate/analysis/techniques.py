@@ -1,9 +1,12 @@
 """Technique metadata for reports: a title, a description, a remediation hint and a link per id.
 
 The table lives in `data/techniques.json` (built from the project's reference list of 117 known
-techniques; the prose is ours). Ids follow pathfinding.cloud's where it has one; the others are
-ours (`X-...`). Reports must cope with ids the table does not know (a new edge module may land
-before its metadata does), so `technique()` never fails: it returns a generic entry instead.
+techniques; the prose is ours), the one source of titles: checkers (analysis/edges/) and
+composition name ids only, and `detected: false` marks a known technique no checker finds yet
+(tests/unit/analysis/test_techniques.py ties the registry to the table both ways). Ids follow
+pathfinding.cloud's where it has one; the others are ours (`X-...`). Reports must cope with ids
+the table does not know (a snapshot of edges from another version), so `technique()` never fails:
+it returns a generic entry instead.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Technique:
     remediation: str
     link: str
     iam_vulnerable: str | None = None
+    detected: bool = True  # False: a known technique no checker of this version finds
     known: bool = True  # False for an id the table does not list
 
 
@@ -46,6 +50,7 @@ def _table() -> dict[str, Technique]:
             remediation=row["remediation"],
             link=row["link"],
             iam_vulnerable=row.get("iam_vulnerable"),
+            detected=bool(row.get("detected", True)),
         )
         for key in (row["id"], *row.get("aliases", ())):
             table[key.lower()] = t

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from deescalate import sar
 from deescalate.errors import PolicyError
-from deescalate.model import Condition, Effect, Policy, PolicyKind, PrincipalSpec, Statement, StatementMatch
+from deescalate.model import Condition, Effect, Policy, PrincipalSpec, Statement, StatementMatch
 from deescalate.policy.conditions import CompiledCondition, compile_condition
 from deescalate.policy.match import ActionMatcher, Caller, PrincipalMatcher, ResourceMatcher, Via
 from deescalate.policy.variables import LookupFn
@@ -343,7 +343,3 @@ def _note_unknown_actions(policy: Policy, where: str) -> None:
             ", ".join(unknown),
             sar.reference_version(),
         )
-
-
-def is_identity_kind(kind: PolicyKind) -> bool:
-    return kind in (PolicyKind.INLINE, PolicyKind.MANAGED)

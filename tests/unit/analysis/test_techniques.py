@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from builders import Account
+
+from deescalate.analysis import compose
+from deescalate.analysis.edges import REGISTRY, EdgeContext, unexamined
+from deescalate.analysis.edges.base import Checker
 from deescalate.analysis.techniques import all_techniques, technique
 
 
@@ -23,3 +30,36 @@ def test_lookup_is_case_insensitive_with_aliases_and_a_generic_fallback() -> Non
     assert "pathfinding.cloud" in technique("ec2-001").link
     unknown = technique("new-999")
     assert not unknown.known and unknown.id == "new-999" and unknown.link.startswith("https://")
+
+
+def _emitted() -> dict[str, str]:
+    """Every technique id an edge can carry -> where it comes from."""
+    out = {i: f"checker {c.technique}" for c in REGISTRY for i in c.ids}
+    out.update(dict.fromkeys(compose.TECHNIQUES, "composition"))
+    return out
+
+
+def test_every_id_the_analysis_emits_has_a_row() -> None:
+    missing = {i: where for i, where in _emitted().items() if not technique(i).known}
+    assert not missing, f"ids without a row in data/techniques.json: {missing}"
+
+
+def test_every_row_is_found_by_a_checker_or_says_it_is_not() -> None:
+    emitted = {i.lower() for i in _emitted()}
+    for t in all_techniques():
+        found = t.id.lower() in emitted or any(technique(i).id == t.id for i in emitted)
+        assert found is t.detected, f"{t.id}: detected={t.detected} in the table, found={found}"
+
+
+def test_checkers_take_their_titles_from_the_table() -> None:
+    assert "title" not in {f.name for f in dataclasses.fields(Checker)}
+    for c in REGISTRY:
+        assert c.title == " / ".join(dict.fromkeys(technique(i).title for i in c.ids))
+        assert not c.title.startswith("escalation technique")  # the unknown-id fallback
+
+
+def test_the_unexamined_note_names_the_tables_title() -> None:
+    snap = Account(has_inventory=False).build()
+    notes = unexamined(EdgeContext(snap))
+    lambda_003 = next(n for n in notes if n.startswith("lambda-003 "))
+    assert lambda_003.startswith(f"lambda-003 ({technique('lambda-003').title}): the snapshot has no ")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deescalate.collect import run
 from deescalate.collect.run import _check_arguments, _regions
 from deescalate.collect.session import FailedCall, Failure
 from deescalate.errors import CollectError, UsageError
@@ -65,11 +67,28 @@ def test_unreadable_region_list() -> None:
     ],
 )
 def test_arguments_are_checked_before_any_call(
-    regions: list[str] | None, endpoint: str | None, message: str
+    regions: list[str] | None,
+    endpoint: str | None,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """collect() refuses bad arguments before it opens a session or makes a call."""
+    opened: list[object] = []
+
+    class NoAws:
+        def __init__(self, **kwargs: Any) -> None:
+            opened.append(kwargs)
+
+        def call(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            raise AssertionError(f"AWS called: {args}")
+
+    monkeypatch.setattr(run, "Aws", NoAws)
+    out = tmp_path / "snap"
     with pytest.raises(UsageError) as info:
-        _check_arguments(regions, endpoint)
+        run.collect(out, regions=regions, endpoint_url=endpoint)
     assert str(info.value) == message and info.value.exit_code == 2
+    assert opened == [] and not out.exists()
 
 
 def test_real_region_names_pass() -> None:

@@ -55,9 +55,8 @@ def unexamined(ctx: EdgeContext) -> list[str]:
     for checker in REGISTRY:
         missing = [k for k in checker.kinds if not ctx.inventoried(k)]
         if checker.kinds and len(missing) == len(checker.kinds):
-            out.append(
-                f"{checker.technique} ({checker.title}): the snapshot has no {', '.join(missing)} inventory"
-            )
+            ids = "/".join(checker.ids)
+            out.append(f"{ids} ({checker.title}): the snapshot has no {', '.join(missing)} inventory")
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 
 from deescalate.analysis.edges.timebound import parse_time, settle
 from deescalate.analysis.edges.trust import TrustIndex, trusts_service
+from deescalate.analysis.techniques import technique as technique_info
 from deescalate.arn import account_of, partition_of
 from deescalate.grounding import request_resource
 from deescalate.model import (
@@ -382,10 +383,12 @@ class Checker:
     one of the tuples of `needs` (several tuples when the technique has several ways).
     `kinds` names the resource kinds the technique goes through: with no inventory at all, the
     technique is reported unexamined instead of run.
+    `technique` is the id of its edges, `also` further ids some of its edges carry (one checker
+    for two close techniques). Titles and descriptions live in data/techniques.json only
+    (analysis/techniques.py); a test ties every id here to a row there.
     """
 
     technique: str
-    title: str
     needs: tuple[tuple[str, ...], ...]
     find: Finder
     sources: SourceKind = "any"
@@ -393,6 +396,16 @@ class Checker:
     # 0: direct techniques; 1: combinations of phase-0 edges; 2: what-if re-analyses of a changed
     # snapshot (not run inside another what-if, so they never recurse).
     phase: int = 0
+    also: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return (self.technique, *self.also)
+
+    @property
+    def title(self) -> str:
+        """The techniques' titles, from the table."""
+        return " / ".join(dict.fromkeys(technique_info(t).title for t in self.ids))
 
     def applies(self, ctx: EdgeContext, source: Principal) -> bool:
         if self.sources == "user" and not isinstance(source, User):

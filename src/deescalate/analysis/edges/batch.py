@@ -21,7 +21,6 @@ SUBMIT = (("batch:SubmitJob", "job-queue"), ("batch:SubmitJob", "job-definition"
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "batch-003",
-        "PassRole + CreateComputeEnvironment + CreateJobQueue + RegisterJobDefinition + SubmitJob",
         services=(TASKS,),
         service_name="batch",
         calls=(
@@ -33,7 +32,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "batch-001",
-        "PassRole + RegisterJobDefinition + SubmitJob to an existing job queue",
         services=(TASKS,),
         service_name="batch",
         calls=(("batch:RegisterJobDefinition", ""), *SUBMIT),

@@ -15,7 +15,6 @@ SERVICE = "bedrock-agentcore"
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "bedrock-001",
-        "PassRole + CreateCodeInterpreter + StartCodeInterpreterSession + InvokeCodeInterpreter",
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
@@ -26,8 +25,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "bedrock-003",
-        "PassRole + CreateAgentRuntime + CreateAgentRuntimeEndpoint + CreateWorkloadIdentity"
-        " + InvokeAgentRuntimeCommand",
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
@@ -41,7 +38,6 @@ CHECKERS: tuple[Checker, ...] = (
     # it needs are listed (a deny of an optional one would cut nothing).
     pass_role_checker(
         "bedrock-005",
-        "PassRole + CreateHarness + InvokeAgentRuntimeCommand",
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(
@@ -51,7 +47,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "bedrock-006",
-        "PassRole + CreateBrowser + StartBrowserSession + ConnectBrowserAutomationStream",
         services=(AGENTCORE,),
         service_name=SERVICE,
         calls=(

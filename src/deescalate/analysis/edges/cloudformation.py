@@ -16,7 +16,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
     pass_role_checker(
         "cloudformation-003",
-        "PassRole + CreateStackSet + CreateStackInstances",
         services=(CFN,),
         service_name="cloudformation",
         calls=(
@@ -26,21 +25,18 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "cloudformation-004",
-        "PassRole + UpdateStackSet",
         services=(CFN,),
         service_name="cloudformation",
         calls=(("cloudformation:UpdateStackSet", ""),),
     ),
     pass_role_checker(
         "cloudformation-001",
-        "PassRole + CreateStack",
         services=(CFN,),
         service_name="cloudformation",
         calls=(("cloudformation:CreateStack", ""),),
     ),
     existing_checker(
         "cloudformation-002",
-        "UpdateStack on a stack with a service role",
         kind=STACK,
         service=CFN,
         service_name="cloudformation",
@@ -49,7 +45,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     existing_checker(
         "cloudformation-005",
-        "CreateChangeSet + ExecuteChangeSet on a stack with a service role",
         kind=STACK,
         service=CFN,
         service_name="cloudformation",

@@ -106,21 +106,18 @@ def _pipeline(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> It
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "codebuild-001",
-        "PassRole + CreateProject + StartBuild",
         services=(CODEBUILD,),
         service_name="codebuild",
         calls=(("codebuild:CreateProject", ""), ("codebuild:StartBuild", "")),
     ),
     pass_role_checker(
         "codebuild-004",
-        "PassRole + CreateProject + StartBuildBatch",
         services=(CODEBUILD,),
         service_name="codebuild",
         calls=(("codebuild:CreateProject", ""), ("codebuild:StartBuildBatch", "")),
     ),
     existing_checker(
         "codebuild-002",
-        "StartBuild with a buildspec override",
         kind=PROJECT,
         service=CODEBUILD,
         service_name="codebuild",
@@ -129,7 +126,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     existing_checker(
         "codebuild-003",
-        "StartBuildBatch with a buildspec override",
         kind=PROJECT,
         service=CODEBUILD,
         service_name="codebuild",
@@ -138,14 +134,12 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     Checker(
         technique="X-CodeBuildUpdate",
-        title="PassRole + UpdateProject + StartBuild/StartBuildBatch on an existing project",
         needs=tuple(("iam:PassRole", "codebuild:UpdateProject", start) for start in STARTS),
         find=_update_project,
         kinds=(PROJECT,),
     ),
     Checker(
         technique="X-CodePipeline",
-        title="PassRole + CreateProject + codepipeline:CreatePipeline",
         needs=(("iam:PassRole", "codebuild:CreateProject", "codepipeline:CreatePipeline"),),
         find=_pipeline,
     ),

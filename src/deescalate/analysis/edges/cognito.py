@@ -97,7 +97,6 @@ def set_pool_roles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) 
 CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="cognitoidentity-001",
-        title="PassRole + cognito-identity:SetIdentityPoolRoles",
         needs=(("iam:PassRole", "cognito-identity:SetIdentityPoolRoles"),),
         find=set_pool_roles,
     ),

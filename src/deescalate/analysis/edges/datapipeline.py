@@ -11,7 +11,6 @@ from deescalate.analysis.edges.patterns import pass_role_checker
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "datapipeline-001",
-        "PassRole + CreatePipeline + PutPipelineDefinition + ActivatePipeline",
         services=("datapipeline.amazonaws.com", "elasticmapreduce.amazonaws.com"),
         service_name="datapipeline",
         calls=(

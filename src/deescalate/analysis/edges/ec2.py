@@ -23,7 +23,6 @@ def instance_roles(ctx: EdgeContext, account: str) -> list[Role]:
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "ec2-001",
-        "PassRole + RunInstances",
         services=(EC2,),
         service_name="ec2",
         calls=(("ec2:RunInstances", "instance"),),
@@ -31,7 +30,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "ec2-004",
-        "PassRole + RequestSpotInstances",
         services=(EC2,),
         service_name="ec2",
         calls=(("ec2:RequestSpotInstances", ""),),
@@ -41,7 +39,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-connect-methods.html
     existing_checker(
         "ec2-003",
-        "SendSSHPublicKey on an existing instance",
         kind=INSTANCE,
         service=EC2,
         service_name="ec2",
@@ -52,7 +49,6 @@ CHECKERS: tuple[Checker, ...] = (
     # Stop, replace the user data, start: the new user data runs as root with the role's credentials.
     existing_checker(
         "ec2-002",
-        "ModifyInstanceAttribute + StopInstances + StartInstances on an existing instance",
         kind=INSTANCE,
         service=EC2,
         service_name="ec2",

@@ -133,7 +133,6 @@ SHELL_ACTIONS = ("ec2-instance-connect:SendSSHPublicKey", "ssm:StartSession", "s
 CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique=SWAP,
-        title="PassRole + Associate/ReplaceIamInstanceProfile on an instance it can open a shell on",
         needs=tuple(
             ("iam:PassRole", swap, shell) for swap in (ASSOCIATE, REPLACE) for shell in SHELL_ACTIONS
         ),
@@ -142,7 +141,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     Checker(
         technique="X-AddRoleToInstanceProfile",
-        title="PassRole + AddRoleToInstanceProfile on the profile of an instance it can open a shell on",
         needs=tuple(("iam:PassRole", "iam:AddRoleToInstanceProfile", shell) for shell in SHELL_ACTIONS),
         find=add_to_profile,
         kinds=(INSTANCE,),

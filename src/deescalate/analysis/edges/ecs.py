@@ -61,7 +61,6 @@ def _in_cluster(technique: str, start: str) -> Checker:
 
     return Checker(
         technique=technique,
-        title=f"PassRole + RegisterTaskDefinition + {start.split(':')[1]}",
         needs=(("iam:PassRole", "ecs:RegisterTaskDefinition", start),),
         find=find,
         kinds=(CLUSTER,),
@@ -106,14 +105,12 @@ def _update_service(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge])
 CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="ecs-008",
-        title="PassRole + RunTask with a task-role override",
         needs=(("iam:PassRole", "ecs:RunTask"),),
         find=_override,
         kinds=(TASK_DEFINITION,),
     ),
     pass_role_checker(
         "ecs-001",
-        "PassRole + CreateCluster + RegisterTaskDefinition + CreateService",
         services=(TASKS,),
         service_name="ecs",
         calls=(
@@ -124,7 +121,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "ecs-002",
-        "PassRole + CreateCluster + RegisterTaskDefinition + RunTask",
         services=(TASKS,),
         service_name="ecs",
         calls=(
@@ -137,7 +133,6 @@ CHECKERS: tuple[Checker, ...] = (
     _in_cluster("ecs-004", "ecs:RunTask"),
     Checker(
         technique="X-ECSUpdateService",
-        title="PassRole + RegisterTaskDefinition + UpdateService on an existing service",
         needs=(("iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:UpdateService"),),
         find=_update_service,
         kinds=(SERVICE,),

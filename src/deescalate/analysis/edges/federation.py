@@ -80,7 +80,6 @@ def rewrite_provider(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]
 CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="X-Federation",
-        title="UpdateSAMLProvider on a SAML provider that roles trust",
         needs=(("iam:UpdateSAMLProvider",),),
         find=rewrite_provider,
     ),

@@ -67,7 +67,6 @@ def _update_job(technique: str, trigger: tuple[str, str] | None) -> Checker:
     run_action = trigger[0] if trigger else "glue:StartJobRun"
     return Checker(
         technique=technique,
-        title=f"PassRole + UpdateJob + {run_action.split(':')[1]}",
         needs=(("iam:PassRole", "glue:UpdateJob", run_action),),
         find=find,
         kinds=(JOB,),
@@ -77,14 +76,12 @@ def _update_job(technique: str, trigger: tuple[str, str] | None) -> Checker:
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "glue-001",
-        "PassRole + CreateDevEndpoint",
         services=(GLUE,),
         service_name="glue",
         calls=(("glue:CreateDevEndpoint", ""),),
     ),
     existing_checker(
         "glue-002",
-        "UpdateDevEndpoint (add an SSH key) on an existing dev endpoint",
         kind=DEV_ENDPOINT,
         service=GLUE,
         service_name="glue",
@@ -93,14 +90,12 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "glue-003",
-        "PassRole + CreateJob + StartJobRun",
         services=(GLUE,),
         service_name="glue",
         calls=(("glue:CreateJob", ""), ("glue:StartJobRun", "")),
     ),
     pass_role_checker(
         "glue-004",
-        "PassRole + CreateJob + CreateTrigger",
         services=(GLUE,),
         service_name="glue",
         calls=(("glue:CreateJob", ""), ("glue:CreateTrigger", "")),
@@ -109,7 +104,6 @@ CHECKERS: tuple[Checker, ...] = (
     _update_job("glue-006", ("glue:CreateTrigger", "")),
     pass_role_checker(
         "glue-007",
-        "PassRole + CreateSession + RunStatement",
         services=(GLUE,),
         service_name="glue",
         calls=(("glue:CreateSession", ""), ("glue:RunStatement", "")),

@@ -120,20 +120,19 @@ def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -
 
 CHECKERS: tuple[Checker, ...] = (
     Checker(
-        technique="iam-002/iam-003",
-        title="CreateAccessKey (+ DeleteAccessKey) on another user",
+        technique="iam-002",
+        also=("iam-003",),
         needs=(("iam:CreateAccessKey",),),
         find=access_keys,
     ),
     Checker(
-        technique="iam-004/iam-006",
-        title="CreateLoginProfile / UpdateLoginProfile on another user",
+        technique="iam-004",
+        also=("iam-006",),
         needs=any_of(*(action for _, action, _, _ in LOGIN_WAYS)),
         find=login_profiles,
     ),
     Checker(
         technique="iam-012",
-        title="UpdateAssumeRolePolicy on a role",
         needs=(("iam:UpdateAssumeRolePolicy",),),
         find=trust_rewrite,
     ),

@@ -20,14 +20,12 @@ FUNCTION = "lambda:function"
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "lambda-001",
-        "PassRole + CreateFunction + InvokeFunction",
         services=(LAMBDA,),
         service_name="lambda",
         calls=(("lambda:CreateFunction", ""), ("lambda:InvokeFunction", "")),
     ),
     pass_role_checker(
         "lambda-002",
-        "PassRole + CreateFunction + CreateEventSourceMapping",
         services=(LAMBDA,),
         service_name="lambda",
         calls=(
@@ -37,7 +35,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "lambda-006",
-        "PassRole + CreateFunction + AddPermission",
         services=(LAMBDA,),
         service_name="lambda",
         calls=(("lambda:CreateFunction", ""), ("lambda:AddPermission", "")),
@@ -46,7 +43,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
     pass_role_checker(
         "X-LambdaURL",
-        "PassRole + CreateFunction + CreateFunctionUrlConfig + InvokeFunctionUrl",
         services=(LAMBDA,),
         service_name="lambda",
         calls=(
@@ -57,7 +53,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     existing_checker(
         "lambda-003",
-        "UpdateFunctionCode on an existing function",
         kind=FUNCTION,
         service=LAMBDA,
         service_name="lambda",
@@ -67,7 +62,6 @@ CHECKERS: tuple[Checker, ...] = (
     # Changing the handler, layers or environment runs attacker code as the execution role too.
     existing_checker(
         "X-LambdaUpdateConfig",
-        "UpdateFunctionConfiguration on an existing function",
         kind=FUNCTION,
         service=LAMBDA,
         service_name="lambda",

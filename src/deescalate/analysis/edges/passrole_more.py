@@ -12,21 +12,18 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/apprunner/latest/dg/security_iam_service-with-iam.html
     pass_role_checker(
         "apprunner-001",
-        "PassRole + apprunner:CreateService",
         services=("tasks.apprunner.amazonaws.com",),
         service_name="apprunner",
         calls=(("apprunner:CreateService", ""),),
     ),
     pass_role_checker(
         "braket-001",
-        "PassRole + braket:CreateJob",
         services=("braket.amazonaws.com",),
         service_name="braket",
         calls=(("braket:CreateJob", "job"),),
     ),
     pass_role_checker(
         "emrserverless-001",
-        "PassRole + emr-serverless:CreateApplication + StartJobRun",
         services=("emr-serverless.amazonaws.com",),
         service_name="emr-serverless",
         calls=(
@@ -36,7 +33,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "kinesisanalytics-001",
-        "PassRole + kinesisanalytics:CreateApplication + StartApplication",
         services=("kinesisanalytics.amazonaws.com",),
         service_name="kinesisanalytics",
         calls=(
@@ -48,7 +44,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-setup.html
     pass_role_checker(
         "ssm-003",
-        "PassRole + ssm:CreateDocument + StartAutomationExecution",
         services=("ssm.amazonaws.com",),
         service_name="ssm",
         calls=(
@@ -58,14 +53,12 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "X-StepFunctions",
-        "PassRole + states:CreateStateMachine + StartExecution",
         services=("states.amazonaws.com",),
         service_name="states",
         calls=(("states:CreateStateMachine", ""), ("states:StartExecution", "")),
     ),
     pass_role_checker(
         "X-Scheduler",
-        "PassRole + scheduler:CreateSchedule",
         services=("scheduler.amazonaws.com",),
         service_name="scheduler",
         calls=(("scheduler:CreateSchedule", ""),),
@@ -73,7 +66,6 @@ CHECKERS: tuple[Checker, ...] = (
     # An Auto Scaling group launches instances with the launch template's instance profile.
     pass_role_checker(
         "X-AutoScaling",
-        "PassRole + ec2:CreateLaunchTemplate + autoscaling:CreateAutoScalingGroup",
         services=("ec2.amazonaws.com",),
         service_name="ec2",
         needs_instance_profile=True,
@@ -85,7 +77,6 @@ CHECKERS: tuple[Checker, ...] = (
     # EMR runs its cluster's instances with the EC2 instance profile passed to RunJobFlow.
     pass_role_checker(
         "emr-001",
-        "PassRole + elasticmapreduce:RunJobFlow",
         services=("ec2.amazonaws.com",),
         service_name="elasticmapreduce",
         needs_instance_profile=True,
@@ -95,7 +86,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/gameliftservers/latest/developerguide/setting-up-role.html
     pass_role_checker(
         "gamelift-001",
-        "PassRole + gamelift:CreateBuild + RequestUploadCredentials + CreateFleet",
         services=("gamelift.amazonaws.com",),
         service_name="gamelift",
         calls=(
@@ -109,8 +99,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/imagebuilder/latest/userguide/image-builder-setting-up.html
     pass_role_checker(
         "imagebuilder-001",
-        "PassRole + imagebuilder:CreateComponent + CreateImageRecipe"
-        " + CreateInfrastructureConfiguration + CreateImage",
         services=("ec2.amazonaws.com",),
         service_name="imagebuilder",
         needs_instance_profile=True,
@@ -125,7 +113,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/omics/latest/dev/permissions-service.html
     pass_role_checker(
         "omics-001",
-        "PassRole + omics:CreateWorkflow + StartRun",
         services=("omics.amazonaws.com",),
         service_name="omics",
         calls=(("omics:CreateWorkflow", ""), ("omics:StartRun", "")),

@@ -167,7 +167,6 @@ def resource_edges(
 
 def pass_role_checker(
     technique: str,
-    title: str,
     *,
     services: Sequence[str],
     service_name: str,
@@ -207,7 +206,6 @@ def pass_role_checker(
 
     return Checker(
         technique=technique,
-        title=title,
         needs=tuple(("iam:PassRole", *(a for a, _ in way)) for way in ways),
         find=find,
     )
@@ -256,7 +254,6 @@ def pass_to_existing_edges(
 
 def existing_checker(
     technique: str,
-    title: str,
     *,
     kind: str,
     service: str,
@@ -300,7 +297,7 @@ def existing_checker(
         )
 
     needs = (*actions, *(a for a, _ in also))
-    return Checker(technique=technique, title=title, needs=(needs,), find=find, kinds=(kind,))
+    return Checker(technique=technique, needs=(needs,), find=find, kinds=(kind,))
 
 
 def _calls(way: Sequence[Call | str]) -> tuple[Call, ...]:

@@ -15,7 +15,6 @@ NOTEBOOK = "sagemaker:notebook-instance"
 CHECKERS: tuple[Checker, ...] = (
     pass_role_checker(
         "sagemaker-001",
-        "PassRole + CreateNotebookInstance + CreatePresignedNotebookInstanceUrl",
         services=(SAGEMAKER,),
         service_name="sagemaker",
         calls=(
@@ -25,14 +24,12 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     pass_role_checker(
         "sagemaker-002",
-        "PassRole + CreateTrainingJob",
         services=(SAGEMAKER,),
         service_name="sagemaker",
         calls=(("sagemaker:CreateTrainingJob", ""),),
     ),
     pass_role_checker(
         "sagemaker-003",
-        "PassRole + CreateProcessingJob",
         services=(SAGEMAKER,),
         service_name="sagemaker",
         calls=(("sagemaker:CreateProcessingJob", ""),),
@@ -43,7 +40,6 @@ CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-launch.html
     pass_role_checker(
         "X-SageMakerMore",
-        "PassRole + CreateHyperParameterTuningJob, or CreateUserProfile + CreatePresignedDomainUrl",
         services=(SAGEMAKER,),
         service_name="sagemaker",
         calls=(("sagemaker:CreateHyperParameterTuningJob", ""),),
@@ -56,7 +52,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     existing_checker(
         "sagemaker-004",
-        "CreatePresignedNotebookInstanceUrl on an existing notebook",
         kind=NOTEBOOK,
         service=SAGEMAKER,
         service_name="sagemaker",
@@ -65,7 +60,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     existing_checker(
         "sagemaker-005",
-        "lifecycle config + Stop/Update/StartNotebookInstance",
         kind=NOTEBOOK,
         service=SAGEMAKER,
         service_name="sagemaker",

@@ -82,8 +82,7 @@ def _checker(technique: str, action: str, verb: str, with_document: bool) -> Che
                 if edge is not None:
                     yield edge
 
-    title = f"{action.split(':')[1]} on an SSM-managed instance"
-    return Checker(technique=technique, title=title, needs=((action,),), find=find, kinds=(INSTANCE, MANAGED))
+    return Checker(technique=technique, needs=((action,),), find=find, kinds=(INSTANCE, MANAGED))
 
 
 CHECKERS: tuple[Checker, ...] = (

@@ -35,5 +35,5 @@ def assume(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Itera
 # No prefilter: a trust policy that names the source's ARN grants AssumeRole in the same account
 # without any identity policy, so may_allow would wrongly rule it out.
 CHECKERS: tuple[Checker, ...] = (
-    Checker(technique="sts-001", title="AssumeRole on a role that trusts it", needs=((),), find=assume),
+    Checker(technique="sts-001", needs=((),), find=assume),
 )

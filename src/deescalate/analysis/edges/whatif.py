@@ -305,14 +305,12 @@ def lift_boundary(ctx: EdgeContext, source: Principal, prior: Sequence[Edge]) ->
 CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="iam-setdefaultversion",
-        title="SetDefaultPolicyVersion to an older, stronger version",
         needs=(("iam:SetDefaultPolicyVersion",),),
         find=set_default_version,
         phase=2,
     ),
     Checker(
         technique="iam-013",
-        title="AddUserToGroup on itself",
         sources="user",
         needs=(("iam:AddUserToGroup",),),
         find=join_group,
@@ -320,7 +318,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     Checker(
         technique="X-RemoveDeny",
-        title="delete, detach or overwrite a policy of its own holding a Deny",
         needs=any_of(
             "iam:DeleteUserPolicy",
             "iam:PutUserPolicy",
@@ -339,7 +336,6 @@ CHECKERS: tuple[Checker, ...] = (
     ),
     Checker(
         technique="X-Boundary",
-        title="delete or replace its own permissions boundary",
         needs=any_of(
             "iam:DeleteUserPermissionsBoundary",
             "iam:PutUserPermissionsBoundary",
