@@ -94,6 +94,29 @@ def test_console_takeover_plan_cuts_with_one_deny() -> None:
     assert denies == 1 and not after.findings
 
 
+@pytest.mark.parametrize(
+    ("tid", "take", "rewrite", "victim"),
+    [
+        ("iam-015", "iam:CreateAccessKey", "iam:AttachUserPolicy", VICTIM),
+        ("iam-018", "iam:CreateAccessKey", "iam:PutUserPolicy", VICTIM),
+        ("iam-014", "sts:AssumeRole", "iam:AttachRolePolicy", role_arn("victim")),
+        ("iam-017", "sts:AssumeRole", "iam:PutRolePolicy", role_arn("victim")),
+        ("iam-019", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", role_arn("victim")),
+        ("iam-021", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", role_arn("victim")),
+    ],
+)
+def test_one_step_takeover_and_rewrite_keeps_its_id(tid: str, take: str, rewrite: str, victim: str) -> None:
+    acct = Account()
+    acct.user("victim")
+    acct.role("victim", trust_aws(f"arn:aws:iam::{acct.account_id}:root"))
+    acct.user("attacker", doc(allow([take, rewrite], victim)))
+    assert (tid, ADMIN) in kinds(analyze(acct.build()))
+    # the same attacker allowed the rewrite on "*" rewrites itself: that outright edge is the finding
+    acct.user("attacker", doc(allow(take, victim), allow(rewrite)))
+    if rewrite.startswith("iam:AttachUser") or rewrite.startswith("iam:PutUser"):
+        assert ("iam-008" if "Attach" in rewrite else "iam-007", ADMIN) in kinds(analyze(acct.build()))
+
+
 # ----------------------------------------------------------------- rewrite a group, then join it
 
 

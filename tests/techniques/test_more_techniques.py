@@ -205,8 +205,9 @@ TABLE: list[tuple[str, list[str], Callable[[Account], None], str]] = [
     ("X-CreateUser", ["iam:CreateUser", "iam:CreateAccessKey", "iam:PutUserPolicy"], nothing, ADMIN),
     ("iam-014", ["sts:AssumeRole", "iam:AttachRolePolicy"], plain_role, ADMIN),
     ("iam-017", ["sts:AssumeRole", "iam:PutRolePolicy"], plain_role, ADMIN),
-    ("iam-015", ["iam:CreateAccessKey", "iam:AttachUserPolicy"], plain_user, ADMIN),
-    ("iam-018", ["iam:CreateAccessKey", "iam:PutUserPolicy"], plain_user, ADMIN),
+    # iam-015 / iam-018 (CreateAccessKey + Attach/PutUserPolicy) are in test_composition.py: allowed
+    # on "*" the attacker rewrites itself outright, so its take-overs are composed only once a plan
+    # cuts that.
     ("iam-019", ["iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy"], plain_role, ADMIN),
     ("iam-021", ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"], plain_role, ADMIN),
 ]

@@ -41,11 +41,10 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     _grow(ctx, sources, sinks, found)
     # Composition (compose.py): principals that may rewrite or strip others' permissions and do
     # not escalate outright; their ancestors are grown like the sinks', then composed.
-    actors, removers, direct = actors_and_removers(ctx, sources, _firm(sinks, found.values()))
-    if actors or removers or direct:
-        if actors or removers:
-            _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
-        for edge in compose(ctx, sources, found, actors=actors, removers=removers, direct=direct):
+    actors, removers = actors_and_removers(ctx, sources, _firm(sinks, found.values()))
+    if actors or removers:
+        _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
+        for edge in compose(ctx, sources, found, actors=actors, removers=removers):
             _merge(found, edge)
     reach = _can_reach(sinks, found.values())
     edges = sorted(

@@ -83,6 +83,7 @@ TABLE: dict[tuple[str, str], str] = {
 }
 MAX_ALTERNATIVES = 64  # per composed edge; beyond it path grants are dropped (a valid, coarser cut)
 MAX_WAYS = 4  # ways to get a controlled user into a rewritten group, per edge
+MAX_ROUTES = 4  # last steps into a member listed as ways to reach it (more: cut at the rewrite)
 
 _HOW_TEXT = {
     "attach": "attaches an admin policy to",
@@ -139,6 +140,7 @@ class _Graph:
     index: dict[str, int] = field(default_factory=dict)
     nodes: list[str] = field(default_factory=list)
     reach: dict[str, int] = field(default_factory=dict)  # node -> bitset of S(node)
+    into: dict[str, list[Edge]] = field(default_factory=dict)  # target -> edges into it
     scc: dict[str, int] = field(default_factory=dict)
 
     def bit(self, arn: str) -> int:
@@ -214,6 +216,7 @@ class Composer:
         self._groups: dict[tuple[str, str], Edge | None] = {}
         self._joins: dict[tuple[str, str], Edge | None] = {}
         self._trees: dict[tuple[str, bool], dict[str, Edge]] = {}
+        self._ways: dict[tuple[str, str, str], list[tuple[str | None, str]]] = {}
 
     # ------------------------------------------------------------------ the graph
 
@@ -251,6 +254,9 @@ class Composer:
                     queue.append(e.target)
         self.g.nodes = order
         self.g.index = {arn: i for i, arn in enumerate(order)}
+        for node in order:
+            for e in self.g.out.get(node, ()):
+                self.g.into.setdefault(e.target, []).append(e)
         comp_of, comps = _sccs(order, self.g.out)
         self.g.scc = comp_of
         comp_reach: list[int] = []
@@ -392,6 +398,30 @@ class Composer:
             alts = [(*a, *self._owned(source, e.source, b)) for a in alts for b in e.alternatives]
         return alts
 
+    def route_alts(self, source: str, end: str) -> list[Alternative]:
+        """The ways `source` gets to act as `end`, as alternatives of grants.
+
+        Every last step into `end` from a principal `source` can act as counts (each after one
+        shortest path to that principal), so denying one route does not leave another open for the
+        next verification round to find. With more than MAX_ROUTES such steps, the routes cannot be
+        the cut: no path grant is listed (the composition is then cut at its own step).
+        """
+        if source == end:
+            return [()]
+        mask = self.g.reach.get(source, 0)
+        steps = [e for e in self.g.into.get(end, ()) if e.source != end and mask & self.g.bit(e.source)]
+        if not steps or len(steps) > MAX_ROUTES:
+            return [()]
+        alts: list[Alternative] = []
+        for e in steps:
+            before = self._path_alts(source, self.path(source, e.source))
+            for a in before:
+                for b in self._edge_alts(source, e):
+                    joined = (*a, *(g for g in b if g not in a))
+                    if joined not in alts:
+                        alts.append(joined)
+        return alts
+
     def _edge_alts(self, source: str, e: Edge) -> list[Alternative]:
         return [self._owned(source, e.source, alt) for alt in e.alternatives]
 
@@ -447,7 +477,15 @@ class Composer:
                     yield a, b
 
     def group_ways(self, arn: str, group: Group, actor: str) -> list[tuple[str | None, str]]:
-        """(joiner or None for a member, user): controlled users that are or can be put in `group`."""
+        """(joiner or None for a member, user): controlled users that are or can be put in `group`,
+        nearest first."""
+        key = (arn, group.arn, actor)
+        hit = self._ways.get(key)
+        if hit is None:
+            hit = self._ways[key] = self._group_ways(arn, group, actor)
+        return hit
+
+    def _group_ways(self, arn: str, group: Group, actor: str) -> list[tuple[str | None, str]]:
         mask = self.g.reach.get(arn, 0)
         ways: list[tuple[int, str | None, str]] = []
         users = [
@@ -465,7 +503,7 @@ class Composer:
             for c in joiners:
                 ways.append((len(self.path(arn, u.arn)) + len(self.path(arn, c)), c, u.arn))
         ways.sort(key=lambda w: (w[0], w[2] != arn, w[1] != arn, w[2], w[1] or ""))
-        return [(c, u) for _, c, u in ways[:MAX_WAYS]]
+        return [(c, u) for _, c, u in ways]
 
     def group_keys(self, arn: str, actors: int) -> Iterator[tuple[str, str]]:
         mask = self.g.reach.get(arn, 0)
@@ -499,7 +537,7 @@ class Composer:
             text = " or ".join(_HOW_TEXT[h] for h in hows)
             yield self.compose_edge(
                 source,
-                parts=[self._path_alts(source, to_actor), rewrite_alts, self._path_alts(source, to_target)],
+                parts=[self.route_alts(source, actor), rewrite_alts, self.route_alts(source, target)],
                 optional=[2, 0],
                 conditional=[*to_actor, *(ways[h] for h in hows), *to_target],
                 technique=tid,
@@ -515,16 +553,30 @@ class Composer:
         ways_alts: list[Alternative] = []
         used: list[Edge] = [*to_actor, rewrite]
         texts: list[str] = []
-        for joiner, user in self.group_ways(source, group, actor):
-            to_user = self.path(source, user)
-            part = self._path_alts(source, to_user)
+        ways = self.group_ways(source, group, actor)
+        if len(ways) > MAX_WAYS:
+            # So many users it could have in the group that they cannot be the cut: the way is
+            # listed without their grants, and the composition is cut at the group's rewrite.
+            joiner, user = ways[0]
+            used.extend(self.path(source, user))
             if joiner is not None:
-                to_joiner = self.path(source, joiner)
                 join = self.join(joiner, garn)
                 assert join is not None
+                used.extend((*self.path(source, joiner), join))
+            texts.append(f"any of {len(ways)} ways puts a user it can act as in it")
+            ways_alts.append(())
+        for n, (joiner, user) in enumerate(ways if len(ways) <= MAX_WAYS else ()):
+            part = self.route_alts(source, user)
+            if n == 0:  # the conditions of the best way (ways are alternatives: one suffices)
+                used.extend(self.path(source, user))
+            if joiner is not None:
+                join = self.join(joiner, garn)
+                assert join is not None
+                if n == 0:
+                    used.extend((*self.path(source, joiner), join))
                 part = [
                     (*a, *b, *c)
-                    for a in self._path_alts(source, to_joiner)
+                    for a in self.route_alts(source, joiner)
                     for b in self._edge_alts(source, join)
                     for c in part
                 ]
@@ -535,14 +587,14 @@ class Composer:
         who = f"{_short(actor)}, which it can act as ({self._steps(to_actor)})," if to_actor else "it"
         return self.compose_edge(
             source,
-            parts=[self._path_alts(source, to_actor), self._edge_alts(source, rewrite), ways_alts],
+            parts=[self.route_alts(source, actor), self._edge_alts(source, rewrite), ways_alts],
             optional=[0],
             conditional=used,
             technique="X-GroupRewrite",
             via=garn if actor == source else f"{garn}?by={actor}",
-            description=f"{who} gives group {group.name} an admin policy; "
+            description=f"{who} gives group {group.name} an admin policy, and "
             + " or ".join(texts)
-            + ", a user it can act as: admin",
+            + " (a user it can act as): admin",
         )
 
     def helper_removals(self, source: Principal, helpers: int, prior: Sequence[Edge]) -> Iterator[Edge]:
@@ -558,7 +610,7 @@ class Composer:
         for technique, (changed, changes, via, description) in changes_of:
             alts: list[Alternative] = []
             for r in others:
-                path = self._path_alts(source.arn, self.path(source.arn, r))
+                path = self.route_alts(source.arn, r)
                 for change in changes:
                     mine = tuple(replace(g, principal=r) for g in change)
                     alts.extend((*p, *mine) for p in path)
@@ -581,7 +633,6 @@ def compose(
     *,
     actors: Sequence[str],
     removers: Sequence[str],
-    direct: Sequence[str] = (),
 ) -> list[Edge]:
     """The composed edges of every principal that can act as one of `actors`/`removers`."""
     composer = Composer(ctx, sources, found)
@@ -626,21 +677,6 @@ def compose(
                 out.extend(composer.principal_edges(arn, a, b))
             else:
                 out.append(composer.group_edge(arn, a, b))
-    # Actors that escalate outright anyway: only their one-step take-over + rewrite (the plan needs
-    # those cut too, and finds the rest when verification re-analyses them without the outright edge).
-    for arn in sorted(direct):
-        actor = composer.sources.get(arn)
-        if actor is None or arn in keys:
-            continue
-        extra = [e for e in found_out.get(arn, ()) if e.target != ADMIN and e.target in ctx.principals]
-        g.out[arn] = sorted(
-            {e.id: e for e in (*composer.out_edges(arn), *extra)}.values(),
-            key=lambda e: (e.target, e.technique, e.via or ""),
-        )
-        for target in sorted({e.target for e in g.out[arn]}):
-            principal = ctx.principals[target]
-            if composer.rewrites(actor, principal):
-                out.extend(composer.principal_edges(arn, arn, target))
     if remover_mask:
         for arn in g.nodes:
             source = composer.sources.get(arn)
@@ -653,22 +689,19 @@ def compose(
 
 def actors_and_removers(
     ctx: EdgeContext, sources: Sequence[Principal], firm: set[str]
-) -> tuple[list[str], list[str], list[str]]:
-    """Principals that may rewrite / remove protections of *others* and do not escalate outright,
-    and those that may rewrite others but do (their direct take-overs are composed only)."""
+) -> tuple[list[str], list[str]]:
+    """Principals that may rewrite (actors) / strip protections of (removers) *others*, leaving out
+    those that reach an admin through unconditional edges anyway (see the module docstring)."""
     actors: list[str] = []
     removers: list[str] = []
-    direct: list[str] = []
     for p in sources:
         if p.arn in firm:
-            if may_touch_others(ctx, p, REWRITE_ACTIONS):
-                direct.append(p.arn)
             continue
         if may_touch_others(ctx, p, REWRITE_ACTIONS):
             actors.append(p.arn)
         if may_touch_others(ctx, p, (*REMOVE_ACTIONS, *REWRITE_ACTIONS)):
             removers.append(p.arn)
-    return actors, removers, direct
+    return actors, removers
 
 
 # Every technique id composition's edges carry.

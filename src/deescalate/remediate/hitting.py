@@ -27,6 +27,11 @@ from dataclasses import dataclass
 
 Key = tuple[str, ...]  # (action, resource[, principal that is denied it]) of a grant
 DEFAULT_NODE_BUDGET = 200_000
+# A component whose best known solution needs more keys than this is not searched (the search is
+# one recursion level per key): the greedy solution stands, proven optimal only when the root's
+# lower bound already meets it. Such components are an iam:*-like principal's thousands of
+# independent take-overs, whose greedy answer the quota widening then folds into patterns anyway.
+MAX_SEARCH_DEPTH = 400
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +256,9 @@ class _Search:
         return (base[0] + extra_harm, base[1] + more_groups, base[2] + packed, base[3] + extra_cost)
 
     def run(self) -> tuple[list[Key], bool]:
+        if len(self.best) > MAX_SEARCH_DEPTH:
+            bound = self._lower_bound([], list(self.sets), frozenset())
+            return sorted(self.best), bound is not None and bound >= self.best_score
         self._visit([], list(self.sets), frozenset())
         return sorted(self.best), not self.exhausted
 
@@ -258,7 +266,7 @@ class _Search:
         if self.exhausted:
             return
         self.nodes += 1
-        if self.nodes > self.node_budget:
+        if self.nodes > self.node_budget or len(chosen) > MAX_SEARCH_DEPTH:
             self.exhausted = True
             return
         if not unhit:
