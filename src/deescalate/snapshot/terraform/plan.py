@@ -73,8 +73,15 @@ class Instance:
         return self.values.get(key)
 
     def configured(self, key: str) -> bool:
-        """Whether the configuration sets the argument (not left to the provider to compute)."""
-        return key in self.config
+        """Whether the configuration sets the argument (not left to the provider to compute).
+
+        A plan without the resource's configuration (some tools strip `configuration`) still tells:
+        a computed argument is unknown when planned, so a known, non-empty value was configured.
+        """
+        if self.config:
+            return key in self.config
+        value = self.values.get(key)
+        return not self.is_unknown(key) and value not in (None, [], {}, "")
 
     def references(self, key: str) -> tuple[str, ...]:
         expr = self.config.get(key)

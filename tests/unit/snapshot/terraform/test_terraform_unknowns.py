@@ -230,3 +230,17 @@ def test_an_unknown_boundary_makes_the_principal_conditional_not_definite(tmp_pa
     assert any(
         "permissions boundary of aws_iam_user.capped" in c for e in finding.edges for c in e.conditions
     )
+
+
+def test_a_plan_without_configuration_still_reads_configured_role_arguments(tmp_path) -> None:
+    plan = json.loads((ASSETS / "whole_account.json").read_text())
+    del plan["configuration"]
+    path = tmp_path / "noconfig.json"
+    path.write_text(json.dumps(plan))
+    scan = load_terraform_plan(path)
+    # managed_policy_arns known at plan time on a new role: it was configured.
+    assert scan.after.roles[f"{A}:role/web"].managed_policy_arns == (
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    )
+    # inline_policy and managed_policy_arns left to the provider (unknown) add nothing.
+    assert scan.after.roles[f"{A}:role/admin"].inline_policies == ()
