@@ -1,5 +1,4 @@
-"""ARNs: the one parser (partition, service, region, account, resource type, name and path),
-and wildcard matching of ARNs (re-exported from the one matcher, `deescalate.policy.wildcard`).
+"""ARNs: the one parser (partition, service, region, account, resource type, name and path).
 
 An ARN is `arn:partition:service:region:account-id:resource`; the resource part may itself
 contain `:` and `/`, and is `type/name`, `type:name` or a bare name (an S3 bucket).
@@ -7,8 +6,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
 The partition is `aws`, `aws-us-gov`, `aws-cn`, ...: every ARN the tool builds takes it from an
 ARN of the account (https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html).
 
-Two kinds of wildcard matching exist in IAM and they differ (both are done by the one matcher,
-`deescalate.policy.wildcard`, in linear time):
+Wildcard matching of ARNs is not here but in the one matcher (`deescalate.policy.match`, built on
+`deescalate.policy.wildcard`, in linear time); two kinds exist in IAM and they differ:
 - `Resource`/`NotResource` and `StringLike`: `*` matches any run of characters (including `:` and
   `/`), `?` exactly one. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 - `ArnLike`/`ArnEquals`: the ARN is compared part by part (split on the first five `:`), and a
@@ -23,7 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from deescalate.errors import SnapshotError
-from deescalate.policy.wildcard import arn_like, has_wildcard, wildcard_match
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,16 +124,14 @@ def region_of(arn: str) -> str:
     return parsed.region if parsed is not None else ""
 
 
-# The one wildcard matcher (linear time, no regex) lives in `deescalate.policy.wildcard`; these
-# names stay importable from here for the callers that match ARNs.
 __all__ = [
     "Arn",
     "account_of",
-    "arn_like",
-    "has_wildcard",
+    "name_of",
     "parse_arn",
+    "partition_among",
     "partition_of",
     "region_of",
     "require_arn",
-    "wildcard_match",
+    "service_of",
 ]

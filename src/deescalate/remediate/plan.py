@@ -62,6 +62,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from deescalate.analysis.analyze import analyze
 from deescalate.errors import UsageError
 from deescalate.grounding import deny_problem
 from deescalate.model import ADMIN, Deny, DenyChoice, Edge, Plan, PrincipalPlan, Report, Snapshot
@@ -512,7 +513,6 @@ def check_plan(
 
 def default_analyze(targets: tuple[str, ...] = ()) -> Callable[[Snapshot], Report]:
     """The project's one analysis (no second copy of escalation logic here)."""
-    from deescalate.analysis.analyze import analyze
 
     def run(snapshot: Snapshot) -> Report:
         report: Report = analyze(snapshot, targets=targets)

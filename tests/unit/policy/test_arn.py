@@ -6,15 +6,14 @@ import pytest
 
 from deescalate.arn import (
     account_of,
-    arn_like,
     name_of,
     parse_arn,
     partition_among,
     partition_of,
     require_arn,
-    wildcard_match,
 )
 from deescalate.errors import ApplyError, SnapshotError
+from deescalate.policy.match import arn_like, wildcard_match
 
 
 def test_parse_arn_keeps_colons_in_the_resource_part() -> None:
