@@ -87,3 +87,27 @@ def test_a_malformed_usage_file_is_one_line_naming_it(tmp_path: Path, capsys: py
     assert main(["plan", str(snap)]) == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "get-service-last-accessed-details.json" in err
+
+
+# ------------------------------------------------- the two cases of the issue, through the real analysis
+
+
+def test_passrole_workers_keep_their_work_through_the_real_analysis() -> None:
+    from builders import Account, allow, doc, role_arn, trust_service
+
+    from deescalate.analysis.analyze import analyze
+    from deescalate.remediate.plan import build_plan, default_analyze
+
+    acct = Account()
+    admins = [acct.admin_role(f"admin-{i}", trust_service("ec2.amazonaws.com", "lambda.amazonaws.com"),
+                              profile=True) for i in range(5)]
+    launcher = acct.user("launcher", doc(allow(["iam:PassRole", "ec2:RunInstances"])))
+    builder = acct.user("builder", doc(allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])))
+    snap = acct.build()
+    plan = build_plan(snap, analyze(snap), default_analyze())
+    assert plan.verified
+    by_user = {p.principal: {(d.action, d.resource) for d in p.denies} for p in plan.principals}
+    assert by_user[launcher] == {("iam:PassRole", a) for a in admins}
+    assert by_user[builder] == {("iam:PassRole", a) for a in admins}
+    assert all(d.disruption == 0 for p in plan.principals for d in p.denies)
+    assert admins[0] == role_arn("admin-0")
