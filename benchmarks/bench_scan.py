@@ -30,12 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Time deescalate's analysis on generated accounts.")
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--shape", default="default",
+                   help="account shape from benchmarks/shapes.py (default, groups, groups-ro, mfa-wildcard, "
+                   "iam-writers, chains, mesh, replicated)")
     p.add_argument("--no-tracemalloc", action="store_true", help="skip the second, traced run")
     p.add_argument("--reports", type=Path, metavar="DIR",
                    help="then time each report format end to end (bench_reports.py), files in DIR")
     args = p.parse_args(argv)
     for n in args.sizes:
-        snap = snapshot(n, seed=args.seed)
+        snap = snapshot(n, seed=args.seed, shape=args.shape)
         wall0, cpu0 = time.perf_counter(), time.process_time()
         report = analyze(snap)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0

@@ -330,10 +330,17 @@ def generate(principals: int, *, seed: int = 1) -> dict[str, Any]:
     return {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies}
 
 
-def snapshot(principals: int, *, seed: int = 1) -> Snapshot:
-    """The generated account as a Snapshot, with Lambda functions and EC2 instances for its roles."""
-    details = generate(principals, seed=seed)
-    part = parse_details(details, f"<generated {principals}>")
+def snapshot(principals: int, *, seed: int = 1, shape: str = "default") -> Snapshot:
+    """The generated account as a Snapshot, with Lambda functions and EC2 instances for its roles.
+
+    `shape` picks one of benchmarks/shapes.py's account shapes (default: this module's own)."""
+    if shape == "default":
+        details = generate(principals, seed=seed)
+    else:
+        from shapes import shaped
+
+        details = shaped(shape, principals, seed=seed)
+    part = parse_details(details, f"<generated {principals} {shape}>")
     rng = random.Random(seed + 1)
     users = {
         arn: replace(
@@ -392,7 +399,7 @@ def snapshot(principals: int, *, seed: int = 1) -> Snapshot:
         resources=tuple(resources),
         inventory=inventory,
         has_inventory=True,
-        source=f"generated:{principals}",
+        source=f"generated:{principals}" + ("" if shape == "default" else f":{shape}"),
     )
 
 
@@ -400,11 +407,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--principals", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--shape", default="default",
+                   help="account shape (benchmarks/shapes.py: default, groups, groups-ro, mfa-wildcard, "
+                   "iam-writers, chains, mesh, replicated)")
     p.add_argument(
         "-o", "--output", required=True, help="where to write the get-account-authorization-details JSON"
     )
     args = p.parse_args(argv)
-    doc = generate(args.principals, seed=args.seed)
+    if args.shape == "default":
+        doc = generate(args.principals, seed=args.seed)
+    else:
+        from shapes import shaped
+
+        doc = shaped(args.shape, args.principals, seed=args.seed)
     Path(args.output).write_text(json.dumps(doc))
     print(
         f"wrote {args.output}: {len(doc['UserDetailList'])} users, {len(doc['RoleDetailList'])} roles, "
