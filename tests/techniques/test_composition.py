@@ -292,3 +292,34 @@ def test_plan_holds_against_every_principal_the_source_can_become() -> None:
     # ... and the helper's way to delete that deny is cut too (either end of it).
     assert (ME, "sts:AssumeRole", HELPER) in denied or (HELPER, "iam:DeleteUserPolicy", ME) in denied
     assert not analyze(apply_to_snapshot(snap, plan)).findings
+
+
+def test_many_routes_to_the_rewritten_member_are_cut_at_the_rewrite() -> None:
+    """Six users it can take over can each assume the role it may rewrite: cutting the routes one by
+    one would reopen another in every verification round; the plan cuts the rewrite instead."""
+    acct = Account()
+    target = role_arn("target")
+    users = [acct.user(f"u{i}", doc(allow("sts:AssumeRole", target))) for i in range(6)]
+    acct.role("target", trust_aws(*users))
+    acct.user("attacker", doc(allow("iam:CreateAccessKey", users), allow(["iam:AttachRolePolicy", "iam:PutRolePolicy"], target)))
+    snap = acct.build()
+    report = analyze(snap)
+    (edge,) = [e for e in edges_of(report) if e.target == ADMIN]
+    assert edge.technique == "X-TakeoverRewrite" and edge.via == target
+    assert all(not any(g.action == "iam:CreateAccessKey" for g in alt) for alt in edge.alternatives)
+    plan = build_plan(snap, report, default_analyze())
+    assert plan.verified
+    denied = {(d.action, d.resource) for p in plan.principals for d in p.denies}
+    assert denied == {("iam:AttachRolePolicy", target), ("iam:PutRolePolicy", target)}
+    assert not analyze(apply_to_snapshot(snap, plan)).findings
+
+
+def test_few_routes_are_each_a_way_to_cut() -> None:
+    acct = Account()
+    target = role_arn("target")
+    users = [acct.user(f"u{i}", doc(allow("sts:AssumeRole", target))) for i in range(2)]
+    acct.role("target", trust_aws(*users))
+    acct.user("attacker", doc(allow("iam:CreateAccessKey", users), allow("iam:PutRolePolicy", target)))
+    (edge,) = [e for e in edges_of(analyze(acct.build())) if e.target == ADMIN]
+    firsts = sorted({g.resource for alt in edge.alternatives for g in alt if g.action == "iam:CreateAccessKey"})
+    assert firsts == sorted(users)  # both routes listed: denying one key alone does not cut the edge

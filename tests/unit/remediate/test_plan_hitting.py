@@ -81,3 +81,14 @@ def test_budget_exhaustion_is_reported() -> None:
     assert all(s & set(sol.chosen) for s in sets)
     full = minimum_hitting_set(sets, lambda k: 0)
     assert full.optimal and len(full.chosen) == 6
+
+
+def test_a_component_needing_hundreds_of_keys_returns_without_exhausting_the_stack() -> None:
+    from deescalate.remediate.hitting import MAX_SEARCH_DEPTH, minimum_hitting_set
+
+    # A path of 1,000 edges: one connected component whose optimum needs 500 keys.
+    keys = [("iam:CreateAccessKey", f"u{i:04d}") for i in range(1001)]
+    sets = [frozenset({keys[i], keys[i + 1]}) for i in range(1000)]
+    sol = minimum_hitting_set(sets, lambda k: 1)
+    assert len(sol.chosen) > MAX_SEARCH_DEPTH
+    assert all(s & set(sol.chosen) for s in sets)
