@@ -95,7 +95,7 @@ def test_flagged(case: Case, variant: str) -> None:
     report, arn = run(case, variant)
     if variant == "notaction-allow" and case.id in WHAT_IF:
         # Allowed (nearly) everything, the attacker can make itself admin outright; what-if
-        # techniques are then left to the plan's verification run (edges_from, phase 2).
+        # techniques are then left to the plan's verification run (explore, phase 2).
         finding = next(f for f in report.findings if f.principal == arn)
         assert any(e.target == ADMIN and not e.conditional for e in finding.edges)
         return

@@ -44,11 +44,6 @@ def explore(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> Exp
     return Explored(edges=tuple(ordered(found.values())), outright=outright)
 
 
-def edges_from(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> list[Edge]:
-    """Every edge leaving `source` (see `explore`)."""
-    return list(explore(ctx, source, what_if=what_if).edges)
-
-
 def unexamined(ctx: EdgeContext) -> list[str]:
     """Techniques that go through resources the snapshot holds no inventory of."""
     out: list[str] = []
@@ -60,4 +55,4 @@ def unexamined(ctx: EdgeContext) -> list[str]:
     return out
 
 
-__all__ = ["REGISTRY", "Checker", "EdgeContext", "Explored", "edges_from", "explore", "unexamined"]
+__all__ = ["REGISTRY", "Checker", "EdgeContext", "Explored", "explore", "unexamined"]
