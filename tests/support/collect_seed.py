@@ -85,8 +85,12 @@ def seed(url: str) -> dict[str, Any]:
     ec2 = c("ec2")
     ami = ec2.describe_images()["Images"][0]["ImageId"]
     with_profile = ec2.run_instances(
-        ImageId=ami, MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": profile}
+        ImageId=ami, MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": profile},
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "deploy", "Value": "web"}]}],
     )["Instances"][0]["InstanceId"]
+    template = ec2.create_launch_template(
+        LaunchTemplateName="web", LaunchTemplateData={"IamInstanceProfile": {"Arn": profile}}
+    )["LaunchTemplate"]["LaunchTemplateId"]
     ec2_eu = c("ec2", "eu-west-1")
     ami_eu = ec2_eu.describe_images()["Images"][0]["ImageId"]
     plain_eu = ec2_eu.run_instances(ImageId=ami_eu, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
@@ -142,6 +146,30 @@ def seed(url: str) -> dict[str, Any]:
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition=td, desiredCount=0)
     pipeline = c("datapipeline").create_pipeline(name="pipe", uniqueId="pipe-1")["pipelineId"]
+    batch = c("batch")
+    compute = batch.create_compute_environment(
+        computeEnvironmentName="compute", type="UNMANAGED", serviceRole=worker
+    )["computeEnvironmentArn"]
+    batch.create_job_queue(
+        jobQueueName="queue", state="ENABLED", priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="jobdef", type="container",
+        containerProperties={"image": "busybox", "vcpus": 1, "memory": 128, "jobRoleArn": admin_role},
+    )
+    deploy = c("codedeploy")
+    deploy.create_application(applicationName="app")
+    deploy.create_deployment_group(
+        applicationName="app", deploymentGroupName="group", serviceRoleArn=worker,
+        ec2TagFilters=[{"Key": "deploy", "Value": "web", "Type": "KEY_AND_VALUE"}],
+    )
+    runtime = c("bedrock-agentcore-control").create_agent_runtime(
+        agentRuntimeName="agent",
+        agentRuntimeArtifact={"containerConfiguration": {"containerUri": f"{ACCT}.dkr.ecr.us-east-1.amazonaws.com/a:1"}},
+        networkConfiguration={"networkMode": "PUBLIC"},
+        roleArn=admin_role,
+    )["agentRuntimeId"]
 
     org = c("organizations")
     org.create_organization(FeatureSet="ALL")
@@ -167,6 +195,8 @@ def seed(url: str) -> dict[str, Any]:
         "instance_eu": plain_eu,
         "task": td,
         "pipeline": pipeline,
+        "template": template,
+        "runtime": runtime,
         "root": root,
         "ou": ou,
     }

@@ -45,6 +45,12 @@ def res(service: str, kind: str, arn: str, profile: bool = False) -> Callable[[A
     return setup
 
 
+def emr_world(acct: Account) -> None:
+    """An instance-profile role trusting EC2 and an EMR service role (RunJobFlow passes both)."""
+    acct.admin_role("svc-admin", trust_service("ec2.amazonaws.com"), profile=True)
+    acct.role("emr-service", trust_service("elasticmapreduce.amazonaws.com"), doc(allow("ec2:*")))
+
+
 def cluster(acct: Account) -> None:
     acct.admin_role("svc-admin", trust_service("ecs-tasks.amazonaws.com"))
     acct.resource("ecs:cluster", f"arn:aws:ecs:{REGION}:{ACCT}:cluster/main")
@@ -200,7 +206,7 @@ TABLE: list[tuple[str, list[str], Callable[[Account], None], str]] = [
         svc("ec2.amazonaws.com", profile=True),
         SVC,
     ),
-    ("emr-001", ["iam:PassRole", "elasticmapreduce:RunJobFlow"], svc("ec2.amazonaws.com", profile=True), SVC),
+    ("emr-001", ["iam:PassRole", "elasticmapreduce:RunJobFlow"], emr_world, SVC),
     ("X-CreateRole+Attach", ["iam:CreateRole", "iam:AttachRolePolicy"], nothing, ADMIN),
     ("X-CreateUser", ["iam:CreateUser", "iam:CreateAccessKey", "iam:PutUserPolicy"], nothing, ADMIN),
     ("iam-014", ["sts:AssumeRole", "iam:AttachRolePolicy"], plain_role, ADMIN),

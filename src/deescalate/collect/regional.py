@@ -123,6 +123,77 @@ def datapipeline_pipelines(aws: Aws, region: str) -> Files:
     return {"list-pipelines": listed, "describe-pipelines": {"pipelineDescriptionList": described}}
 
 
+def ec2_launch_templates(aws: Aws, region: str) -> Files:
+    listed = aws.pages("ec2", region, "describe_launch_templates")
+    # The default version of each template is what a launch without a version uses.
+    versions = {
+        lt["LaunchTemplateId"]: aws.call(
+            "ec2", region, "describe_launch_template_versions",
+            LaunchTemplateId=lt["LaunchTemplateId"], Versions=["$Default"],
+        )
+        for lt in listed.get("LaunchTemplates", [])
+    }
+    return {"describe-launch-templates": listed, "describe-launch-template-versions": versions}
+
+
+def batch_compute_environments(aws: Aws, region: str) -> Files:
+    return {"describe-compute-environments": aws.pages("batch", region, "describe_compute_environments")}
+
+
+def batch_job_queues(aws: Aws, region: str) -> Files:
+    return {"describe-job-queues": aws.pages("batch", region, "describe_job_queues")}
+
+
+def batch_job_definitions(aws: Aws, region: str) -> Files:
+    listed = aws.pages("batch", region, "describe_job_definitions", status="ACTIVE")
+    return {"describe-job-definitions": listed}
+
+
+def codedeploy_deployment_groups(aws: Aws, region: str) -> Files:
+    apps = aws.pages("codedeploy", region, "list_applications")
+    listed: dict[str, Any] = {}
+    groups: dict[str, Any] = {}
+    for app in apps.get("applications", []):
+        listed[app] = aws.pages("codedeploy", region, "list_deployment_groups", applicationName=app)
+        for group in listed[app].get("deploymentGroups", []):
+            groups[f"{app}/{group}"] = aws.call(
+                "codedeploy", region, "get_deployment_group", applicationName=app, deploymentGroupName=group
+            )
+    return {"list-applications": apps, "list-deployment-groups": listed, "get-deployment-group": groups}
+
+
+def apprunner_services(aws: Aws, region: str) -> Files:
+    # ListServices has no paginator in botocore: follow NextToken here.
+    summaries: list[Any] = []
+    token: str | None = None
+    while True:
+        page = (
+            aws.call("apprunner", region, "list_services", NextToken=token)
+            if token
+            else aws.call("apprunner", region, "list_services")
+        )
+        summaries.extend(page.get("ServiceSummaryList", []))
+        token = page.get("NextToken")
+        if not token:
+            break
+    listed = {"ServiceSummaryList": summaries}
+    described = {
+        s["ServiceArn"]: aws.call("apprunner", region, "describe_service", ServiceArn=s["ServiceArn"])
+        for s in listed.get("ServiceSummaryList", [])
+    }
+    return {"list-services": listed, "describe-service": described}
+
+
+def agentcore_runtimes(aws: Aws, region: str) -> Files:
+    service = "bedrock-agentcore-control"
+    listed = aws.pages(service, region, "list_agent_runtimes")
+    described = {
+        rid: aws.call(service, region, "get_agent_runtime", agentRuntimeId=rid)
+        for rid in (r["agentRuntimeId"] for r in listed.get("agentRuntimes", []))
+    }
+    return {"list-agent-runtimes": listed, "get-agent-runtime": described}
+
+
 KIND_COLLECTORS: dict[str, tuple[str, Callable[[Aws, str], Files]]] = {
     L.EC2_INSTANCE: ("ec2", ec2_instances),
     L.LAMBDA_FUNCTION: ("lambda", lambda_functions),
@@ -136,5 +207,12 @@ KIND_COLLECTORS: dict[str, tuple[str, Callable[[Aws, str], Files]]] = {
     L.ECS_SERVICE: ("ecs", ecs_services),
     L.ECS_TASK_DEFINITION: ("ecs", ecs_task_definitions),
     L.DATAPIPELINE_PIPELINE: ("datapipeline", datapipeline_pipelines),
+    L.EC2_LAUNCH_TEMPLATE: ("ec2", ec2_launch_templates),
+    L.BATCH_COMPUTE_ENVIRONMENT: ("batch", batch_compute_environments),
+    L.BATCH_JOB_QUEUE: ("batch", batch_job_queues),
+    L.BATCH_JOB_DEFINITION: ("batch", batch_job_definitions),
+    L.CODEDEPLOY_DEPLOYMENT_GROUP: ("codedeploy", codedeploy_deployment_groups),
+    L.APPRUNNER_SERVICE: ("apprunner", apprunner_services),
+    L.AGENTCORE_RUNTIME: ("bedrock-agentcore-control", agentcore_runtimes),
 }
 assert set(KIND_COLLECTORS) == set(L.RESOURCE_KINDS), "every layout kind needs a collector"

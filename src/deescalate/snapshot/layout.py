@@ -69,6 +69,13 @@ ECS_CLUSTER = "ecs:cluster"
 ECS_SERVICE = "ecs:service"
 ECS_TASK_DEFINITION = "ecs:task-definition"
 DATAPIPELINE_PIPELINE = "datapipeline:pipeline"
+EC2_LAUNCH_TEMPLATE = "ec2:launch-template"
+BATCH_COMPUTE_ENVIRONMENT = "batch:compute-environment"
+BATCH_JOB_QUEUE = "batch:job-queue"
+BATCH_JOB_DEFINITION = "batch:job-definition"
+CODEDEPLOY_DEPLOYMENT_GROUP = "codedeploy:deployment-group"
+APPRUNNER_SERVICE = "apprunner:service"
+AGENTCORE_RUNTIME = "bedrock-agentcore:runtime"
 
 # Each kind, with the (service, command) files that hold it. Order = the order collect lists them.
 KIND_FILES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -87,5 +94,19 @@ KIND_FILES: dict[str, tuple[tuple[str, str], ...]] = {
     ECS_SERVICE: (("ecs", "list-services"), ("ecs", "describe-services")),
     ECS_TASK_DEFINITION: (("ecs", "list-task-definitions"), ("ecs", "describe-task-definition")),
     DATAPIPELINE_PIPELINE: (("datapipeline", "list-pipelines"), ("datapipeline", "describe-pipelines")),
+    EC2_LAUNCH_TEMPLATE: (("ec2", "describe-launch-templates"), ("ec2", "describe-launch-template-versions")),
+    BATCH_COMPUTE_ENVIRONMENT: (("batch", "describe-compute-environments"),),
+    BATCH_JOB_QUEUE: (("batch", "describe-job-queues"),),
+    BATCH_JOB_DEFINITION: (("batch", "describe-job-definitions"),),
+    CODEDEPLOY_DEPLOYMENT_GROUP: (
+        ("codedeploy", "list-applications"),
+        ("codedeploy", "list-deployment-groups"),
+        ("codedeploy", "get-deployment-group"),
+    ),
+    APPRUNNER_SERVICE: (("apprunner", "list-services"), ("apprunner", "describe-service")),
+    AGENTCORE_RUNTIME: (
+        ("bedrock-agentcore-control", "list-agent-runtimes"),
+        ("bedrock-agentcore-control", "get-agent-runtime"),
+    ),
 }
 RESOURCE_KINDS: tuple[str, ...] = tuple(KIND_FILES)

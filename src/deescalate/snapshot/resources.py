@@ -64,6 +64,16 @@ def _attrs(**values: str | None) -> Mapping[str, str]:
     return MappingProxyType({k: v for k, v in values.items() if v})
 
 
+def _count(obj: dict[str, Any], key: str, at: At) -> str | None:
+    """An integer field as text (attributes are strings), None when absent."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise at.key(key).error(f"expected an integer, found {type(value).__name__}")
+    return str(value)
+
+
 def _ec2(ctx: Ctx) -> list[Resource]:
     out = []
     for rat, res in ctx.objects("describe-instances", "Reservations"):
@@ -277,6 +287,9 @@ def _ecs(ctx: Ctx) -> list[Resource]:
                 arn=arn,
                 region=ctx.region,
                 name=get_str(c, "clusterName", at, default=name_of(arn)),
+                attributes=_attrs(
+                    container_instances=_count(c, "registeredContainerInstancesCount", at),
+                ),
             )
         )
     tds = _task_definitions(ctx)
@@ -297,6 +310,9 @@ def _ecs(ctx: Ctx) -> list[Resource]:
                         cluster_arn=cluster,
                         task_definition_arn=td_arn,
                         service_role_arn=get_opt_str(s, "roleArn", at),
+                        execute_command="true" if s.get("enableExecuteCommand") is True else "false",
+                        running=_count(s, "runningCount", at),
+                        desired=_count(s, "desiredCount", at),
                     ),
                 )
             )
@@ -324,6 +340,195 @@ def _datapipeline(ctx: Ctx) -> list[Resource]:
     return out
 
 
+def _profile_roles(ctx: Ctx, name_or_arn: str | None) -> tuple[str, ...]:
+    """The roles of an instance profile given by ARN or name (none when unknown)."""
+    if not name_or_arn:
+        return ()
+    for arn, prof in ctx.instance_profiles.items():
+        if name_or_arn in (arn, prof.name):
+            return prof.role_arns
+    return ()
+
+
+def _launch_templates(ctx: Ctx) -> list[Resource]:
+    out = []
+    defaults: dict[str, tuple[dict[str, Any], At]] = {}
+    for lt_id, at, resp in ctx.by_key("describe-launch-template-versions"):
+        for vat, version in get_objects(resp, "LaunchTemplateVersions", at):
+            defaults[lt_id] = (version, vat)
+    for at, lt in ctx.objects("describe-launch-templates", "LaunchTemplates"):
+        lt_id = get_str(lt, "LaunchTemplateId", at)
+        profile: str | None = None
+        if lt_id in defaults:
+            version, vat = defaults[lt_id]
+            data = get_opt_object(version, "LaunchTemplateData", vat) or {}
+            prof = get_opt_object(data, "IamInstanceProfile", vat.key("LaunchTemplateData"))
+            if prof is not None:
+                pat = vat.key("LaunchTemplateData").key("IamInstanceProfile")
+                profile = get_opt_str(prof, "Arn", pat) or get_opt_str(prof, "Name", pat)
+        out.append(
+            Resource(
+                kind=L.EC2_LAUNCH_TEMPLATE,
+                arn=f"arn:{_partition(ctx)}:ec2:{ctx.region}:{ctx.account_id}:launch-template/{lt_id}",
+                region=ctx.region,
+                name=get_str(lt, "LaunchTemplateName", at, default=lt_id),
+                role_arns=_profile_roles(ctx, profile),
+                attributes=_attrs(instance_profile=profile),
+            )
+        )
+    return out
+
+
+def _partition(ctx: Ctx) -> str:
+    if ctx.region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if ctx.region.startswith("us-gov-") else "aws"
+
+
+def _batch(ctx: Ctx) -> list[Resource]:
+    out = []
+    for at, ce in ctx.objects("describe-compute-environments", "computeEnvironments"):
+        arn = get_str(ce, "computeEnvironmentArn", at)
+        res = get_opt_object(ce, "computeResources", at)
+        profile = get_opt_str(res, "instanceRole", at.key("computeResources")) if res is not None else None
+        out.append(
+            Resource(
+                kind=L.BATCH_COMPUTE_ENVIRONMENT,
+                arn=arn,
+                region=ctx.region,
+                name=get_str(ce, "computeEnvironmentName", at, default=arn.rsplit("/", 1)[-1]),
+                role_arns=_profile_roles(ctx, profile),
+                attributes=_attrs(
+                    state=get_opt_str(ce, "state", at), service_role_arn=get_opt_str(ce, "serviceRole", at)
+                ),
+            )
+        )
+    for at, q in ctx.objects("describe-job-queues", "jobQueues"):
+        arn = get_str(q, "jobQueueArn", at)
+        out.append(
+            Resource(
+                kind=L.BATCH_JOB_QUEUE,
+                arn=arn,
+                region=ctx.region,
+                name=get_str(q, "jobQueueName", at, default=arn.rsplit("/", 1)[-1]),
+                attributes=_attrs(state=get_opt_str(q, "state", at), status=get_opt_str(q, "status", at)),
+            )
+        )
+    for at, jd in ctx.objects("describe-job-definitions", "jobDefinitions"):
+        arn = get_str(jd, "jobDefinitionArn", at)
+        container = get_opt_object(jd, "containerProperties", at)
+        cat = at.key("containerProperties")
+        job_role = get_opt_str(container, "jobRoleArn", cat) if container is not None else None
+        out.append(
+            Resource(
+                kind=L.BATCH_JOB_DEFINITION,
+                arn=arn,
+                region=ctx.region,
+                name=get_str(jd, "jobDefinitionName", at, default=arn.rsplit("/", 1)[-1]),
+                role_arns=(ctx.role_arn(job_role),) if job_role else (),
+                attributes=_attrs(job_role_arn=ctx.role_arn(job_role) if job_role else None),
+            )
+        )
+    return out
+
+
+def _tag_match(filters: list[tuple[str, str, str]], tags: Mapping[str, str]) -> bool:
+    # CodeDeploy's EC2 tag filters (any one matches): KEY_ONLY, VALUE_ONLY, KEY_AND_VALUE.
+    # https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_EC2TagFilter.html
+    for key, value, kind in filters:
+        if kind == "KEY_ONLY" and key in tags:
+            return True
+        if kind == "VALUE_ONLY" and value in tags.values():
+            return True
+        if kind == "KEY_AND_VALUE" and tags.get(key) == value:
+            return True
+    return False
+
+
+def _codedeploy(ctx: Ctx) -> list[Resource]:
+    instances: list[tuple[dict[str, str], tuple[str, ...]]] = []
+    for rat, res in ctx.objects("describe-instances", "Reservations"):
+        for at, inst in get_objects(res, "Instances", rat):
+            prof = get_opt_object(inst, "IamInstanceProfile", at)
+            parn = None if prof is None else get_opt_str(prof, "Arn", at.key("IamInstanceProfile"))
+            instances.append((get_tags(inst, at), _profile_roles(ctx, parn)))
+    out = []
+    for key, at, resp in ctx.by_key("get-deployment-group"):
+        info = get_opt_object(resp, "deploymentGroupInfo", at)
+        if info is None:
+            raise at.error("missing deploymentGroupInfo")
+        at = at.key("deploymentGroupInfo")
+        app = get_str(info, "applicationName", at, default=key.split("/", 1)[0])
+        group = get_str(info, "deploymentGroupName", at, default=key.split("/", 1)[-1])
+        filters = [
+            (
+                get_str(f, "Key", w, default=""),
+                get_str(f, "Value", w, default=""),
+                get_str(f, "Type", w, default=""),
+            )
+            for w, f in get_objects(info, "ec2TagFilters", at)
+        ]
+        roles = tuple(dict.fromkeys(r for tags, rs in instances if _tag_match(filters, tags) for r in rs))
+        asgs = [get_str(a, "name", w, default="") for w, a in get_objects(info, "autoScalingGroups", at)]
+        out.append(
+            Resource(
+                kind=L.CODEDEPLOY_DEPLOYMENT_GROUP,
+                arn=f"arn:{_partition(ctx)}:codedeploy:{ctx.region}:{ctx.account_id}:deploymentgroup:{app}/{group}",
+                region=ctx.region,
+                name=f"{app}/{group}",
+                role_arns=roles,
+                attributes=_attrs(
+                    service_role_arn=get_opt_str(info, "serviceRoleArn", at),
+                    auto_scaling_groups=",".join(a for a in asgs if a) or None,
+                ),
+            )
+        )
+    return out
+
+
+def _apprunner(ctx: Ctx) -> list[Resource]:
+    out = []
+    for arn, at, resp in ctx.by_key("describe-service"):
+        svc = get_opt_object(resp, "Service", at)
+        if svc is None:
+            raise at.error("missing Service")
+        at = at.key("Service")
+        conf = get_opt_object(svc, "InstanceConfiguration", at)
+        cat = at.key("InstanceConfiguration")
+        role = get_opt_str(conf, "InstanceRoleArn", cat) if conf is not None else None
+        out.append(
+            Resource(
+                kind=L.APPRUNNER_SERVICE,
+                arn=get_str(svc, "ServiceArn", at, default=arn),
+                region=ctx.region,
+                name=get_str(svc, "ServiceName", at, default=arn.rsplit("/", 2)[-2]),
+                role_arns=(ctx.role_arn(role),) if role else (),
+                attributes=_attrs(status=get_opt_str(svc, "Status", at)),
+            )
+        )
+    return out
+
+
+def _agentcore(ctx: Ctx) -> list[Resource]:
+    out = []
+    for rid, at, resp in ctx.by_key("get-agent-runtime"):
+        # The SAR's runtime ARN is built from the runtime id (runtime/${RuntimeId}).
+        runtime_id = get_str(resp, "agentRuntimeId", at, default=rid)
+        arn = f"arn:{_partition(ctx)}:bedrock-agentcore:{ctx.region}:{ctx.account_id}:runtime/{runtime_id}"
+        role = get_opt_str(resp, "roleArn", at)
+        out.append(
+            Resource(
+                kind=L.AGENTCORE_RUNTIME,
+                arn=arn,
+                region=ctx.region,
+                name=get_str(resp, "agentRuntimeName", at, default=rid),
+                role_arns=(ctx.role_arn(role),) if role else (),
+                attributes=_attrs(status=get_opt_str(resp, "status", at)),
+            )
+        )
+    return out
+
+
 # Which reader builds which kinds. ECS reads three kinds at once; it runs once per region.
 READERS: tuple[tuple[tuple[str, ...], Callable[[Ctx], list[Resource]]], ...] = (
     ((L.EC2_INSTANCE,), _ec2),
@@ -336,6 +541,11 @@ READERS: tuple[tuple[tuple[str, ...], Callable[[Ctx], list[Resource]]], ...] = (
     ((L.SSM_MANAGED_INSTANCE,), _ssm),
     ((L.ECS_CLUSTER, L.ECS_SERVICE, L.ECS_TASK_DEFINITION), _ecs),
     ((L.DATAPIPELINE_PIPELINE,), _datapipeline),
+    ((L.EC2_LAUNCH_TEMPLATE,), _launch_templates),
+    ((L.BATCH_COMPUTE_ENVIRONMENT, L.BATCH_JOB_QUEUE, L.BATCH_JOB_DEFINITION), _batch),
+    ((L.CODEDEPLOY_DEPLOYMENT_GROUP,), _codedeploy),
+    ((L.APPRUNNER_SERVICE,), _apprunner),
+    ((L.AGENTCORE_RUNTIME,), _agentcore),
 )
 
 

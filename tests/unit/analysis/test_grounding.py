@@ -41,23 +41,27 @@ SAMPLE_ARNS: dict[str, tuple[str, ...]] = {
     "ecs:cluster": (f"arn:aws:ecs:{REGION}:{ACCT}:cluster/cl",),
     "ecs:service": (f"arn:aws:ecs:{REGION}:{ACCT}:service/cl/svc",),
     "ecs:task-definition": (f"arn:aws:ecs:{REGION}:{ACCT}:task-definition/fam:3",),
-    "ecs:task": (f"arn:aws:ecs:{REGION}:{ACCT}:task/cl/0123456789abcdef0123456789abcdef",),
-    "ecs:container-instance": (
-        f"arn:aws:ecs:{REGION}:{ACCT}:container-instance/cl/0123456789abcdef0123456789abcdef",
-    ),
     "datapipeline:pipeline": (f"arn:aws:datapipeline:{REGION}:{ACCT}:pipeline/df-0123456789ABCDEFGHIJ",),
     "ec2:launch-template": (f"arn:aws:ec2:{REGION}:{ACCT}:launch-template/lt-0123456789abcdef0",),
-    "autoscaling:launch-configuration": (
-        f"arn:aws:autoscaling:{REGION}:{ACCT}:launchConfiguration:0a1b2c3d-aaaa-bbbb-cccc-000000000000"
-        ":launchConfigurationName/lc",
-    ),
     "batch:job-queue": (f"arn:aws:batch:{REGION}:{ACCT}:job-queue/q",),
     "batch:compute-environment": (f"arn:aws:batch:{REGION}:{ACCT}:compute-environment/ce",),
     "batch:job-definition": (f"arn:aws:batch:{REGION}:{ACCT}:job-definition/jd:1",),
     "codedeploy:deployment-group": (f"arn:aws:codedeploy:{REGION}:{ACCT}:deploymentgroup:app/dg",),
+    "bedrock-agentcore:runtime": (f"arn:aws:bedrock-agentcore:{REGION}:{ACCT}:runtime/agent-0123456789",),
     "apprunner:service": (f"arn:aws:apprunner:{REGION}:{ACCT}:service/svc/0123456789abcdef0123456789abcdef",),
 }
 OTHER_REGION = "eu-west-1"
+# Attributes that switch every technique on (each reader sets its own subset).
+ATTRIBUTES = {
+    "instance_profile_arn": f"arn:aws:iam::{ACCT}:instance-profile/svc-admin",
+    "cluster_arn": f"arn:aws:ecs:{REGION}:{ACCT}:cluster/cl",
+    "task_definition_arn": f"arn:aws:ecs:{REGION}:{ACCT}:task-definition/fam:3",
+    "task_role_arn": f"arn:aws:iam::{ACCT}:role/svc-admin",
+    "job_role_arn": f"arn:aws:iam::{ACCT}:role/svc-admin",
+    "execute_command": "true",
+    "running": "1",
+    "container_instances": "2",
+}
 
 
 def rich_account() -> tuple[Account, list[str]]:
@@ -111,9 +115,10 @@ def rich_account() -> tuple[Account, list[str]]:
         "worker", trust_aws(user), limited, deny_policy, managed=(managed_deny, customer), boundary=boundary
     )
     acct.resource("ec2:instance", f"arn:aws:ec2:{REGION}:{ACCT}:instance/i-00000000000000bare")
+    assert set(SAMPLE_ARNS) == set(RESOURCE_KINDS), "a sample ARN for every collected kind"
     for kind, arns in SAMPLE_ARNS.items():
         for arn in arns:
-            acct.resource(kind, arn, *roles, attributes={"instance_profile_arn": f"arn:aws:iam::{ACCT}:instance-profile/svc-admin"})
+            acct.resource(kind, arn, *roles, attributes=ATTRIBUTES)
     for kind in (*RESOURCE_KINDS, *SAMPLE_ARNS):
         acct.inventory[(kind, REGION)] = InventoryRecord(kind=kind, region=REGION, state=InventoryState.OK)
         acct.inventory[(kind, OTHER_REGION)] = InventoryRecord(

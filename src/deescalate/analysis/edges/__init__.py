@@ -45,13 +45,20 @@ def explore(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> Exp
 
 
 def unexamined(ctx: EdgeContext) -> list[str]:
-    """Techniques that go through resources the snapshot holds no inventory of."""
+    """Techniques that go through resources the snapshot holds no inventory of, or that could not be
+    collected in some region (the call failed or was not made: e.g. an unsupported service); the
+    latter are examined only where listed, with conditional edges standing for the rest."""
     out: list[str] = []
     for checker in REGISTRY:
         missing = [k for k in checker.kinds if not ctx.inventoried(k)]
         if checker.kinds and len(missing) == len(checker.kinds):
             ids = "/".join(checker.ids)
             out.append(f"{ids} ({checker.title}): the snapshot has no {', '.join(missing)} inventory")
+            continue
+        gaps = [g for k in checker.kinds for g in ctx.gaps(k)]
+        if gaps:
+            where = "; ".join(f"{g.kind} in {g.region} ({g.why})" for g in gaps)
+            out.append(f"{'/'.join(checker.ids)} ({checker.title}): could not be collected: {where}")
     return out
 
 

@@ -17,6 +17,7 @@ from deescalate.analysis.edges import (
     codebuild,
     cognito,
     datapipeline,
+    deploy,
     ec2,
     ec2_profiles,
     ecs,
@@ -52,6 +53,7 @@ DIRECT: tuple[Checker, ...] = (
     *batch.CHECKERS,
     *bedrock.CHECKERS,
     *cognito.CHECKERS,
+    *deploy.CHECKERS,
 )
 
 

@@ -1,5 +1,7 @@
 """ECS techniques: a task definition naming a passed task role (trusting ecs-tasks.amazonaws.com),
-started as a service or a task, in a new cluster or an existing one.
+started as a service or a task, in a new cluster or an existing one (on Fargate or on the cluster's
+container instances, or on a container instance the source registers itself); a shell in a running
+task of a service by ECS Exec.
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
 """
 
@@ -13,10 +15,11 @@ from deescalate.analysis.edges.base import (
     EdgeContext,
     Principal,
     new_resource,
+    pass_role,
 )
 from deescalate.analysis.edges.patterns import gap_pattern, pass_role_checker, pass_to_existing_edges
 from deescalate.arn import partition_of
-from deescalate.model import Edge, Grant
+from deescalate.model import Edge, Grant, Resource
 
 TASKS = "ecs-tasks.amazonaws.com"
 CLUSTER = "ecs:cluster"
@@ -102,6 +105,131 @@ def _update_service(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge])
     )
 
 
+def _start_task(source: Principal, cluster: str) -> tuple[Grant, Grant]:
+    """RegisterTaskDefinition (new) + StartTask of it on the cluster's container instances.
+
+    StartTask is authorised on the task definition and carries the cluster as ecs:cluster.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StartTask.html
+    """
+    register = _register(source)
+    start = Grant(action="ecs:StartTask", resource=register.resource, context=(("ecs:cluster", (cluster,)),))
+    return register, start
+
+
+def _on_container_instances(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """ecs-005: StartTask needs container instances; clusters that have some (describe-clusters'
+    registeredContainerInstancesCount) take a task started with a passed role."""
+    account = source.account_id
+    clusters = [
+        c for c in ctx.resources(CLUSTER, account) if int(c.attributes.get("container_instances", "0")) > 0
+    ]
+    if not clusters:
+        return
+    for role in ctx.others(source, ctx.roles_trusting(TASKS, account)):
+        pass_grant = _pass(role.arn)
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique="ecs-005",
+            candidates=[(pass_grant, *_start_task(source, c.arn)) for c in clusters],
+            description=f"start a task as {role.name} on an existing cluster's container instances",
+        )
+        if edge is not None:
+            yield edge
+
+
+def _rogue_instance(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """ecs-007: register a machine the source controls as a container instance of a cluster (an
+    existing one, or a new one), start a task with a passed role on it and read the task role's
+    credentials from the agent. RegisterContainerInstance is authorised on the cluster.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterContainerInstance.html
+    """
+    account = source.account_id
+    partition = partition_of(source.arn)
+    new_cluster = new_resource("ecs:CreateCluster", account, partition=partition)
+    ways: list[Alternative] = []
+    for c in ctx.resources(CLUSTER, account):
+        register = Grant(action="ecs:RegisterContainerInstance", resource=c.arn)
+        ways.append((register, *_start_task(source, c.arn)))
+    ways.append(
+        (
+            Grant(action="ecs:CreateCluster", resource=new_cluster),
+            Grant(action="ecs:RegisterContainerInstance", resource=new_cluster),
+            *_start_task(source, new_cluster),
+        )
+    )
+    for role in ctx.others(source, ctx.roles_trusting(TASKS, account)):
+        pass_grant = _pass(role.arn)
+        edge = ctx.edge(
+            source=source.arn,
+            target=role.arn,
+            technique="ecs-007",
+            candidates=[(pass_grant, *way) for way in ways],
+            description=(
+                f"register a machine it controls as a container instance and start a task as {role.name}"
+            ),
+        )
+        if edge is not None:
+            yield edge
+
+
+def _pass(role_arn: str) -> Grant:
+    return pass_role(role_arn, TASKS)
+
+
+def _task_role(ctx: EdgeContext, service: Resource) -> str | None:
+    td = service.attributes.get("task_definition_arn")
+    for res in ctx.resources(TASK_DEFINITION, service.arn.split(":")[4]):
+        if res.arn == td:
+            return res.attributes.get("task_role_arn")
+    return None
+
+
+def _exec(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
+    """ecs-006: ECS Exec (ecs:ExecuteCommand, authorised on the cluster and the task) opens a shell
+    in a running task of a service, where the task role's credentials are at hand. A service
+    without ECS Exec can be given it by UpdateService (enableExecuteCommand, forceNewDeployment;
+    no iam:PassRole: the role does not change). The task role must also be allowed the
+    ssmmessages channel, which the task role's own policies decide (an admin role has it).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+    """
+    account = source.account_id
+    for svc in ctx.resources(SERVICE, account):
+        role_arn = _task_role(ctx, svc)
+        cluster = svc.attributes.get("cluster_arn")
+        if not role_arn or not cluster or role_arn == source.arn or not ctx.wants(source.arn, role_arn):
+            continue
+        cluster_name = cluster.rsplit("/", 1)[-1]
+        task = new_resource(
+            "ecs:ExecuteCommand", account, region=svc.region, rtype="task",
+            partition=partition_of(svc.arn), names={"ClusterName": cluster_name},
+        )
+        shell = (
+            Grant(action="ecs:ExecuteCommand", resource=cluster),
+            Grant(action="ecs:ExecuteCommand", resource=task),
+        )
+        enabled = svc.attributes.get("execute_command") == "true"
+        running = int(svc.attributes.get("running", "0")) > 0
+        candidates: list[Alternative] = []
+        if enabled and running:
+            candidates.append(shell)
+        candidates.append((Grant(action="ecs:UpdateService", resource=svc.arn), *shell))
+        edge = ctx.edge(
+            source=source.arn,
+            target=role_arn,
+            technique="ecs-006",
+            candidates=candidates,
+            via=svc.arn,
+            description=(
+                f"open a shell (ECS Exec) in a task of service {svc.name}, "
+                f"which runs as {role_arn.rsplit('/', 1)[-1]}"
+                + ("" if enabled and running else " (after UpdateService turns ECS Exec on)")
+            ),
+        )
+        if edge is not None:
+            yield edge
+
+
 CHECKERS: tuple[Checker, ...] = (
     Checker(
         technique="ecs-008",
@@ -135,6 +263,25 @@ CHECKERS: tuple[Checker, ...] = (
         technique="X-ECSUpdateService",
         needs=(("iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:UpdateService"),),
         find=_update_service,
+        kinds=(SERVICE,),
+    ),
+    Checker(
+        technique="ecs-005",
+        needs=(("iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:StartTask"),),
+        find=_on_container_instances,
+        kinds=(CLUSTER,),
+    ),
+    Checker(
+        technique="ecs-007",
+        needs=(
+            ("iam:PassRole", "ecs:RegisterContainerInstance", "ecs:RegisterTaskDefinition", "ecs:StartTask"),
+        ),
+        find=_rogue_instance,
+    ),
+    Checker(
+        technique="ecs-006",
+        needs=(("ecs:ExecuteCommand",),),
+        find=_exec,
         kinds=(SERVICE,),
     ),
 )

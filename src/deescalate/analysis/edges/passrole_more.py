@@ -5,8 +5,23 @@ trust (what PassRole can hand it) and the calls that create and start the resour
 
 from __future__ import annotations
 
-from deescalate.analysis.edges.base import Checker
+from collections.abc import Sequence
+
+from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, pass_role
 from deescalate.analysis.edges.patterns import pass_role_checker
+from deescalate.model import Role
+
+EMR = "elasticmapreduce.amazonaws.com"
+
+
+def _emr_service_role(ctx: EdgeContext, source: Principal, _role: Role) -> Sequence[Alternative]:
+    """RunJobFlow names two roles, both passed: the instance profile's and the EMR service role
+    (ServiceRole, a role trusting elasticmapreduce.amazonaws.com, e.g. EMR_DefaultRole).
+    https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-iam-role.html
+    A principal that cannot pass any service role cannot start a cluster: no edge.
+    """
+    return [(pass_role(r.arn, EMR),) for r in ctx.roles_trusting(EMR, source.account_id)]
+
 
 CHECKERS: tuple[Checker, ...] = (
     # https://docs.aws.amazon.com/apprunner/latest/dg/security_iam_service-with-iam.html
@@ -63,7 +78,9 @@ CHECKERS: tuple[Checker, ...] = (
         service_name="scheduler",
         calls=(("scheduler:CreateSchedule", ""),),
     ),
-    # An Auto Scaling group launches instances with the launch template's instance profile.
+    # An Auto Scaling group launches instances with the instance profile of its launch template
+    # or launch configuration (both need iam:PassRole on the profile's role).
+    # https://docs.aws.amazon.com/autoscaling/ec2/userguide/us-iam-role.html
     pass_role_checker(
         "X-AutoScaling",
         services=("ec2.amazonaws.com",),
@@ -73,14 +90,19 @@ CHECKERS: tuple[Checker, ...] = (
             ("ec2:CreateLaunchTemplate", ""),
             ("autoscaling:CreateAutoScalingGroup", ""),
         ),
+        alternatives=(
+            (("autoscaling:CreateLaunchConfiguration", ""), ("autoscaling:CreateAutoScalingGroup", "")),
+        ),
     ),
-    # EMR runs its cluster's instances with the EC2 instance profile passed to RunJobFlow.
+    # EMR runs its cluster's instances with the EC2 instance profile passed to RunJobFlow; the
+    # call passes the EMR service role too.
     pass_role_checker(
         "emr-001",
         services=("ec2.amazonaws.com",),
         service_name="elasticmapreduce",
         needs_instance_profile=True,
         calls=(("elasticmapreduce:RunJobFlow", ""),),
+        extra_grants=_emr_service_role,
     ),
     # A fleet's instance role trusts GameLift; the uploaded build runs on the fleet's instances.
     # https://docs.aws.amazon.com/gameliftservers/latest/developerguide/setting-up-role.html

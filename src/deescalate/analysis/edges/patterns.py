@@ -30,6 +30,8 @@ from deescalate.model import Edge, Grant, Resource, Role
 Call = tuple[str, str]
 # Where a kind could not be listed: (region, account, partition) -> the resource pattern to ask on.
 GapResource = Callable[[str, str, str], str]
+# Further grants a pass-role technique needs for a role: alternatives, one of which must hold.
+ExtraGrants = Callable[[EdgeContext, Principal, Role], Sequence[Alternative]]
 
 
 def _name(arn: str) -> str:
@@ -46,7 +48,7 @@ def pass_role_edges(
     service_name: str,
     needs_instance_profile: bool = False,
     unknown: Sequence[str] = (),
-    extra_grants: Callable[[Role], Sequence[Alternative]] | None = None,
+    extra_grants: ExtraGrants | None = None,
 ) -> Iterator[Edge]:
     """Edges source -> each role trusting one of `services`.
 
@@ -87,7 +89,7 @@ def pass_role_edges(
                 candidates=[
                     (pass_grant, *call, *extra, *more)
                     for call in calls
-                    for more in (extra_grants(role) if extra_grants is not None else ((),))
+                    for more in (extra_grants(ctx, source, role) if extra_grants is not None else ((),))
                 ],
                 unknown=unknown,
                 description=f"pass {role.name} to a new {service_name} resource and run code with it",
@@ -174,15 +176,15 @@ def pass_role_checker(
     needs_instance_profile: bool = False,
     alternatives: Sequence[Sequence[Call | str]] = (),
     unknown: Sequence[str] = (),
-    extra_grants: Callable[[Role], Sequence[Alternative]] | None = None,
+    extra_grants: ExtraGrants | None = None,
 ) -> Checker:
     """A checker for 'PassRole + these calls on new resources'.
 
     `calls`: actions, or (action, SAR resource type name) where the action has several types.
     `alternatives`: further sets of calls that work as well (each is one more way).
     `unknown`: facts the snapshot lacks that the technique needs (its edges are conditional).
-    `extra_grants(role)`: alternatives of further grants the technique needs for that role (one of
-    them joins each way), e.g. passing a second, service role.
+    `extra_grants(ctx, source, role)`: alternatives of further grants the technique needs for that
+    role (one of them joins each way; none: no edge), e.g. passing a second, service role.
     Every call is grounded in the SAR when the checker is built: an unknown action or an ambiguous
     resource type fails at import.
     """

@@ -88,4 +88,10 @@ def _checker(technique: str, action: str, verb: str, with_document: bool) -> Che
 CHECKERS: tuple[Checker, ...] = (
     _checker("ssm-001", "ssm:StartSession", "open an SSM session on", with_document=False),
     _checker("ssm-002", "ssm:SendCommand", "run an SSM command on", with_document=True),
+    # An association runs a document (AWS-RunShellScript with our commands) on its targets, as
+    # their instance profile; CreateAssociation is authorised on the instance and the document.
+    # https://docs.aws.amazon.com/systems-manager/latest/userguide/state-manager-associations.html
+    _checker(
+        "X-SSMOther", "ssm:CreateAssociation", "associate a shell-script document with", with_document=True
+    ),
 )
