@@ -71,6 +71,15 @@ def project(present: bool) -> World:
     return setup
 
 
+def job_queue(present: bool) -> World:
+    def setup(acct: Account) -> None:
+        acct.admin_role("svc-admin", trust_service(ECS))
+        if present:
+            acct.resource("batch:job-queue", f"arn:aws:batch:{REGION}:{ACCT}:job-queue/q")
+
+    return setup
+
+
 def ecs_service(present: bool) -> World:
     def setup(acct: Account) -> None:
         acct.admin_role("svc-admin", trust_service(ECS))
@@ -150,12 +159,11 @@ ROWS: tuple[Row, ...] = (
         "batch:RegisterJobDefinition",
         "batch:SubmitJob",
     ),
-    pass_role(
-        "batch-001",
-        ECS,
-        "batch:RegisterJobDefinition",
-        "batch:SubmitJob",
-        conditional="whether a Batch job queue exists is unknown",
+    Row(
+        id="batch-001",
+        actions=("iam:PassRole", "batch:RegisterJobDefinition", "batch:SubmitJob"),
+        setup=job_queue(True),
+        broken=job_queue(False),  # job queues listed, none exists: nothing to submit to
     ),
     pass_role(
         "gamelift-001",
@@ -372,6 +380,16 @@ def test_a_trust_deny_of_the_provider_stops_federation() -> None:
     acct.admin_role("sso-admin", trust)
     arn = acct.user("attacker", doc(allow("iam:UpdateSAMLProvider")))
     assert not [e for e in analyze(acct.build()).edges if e.source == arn]
+
+
+def test_batch_001_without_batch_inventory_is_conditional() -> None:
+    acct = Account()
+    acct.admin_role("svc-admin", trust_service(ECS))
+    for key in [k for k in acct.inventory if k[0] == "batch:job-queue"]:
+        del acct.inventory[key]
+    arn = acct.user("attacker", doc(allow(["iam:PassRole", "batch:RegisterJobDefinition", "batch:SubmitJob"])))
+    (edge,) = [e for e in analyze(acct.build()).edges if e.source == arn and e.technique == "batch-001"]
+    assert edge.conditional and any("job queue exists is unknown" in c for c in edge.conditions)
 
 
 def test_identity_pool_roles_are_asked_on_star_as_the_sar_says() -> None:
