@@ -4,13 +4,19 @@ Each subcommand lives in `deescalate.commands.<name>` and exposes `register(subp
 adds its parser and sets `func` to a `run(args) -> int`. This module is the one place that catches
 `DeescalateError`, prints its message to stderr, and turns it into an exit code: 0 clean,
 1 findings at or above the gate, 2 usage error, 3 runtime error.
+
+`-v/--verbose` (before or after the subcommand; twice for more) sends the library's log (the
+`deescalate.*` loggers: files read, calls made and retried, rounds of the analysis, timings) to
+stderr for the length of one `main()` call.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from deescalate import __version__
 from deescalate.commands import COMMANDS
@@ -48,11 +54,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="print the version and the AWS Service Authorization Reference data used")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    verbose_help = ("log what each stage does to stderr: files read, calls made and retried, rounds "
+                    "of the analysis, timings (-vv: more detail)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
         module.register(sub)
+    for subparser in sub.choices.values():  # also accepted after the subcommand
+        subparser.add_argument("-v", "--verbose", action="count", default=0, dest="verbose_sub",
+                               help=verbose_help)
     return parser
+
+
+class _Elapsed(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = time.monotonic()
+
+    def format(self, record: logging.LogRecord) -> str:
+        stage = record.name.removeprefix("deescalate.").split(".")[0]
+        return f"deescalate: [{time.monotonic() - self.started:7.2f}s] {stage}: {record.getMessage()}"
+
+
+def _verbose_logging(level: int) -> Callable[[], None]:
+    """Send `deescalate.*` log records to stderr; returns the undo (main() may run many times)."""
+    logger = logging.getLogger("deescalate")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Elapsed())
+    before = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if level > 1 else logging.INFO)
+    logger.propagate = False
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+
+    return undo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,8 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    verbosity = args.verbose + getattr(args, "verbose_sub", 0)
+    undo = _verbose_logging(verbosity) if verbosity else None
+    started = time.monotonic()
     try:
         code: int = args.func(args)
+        logging.getLogger("deescalate.cli").info("%s: exit %d after %.2fs", args.command, code,
+                                                 time.monotonic() - started)
         return code
     except DeescalateError as e:
         print(f"deescalate: {e}", file=sys.stderr)
@@ -78,3 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RUNTIME
     except BrokenPipeError:
         return EXIT_RUNTIME
+    finally:
+        if undo is not None:
+            undo()

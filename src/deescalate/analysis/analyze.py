@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -21,10 +23,15 @@ from deescalate.analysis.graph import admin_verdicts, findings
 from deescalate.model import ADMIN, Edge, Report, Role, Snapshot
 from deescalate.policy.match import resource_matches
 
+log = logging.getLogger("deescalate.analysis")
+
 
 def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
+    started = time.perf_counter()
     verdicts = admin_verdicts(snapshot, targets)
     admins = frozenset(v.arn for v in verdicts if not v.target_only)
+    log.info("admins: %d, targets: %d, of %d principals (%.2fs)", len(admins), len(verdicts) - len(admins),
+             len(snapshot.principal_arns()), time.perf_counter() - started)
     ctx = EdgeContext(snapshot, admins=admins)
     sources = []
     skipped_service_linked = 0
@@ -43,6 +50,8 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     # not escalate outright; their ancestors are grown like the sinks', then composed.
     actors, removers = actors_and_removers(ctx, sources, _firm(sinks, found.values()))
     if actors or removers:
+        log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
+                 len(actors), len(removers))
         _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
         for edge in compose(ctx, sources, found, actors=actors, removers=removers):
             _merge(found, edge)
@@ -50,7 +59,10 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     edges = sorted(
         (e for e in found.values() if e.target in reach), key=lambda e: (e.source, e.target, e.id)
     )
+    started = time.perf_counter()
     result = findings(snapshot.principal_arns(), edges, verdicts)
+    log.info("findings: %d principal(s) at risk, paths found in %.2fs", len(result),
+             time.perf_counter() - started)
 
     notes: list[str] = []
     for pattern in targets:
@@ -107,7 +119,10 @@ def _grow(
     reached = set(sinks)
     frontier = set(sinks)
     outright: set[str] = set()  # sources with an unconditional edge to ADMIN: what-ifs skipped
+    rounds = 0
     while frontier:
+        rounds += 1
+        started = time.perf_counter()
         round_ctx = ctx.for_round(frozenset(frontier))
         new: set[str] = set()
         for source in sources:
@@ -120,6 +135,9 @@ def _grow(
                     if source.arn not in reached:
                         new.add(source.arn)
         reached |= new
+        log.info("round %d: edges from %d source(s) into %d principal(s): %d principal(s) newly reach "
+                 "an admin or target, %d edge(s) so far (%.2fs)", rounds, len(sources), len(frontier),
+                 len(new), len(found), time.perf_counter() - started)
         frontier = new
 
 

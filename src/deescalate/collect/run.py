@@ -8,6 +8,7 @@ collection; after it, a failed call is recorded and the rest goes on.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -19,12 +20,13 @@ from deescalate import __version__
 from deescalate.collect.iam import caller_identity, collect_iam
 from deescalate.collect.org import collect_organization
 from deescalate.collect.regional import KIND_COLLECTORS
-from deescalate.collect.session import GLOBAL, Aws, FailedCall, Failure, fatal
+from deescalate.collect.session import GLOBAL, Aws, FailedCall, Failure, RetryCallback, fatal
 from deescalate.collect.store import Store
 from deescalate.errors import CollectError, UsageError
 from deescalate.snapshot import layout as L
 
 Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what was just done)
+log = logging.getLogger("deescalate.collect")
 
 REGION_WORKERS = 8
 DEFAULT_MAX_ATTEMPTS = 8
@@ -41,6 +43,7 @@ class _Ticker:
 
     def __call__(self, what: str) -> None:
         self.done += 1
+        log.info("step %d/%d: %s", self.done, self.total, what)
         if self.progress is not None:
             self.progress(self.done, self.total, what)
 
@@ -85,16 +88,20 @@ def collect(
     endpoint_url: str | None = None,
     progress: Progress | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    on_retry: RetryCallback | None = None,
 ) -> Path:
     """Collect a snapshot of the account into `out_dir` with read-only calls; returns the directory.
 
-    `progress` is called after each step, from the calling thread.
+    `progress` is called after each step, from the calling thread; `on_retry` whenever a failed
+    call is about to be sent again, from whichever thread makes it.
     """
     started = time.monotonic()
     out = Path(out_dir)
     Store.check(out)
     _check_arguments(regions, endpoint_url)
-    aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts)
+    aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts, on_retry=on_retry)
+    log.info("collecting into %s from %s, regions %s, at most %d attempts per call", out,
+             endpoint_url or "AWS", ", ".join(regions) if regions else "(every enabled one)", max_attempts)
     try:
         ident = caller_identity(aws)
     except Failure as e:
@@ -104,6 +111,7 @@ def collect(
     account_id = str(ident.get("Account", ""))
     # With --endpoint-url the listed regions are taken as given (an emulator's list means little).
     region_list = list(dict.fromkeys(regions)) if regions and endpoint_url else _regions(aws, regions)
+    log.info("account %s, caller %s; regions: %s", account_id, ident.get("Arn"), ", ".join(region_list))
     store = Store(out)
     try:
         store.write(L.CALLER_IDENTITY, ident)
@@ -126,6 +134,8 @@ def collect(
                 seconds=time.monotonic() - started,
             ),
         )
+        log.info("collected in %.1fs: %d calls, %d retried, %d failed", time.monotonic() - started,
+                 sum(aws.calls.values()), aws.retries, len(aws.failures))
         return store.finish()
     except BaseException:
         store.abandon()

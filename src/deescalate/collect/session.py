@@ -4,11 +4,15 @@ Every API request goes through a client made here. A botocore event hook counts 
 (pages included) per (service, operation, region) for the manifest; `Failure` carries a failed
 call's error code so the caller can record it and go on. Throttling and transient errors are
 retried by botocore itself ("adaptive" retry mode: exponential backoff plus client-side rate
-limiting; https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+limiting; https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html); two more
+hooks see each retry (why the last attempt failed, which attempt starts) and report it as a
+`Retry` to the caller's callback and to the `deescalate.collect` logger, so a call that is being
+retried is never silent. Each request is logged there too (INFO).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import Counter
@@ -23,6 +27,27 @@ from botocore.config import Config
 from deescalate.errors import CollectError
 
 GLOBAL = "global"  # the "region" recorded for IAM, STS and Organizations calls
+
+log = logging.getLogger("deescalate.collect")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry:
+    """A call botocore is about to send again: `attempt` of `max_attempts`, after `cause`."""
+
+    service: str
+    operation: str
+    region: str
+    attempt: int
+    max_attempts: int
+    cause: str
+
+    def summary(self) -> str:
+        return (f"retrying {self.service} {self.operation} in {self.region} "
+                f"(attempt {self.attempt} of {self.max_attempts}, after {self.cause})")
+
+
+RetryCallback = Callable[[Retry], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,14 +101,16 @@ def _one_line(message: str) -> str:
 class Aws:
     """A boto3 session shared by the collector's threads, with a client cache and call counts."""
 
-    def __init__(self, *, profile: str | None, endpoint_url: str | None, max_attempts: int) -> None:
+    def __init__(self, *, profile: str | None, endpoint_url: str | None, max_attempts: int,
+                 on_retry: RetryCallback | None = None) -> None:
         try:
             self.session = boto3.session.Session(profile_name=profile)
         except botocore.exceptions.ProfileNotFound as e:
             raise CollectError(f"the AWS profile {profile!r} is not configured ({e})") from e
         self.endpoint_url = endpoint_url
         self.config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            # total_max_attempts counts the first attempt too (botocore's max_attempts does not)
+            retries={"mode": "adaptive", "total_max_attempts": max_attempts},
             connect_timeout=10,
             read_timeout=60,
             max_pool_connections=16,
@@ -93,6 +120,10 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self.calls: Counter[tuple[str, str, str]] = Counter()
         self.failures: list[FailedCall] = []
+        self.max_attempts = max_attempts
+        self.on_retry = on_retry
+        self.retries = 0
+        self._causes: dict[str, str] = {}  # invocation id -> why its last attempt failed
 
     def client(self, service: str, region: str, *, attempts: int | None = None) -> Any:
         """A client for `service` in `region` (GLOBAL means us-east-1, where IAM/STS/Organizations answer).
@@ -105,20 +136,63 @@ class Aws:
                 real_region = "us-east-1" if region == GLOBAL else region
                 config = self.config
                 if attempts is not None:
-                    config = config.merge(Config(retries={"mode": "standard", "max_attempts": attempts}))
+                    config = config.merge(
+                        Config(retries={"mode": "standard", "total_max_attempts": attempts})
+                    )
                 client = self.session.client(
                     service, region_name=real_region, endpoint_url=self.endpoint_url, config=config
                 )
                 client.meta.events.register("before-call", self._counter(service, region))
+                client.meta.events.register("needs-retry", self._cause_of_failure)
+                client.meta.events.register(
+                    "request-created", self._retry_watch(service, region, attempts or self.max_attempts)
+                )
                 self._clients[key] = client
             return self._clients[key]
 
     def _counter(self, service: str, region: str) -> Callable[..., None]:
         def count(model: Any = None, **_: Any) -> None:
+            operation = str(getattr(model, "name", "?"))
+            log.info("call %s %s in %s", service, operation, region)
             with self._lock:
-                self.calls[(service, str(getattr(model, "name", "?")), region)] += 1
+                self.calls[(service, operation, region)] += 1
 
         return count
+
+    def _cause_of_failure(self, response: Any = None, caught_exception: Any = None,
+                          request_dict: Any = None, **_: Any) -> None:
+        """botocore's `needs-retry` event, after every attempt: remember why a failed one failed
+        (the retry handler decides whether to retry; `_retry_watch` sees if it did)."""
+        cause = None
+        if caught_exception is not None:
+            cause = type(caught_exception).__name__
+        elif response is not None:
+            http, parsed = response
+            status = getattr(http, "status_code", 0)
+            code = (parsed or {}).get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+            if status >= 400 or code:
+                cause = f"{code} (HTTP {status})" if code and code != str(status) else f"HTTP {status}"
+        invocation = ((request_dict or {}).get("context", {}).get("retries", {}).get("invocation-id"))
+        if cause and invocation:
+            with self._lock:
+                self._causes[invocation] = cause
+
+    def _retry_watch(self, service: str, region: str, max_attempts: int) -> Callable[..., None]:
+        def created(request: Any = None, operation_name: str = "?", **_: Any) -> None:
+            retries = getattr(request, "context", {}).get("retries", {})
+            attempt = int(retries.get("attempt", 1))
+            if attempt <= 1:
+                return
+            with self._lock:
+                cause = self._causes.pop(str(retries.get("invocation-id")), "an error")
+                self.retries += 1
+            retry = Retry(service=service, operation=operation_name, region=region, attempt=attempt,
+                          max_attempts=max_attempts, cause=cause)
+            log.info("%s", retry.summary())
+            if self.on_retry is not None:
+                self.on_retry(retry)
+
+        return created
 
     def offered(self, service: str, region: str) -> bool:
         """False when botocore knows `region` and knows `service` has no endpoint there.

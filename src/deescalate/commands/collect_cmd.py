@@ -1,4 +1,8 @@
-"""`deescalate collect`: read the account with read-only calls into a snapshot directory."""
+"""`deescalate collect`: read the account with read-only calls into a snapshot directory.
+
+Progress on stderr: a bar on a terminal; otherwise (a CI log) a line every few seconds. Either
+says when a failing call is being retried.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import argparse
 import json
 import sys
 import threading
+import time
 from typing import Any
 
-from deescalate.collect import DEFAULT_MAX_ATTEMPTS, collect
+from deescalate.collect import DEFAULT_MAX_ATTEMPTS, Retry, collect
 from deescalate.errors import EXIT_CLEAN
 
 
@@ -48,20 +53,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+HEARTBEAT_SECONDS = 5.0  # without a terminal: one progress line at most this often
+
+
 class _Bar:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.width = 0
+        self.done = 0
+        self.total = 0
 
     def __call__(self, done: int, total: int, what: str) -> None:
         with self.lock:
-            filled = int(30 * done / max(total, 1))
-            line = f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {what[:60]}"
-            sys.stderr.write(line.ljust(self.width))
-            self.width = len(line)
-            sys.stderr.flush()
+            self.done, self.total = done, total
+            self._draw(what[:60])
+
+    def retry(self, retry: Retry) -> None:
+        with self.lock:
+            self._draw(retry.summary()[:90])
+
+    def _draw(self, what: str) -> None:
+        filled = int(30 * self.done / max(self.total, 1))
+        line = f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {what}"
+        sys.stderr.write(line.ljust(self.width))
+        self.width = len(line)
+        sys.stderr.flush()
 
     def close(self) -> None:
         if self.width:
@@ -69,20 +87,74 @@ class _Bar:
             sys.stderr.flush()
 
 
+class _Heartbeat:
+    """Without a terminal (a CI log): a progress line every HEARTBEAT_SECONDS while collection
+    runs, with the retries since the previous line (how many, and the latest: which call, which
+    attempt, after what error), so a slow region is never silent."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.done = 0
+        self.total = 0
+        self.last = "starting"
+        self.retrying: Retry | None = None
+        self.retried = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="deescalate-progress", daemon=True)
+        self.thread.start()
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        with self.lock:
+            self.done, self.total, self.last = done, total, what
+
+    def retry(self, retry: Retry) -> None:
+        with self.lock:
+            self.retrying = retry
+            self.retried += 1
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self._line()
+
+    def _line(self) -> None:
+        with self.lock:
+            line = (f"deescalate: collect: {self.done}/{self.total or '?'} steps, "
+                    f"{time.monotonic() - self.started:.0f}s; last: {self.last}")
+            if self.retrying is not None:
+                n = self.retried
+                line += (f"; {n} retr{'y' if n == 1 else 'ies'} since the last line, latest: "
+                         f"{self.retrying.summary()}")
+                self.retrying, self.retried = None, 0
+        print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        if self.retrying is not None:  # retries since the last line are said, even at the very end
+            self._line()
+
+
+def reporter() -> _Bar | _Heartbeat:
+    """The progress display for stderr as it is: a bar on a terminal, else a heartbeat line."""
+    return _Bar() if sys.stderr.isatty() else _Heartbeat(HEARTBEAT_SECONDS)
+
+
 def run(args: argparse.Namespace) -> int:
-    bar = _Bar() if sys.stderr.isatty() else None
+    shown = reporter()
     try:
         out = collect(
             args.output,
             profile=args.profile,
             regions=args.regions,
             endpoint_url=args.endpoint_url,
-            progress=bar,
+            progress=shown,
             max_attempts=max(1, args.max_attempts),
+            on_retry=shown.retry,
         )
     finally:
-        if bar is not None:
-            bar.close()
+        shown.close()
     if args.last_accessed:
         from deescalate.commands.usage_step import add_last_accessed
 

@@ -22,7 +22,7 @@ from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
 from deescalate.remediate.usage import usage_of
 
-log = logging.getLogger("deescalate.cli")
+log = logging.getLogger("deescalate.plan")
 
 
 def register(sub: Any) -> None:
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = principals or None
     started = time.perf_counter()
     plan = build_plan(snapshot, report, default_analyze(targets), principals=wanted, targets=targets)
-    log.info("plan: %d principal(s) with denies, verified=%s, in %.2fs", len(plan.principals),
+    log.info("done: %d principal(s) with denies, verified=%s, in %.2fs", len(plan.principals),
              plan.verified, time.perf_counter() - started)
     if args.out:
         write_plan(plan, args.out)

@@ -23,7 +23,7 @@ from deescalate.report.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppr
 from deescalate.report.locate import IamFile, principal_locations, uri_for
 from deescalate.snapshot.layout import IAM_DETAILS, MANIFEST
 
-log = logging.getLogger("deescalate.cli")
+log = logging.getLogger("deescalate.report")
 
 
 def add_options(p: argparse.ArgumentParser, *, default_fail_on: str = "any") -> None:
@@ -158,7 +158,7 @@ def analyze_snapshot(snapshot: Snapshot, args: argparse.Namespace) -> Report:
     targets = tuple(args.targets)
     started = time.perf_counter()
     report: Report = analyze(snapshot, targets=targets)
-    log.info("analysis: %d admin(s), %d finding(s), %d edge(s) in %.2fs", len(report.admins),
+    log.info("analysis done: %d admin(s), %d finding(s), %d edge(s) in %.2fs", len(report.admins),
              len(report.findings), len(report.edges), time.perf_counter() - started)
     if args.with_plan and report.findings:
         from deescalate.remediate.plan import build_plan, default_analyze
@@ -191,15 +191,19 @@ def emit(report: Report, args: argparse.Namespace, *, sources: Sequence[IamFile]
             color = args.color == "always" or (
                 args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
             )
+            started = time.perf_counter()
             write(fmt, report, sys.stdout, gate=gate, color=color and fmt == "text", options=options)
+            log.info("wrote the %s report to stdout in %.2fs", fmt, time.perf_counter() - started)
             sys.stdout.flush()
         else:
+            started = time.perf_counter()
             try:
                 with file.open("w", encoding="utf-8") as out:
                     write(fmt, report, out, gate=gate, color=args.color == "always" and fmt == "text",
                           options=options)
             except OSError as e:
                 raise DeescalateError(f"cannot write the {fmt} report to {file}: {e.strerror or e}") from e
+            log.info("rendered the %s report in %.2fs", fmt, time.perf_counter() - started)
             print(f"deescalate: wrote the {fmt} report to {file}", file=sys.stderr)
         log.info("wrote the %s report in %.2fs", fmt, time.perf_counter() - started)
     return gate.exit_code

@@ -72,8 +72,14 @@ def run(args: argparse.Namespace) -> int:
     from deescalate.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="deescalate-") as tmp:
-        out = collect(Path(tmp) / "snapshot", profile=args.profile, regions=args.regions,
-                      endpoint_url=args.endpoint_url)
+        from deescalate.commands.collect_cmd import reporter
+
+        shown = reporter()
+        try:
+            out = collect(Path(tmp) / "snapshot", profile=args.profile, regions=args.regions,
+                          endpoint_url=args.endpoint_url, progress=shown, on_retry=shown.retry)
+        finally:
+            shown.close()
         print(f"deescalate: collected a snapshot into {out} (temporary)", file=sys.stderr)
         # SARIF names the collected IAM file relative to a base id: the directory is gone afterwards.
         from deescalate.report.locate import IamFile

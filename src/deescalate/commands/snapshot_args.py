@@ -15,7 +15,7 @@ from pathlib import Path
 from deescalate.errors import UsageError
 from deescalate.model import Snapshot
 
-log = logging.getLogger("deescalate.cli")
+log = logging.getLogger("deescalate.snapshot")
 
 
 def load_snapshot_args(paths: Sequence[str], *, demo: bool = False) -> Snapshot:

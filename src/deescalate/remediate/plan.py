@@ -59,6 +59,8 @@ solved again, until the analysis finds nothing or finds nothing new.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -75,6 +77,7 @@ from deescalate.remediate.verify import AnalyzeFn, Verification, remaining_edges
 from deescalate.sar import reference_version
 
 MAX_ROUNDS = 6
+log = logging.getLogger("deescalate.plan")
 
 _ROLE_USE_ACTIONS = (
     "iam:passrole", "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"
@@ -365,8 +368,12 @@ def build_plan(
         for e in by_principal[arn].edges:
             _merge_edge(edges, e)
     plan = _solve_all(snapshot, report, instance, targets)
-    for _ in range(MAX_ROUNDS):
+    for n in range(1, MAX_ROUNDS + 1):
+        started = time.perf_counter()
         remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
+        log.info("verify round %d: %d deny statement(s) on %d principal(s) leave %d edge(s) open (%.2fs)",
+                 n, sum(len(p.denies) for p in plan.principals), len(plan.principals), len(remaining),
+                 time.perf_counter() - started)
         grew = False
         denied = {p.principal: [(d.action, d.resource) for d in p.denies if d.apply] for p in plan.principals}
         for edge in remaining:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,11 +30,14 @@ from deescalate.snapshot.resources import Ctx, read_region
 from deescalate.snapshot.usage import parse_last_accessed
 from deescalate.snapshot.where import At, as_object, get_list, get_objects, get_opt_str, get_str
 
+log = logging.getLogger("deescalate.snapshot")
+
 
 def read_json(path: Path, shown: str) -> Any:
     """Parse one JSON file; `shown` is how error messages name it."""
     try:
         raw = path.read_bytes()
+        log.info("read %s (%d bytes)", shown, len(raw))
         # `aws ... > file.json` in Windows PowerShell writes UTF-16 with a byte order mark, and some
         # editors add a UTF-8 one; JSON itself is UTF-8 without.
         encoding = "utf-16" if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
