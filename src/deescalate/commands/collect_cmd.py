@@ -81,7 +81,7 @@ class _Bar:
         self.width = len(line)
         sys.stderr.flush()
 
-    def close(self) -> None:
+    def close(self, *, finished: bool = True) -> None:
         if self.width:
             sys.stderr.write("\r" + " " * self.width + "\r")
             sys.stderr.flush()
@@ -129,10 +129,12 @@ class _Heartbeat:
                 self.retrying, self.retried = None, 0
         print(line, file=sys.stderr, flush=True)
 
-    def close(self) -> None:
+    def close(self, *, finished: bool = True) -> None:
+        """Stop; when collection finished, say the retries since the last line (a failed run
+        ends with its one-sentence error instead)."""
         self.stop.set()
         self.thread.join()
-        if self.retrying is not None:  # retries since the last line are said, even at the very end
+        if finished and self.retrying is not None:
             self._line()
 
 
@@ -143,6 +145,7 @@ def reporter() -> _Bar | _Heartbeat:
 
 def run(args: argparse.Namespace) -> int:
     shown = reporter()
+    finished = False
     try:
         out = collect(
             args.output,
@@ -153,8 +156,9 @@ def run(args: argparse.Namespace) -> int:
             max_attempts=max(1, args.max_attempts),
             on_retry=shown.retry,
         )
+        finished = True
     finally:
-        shown.close()
+        shown.close(finished=finished)
     if args.last_accessed:
         from deescalate.commands.usage_step import add_last_accessed
 

@@ -75,11 +75,13 @@ def run(args: argparse.Namespace) -> int:
         from deescalate.commands.collect_cmd import reporter
 
         shown = reporter()
+        finished = False
         try:
             out = collect(Path(tmp) / "snapshot", profile=args.profile, regions=args.regions,
                           endpoint_url=args.endpoint_url, progress=shown, on_retry=shown.retry)
+            finished = True
         finally:
-            shown.close()
+            shown.close(finished=finished)
         print(f"deescalate: collected a snapshot into {out} (temporary)", file=sys.stderr)
         # SARIF names the collected IAM file relative to a base id: the directory is gone afterwards.
         from deescalate.report.locate import IamFile
