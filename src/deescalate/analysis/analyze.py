@@ -47,8 +47,12 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     found: dict[str, Edge] = {}
     _grow(ctx, sources, sinks, found)
     # Composition (compose.py): principals that may rewrite or strip others' permissions and do
-    # not escalate outright; their ancestors are grown like the sinks', then composed.
-    actors, removers = actors_and_removers(ctx, sources, _firm(sinks, found.values()))
+    # not reach an admin already; their ancestors are grown like the sinks', then composed.
+    # A principal that already reaches one, even only conditionally (a shared `Allow * if MFA`),
+    # is a finding anyway; composing through it would only add more routes, at a cost that grows
+    # with the cube of the principals who can act as one another. The plan's verification cuts
+    # its direct edges first and then composes it (see docs/analysis.md).
+    actors, removers = actors_and_removers(ctx, sources, _can_reach(sinks, found.values()))
     if actors or removers:
         log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
                  len(actors), len(removers))
