@@ -42,7 +42,17 @@ from deescalate.snapshot.iam import parse_details
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 DATE = "2024-01-01T00:00:00Z"
-REFERENCE = Path("/work/shared/reference/aws-managed-policies.json")
+REFERENCE = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "aws-managed-policies.json",
+            Path("/work/shared/reference/aws-managed-policies.json"),
+        )
+        if p.is_file()
+    ),
+    Path("/work/shared/reference/aws-managed-policies.json"),
+)
 SERVICES = ["s3", "dynamodb", "sqs", "sns", "logs", "kinesis", "secretsmanager", "ssm", "cloudwatch", "kms"]
 VERBS = ["Get*", "List*", "Describe*", "Put*", "Update*", "Create*", "Delete*", "Query", "Scan", "Send*"]
 SERVICE_PRINCIPALS = {

@@ -36,7 +36,18 @@ ACCT = "111111111111"
 OTHER = "222222222222"
 REGION = "us-east-1"
 ADMIN_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
-_REFERENCE = Path("/work/shared/reference/aws-managed-policies.json")
+# shared/ lies beside the repository (CI lays it there too); /work/shared is this workplace's copy.
+_REFERENCE = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "aws-managed-policies.json",
+            Path("/work/shared/reference/aws-managed-policies.json"),
+        )
+        if p.is_file()
+    ),
+    Path("/work/shared/reference/aws-managed-policies.json"),
+)
 
 
 def stmt(
