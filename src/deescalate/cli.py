@@ -2,8 +2,10 @@
 
 Each subcommand lives in `deescalate.commands.<name>` and exposes `register(subparsers)`, which
 adds its parser and sets `func` to a `run(args) -> int`. This module is the one place that catches
-`DeescalateError`, prints its message to stderr, and turns it into an exit code: 0 clean,
-1 findings at or above the gate, 2 usage error, 3 runtime error.
+`DeescalateError`, prints its message to stderr (through `terminal.clean`: a crafted name cannot
+drive the terminal), and turns it into an exit code: 0 clean, 1 findings at or above the gate,
+2 usage error, 3 runtime error. Any other exception is a bug; it still ends as one line and exit 3
+(never a traceback, never exit 1, the "findings" code), the traceback shown only with -v.
 
 `-v/--verbose` (before or after the subcommand; twice for more) sends the library's log (the
 `deescalate.*` loggers: files read, calls made and retried, rounds of the analysis, timings) to
@@ -16,11 +18,13 @@ import argparse
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 
 from deescalate import __version__
 from deescalate.commands import COMMANDS
 from deescalate.errors import EXIT_RUNTIME, EXIT_USAGE, DeescalateError
+from deescalate.terminal import clean
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,12 +119,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                  time.monotonic() - started)
         return code
     except DeescalateError as e:
-        print(f"deescalate: {e}", file=sys.stderr)
+        print(f"deescalate: {clean(str(e), keep_newlines=True)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("deescalate: interrupted", file=sys.stderr)
         return EXIT_RUNTIME
     except BrokenPipeError:
+        return EXIT_RUNTIME
+    except RecursionError:
+        # Last line of defence for hostile input the readers did not catch (they should: a bug).
+        print("deescalate: an input is nested too deeply to process (internal error, please report)",
+              file=sys.stderr)
+        return EXIT_RUNTIME
+    except Exception as e:  # one line and exit 3 instead of a traceback; -v shows it
+        if verbosity:
+            traceback.print_exc()
+        print(f"deescalate: internal error ({type(e).__name__}: {clean(str(e))[:200]}); "
+              "please report it (-v shows the traceback)", file=sys.stderr)
         return EXIT_RUNTIME
     finally:
         if undo is not None:

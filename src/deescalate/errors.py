@@ -47,6 +47,10 @@ def empty_file(path: object) -> str:
     return f"{path}: empty file"
 
 
+class PlanError(UsageError):
+    """A plan apply refuses before any call: malformed, edited after its check, or unsafe (exit 2)."""
+
+
 class SnapshotError(DeescalateError):
     """A snapshot file or directory is missing, malformed, or of an unknown format version."""
 

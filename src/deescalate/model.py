@@ -499,11 +499,19 @@ class DenyChoice:
     narrowness: int
 
 
+class PolicyPlacement(StrEnum):
+    """Where a principal's deny document goes: one inline policy, one customer managed policy, or none."""
+
+    INLINE = "inline"
+    MANAGED = "managed"
+    NONE = "none"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PrincipalPlan:
     principal: str
     denies: tuple[Deny, ...]
-    placement: str = "inline"  # "inline" or "managed"
+    placement: PolicyPlacement = PolicyPlacement.INLINE
     policy_name: str = ""
     document: str = ""  # the policy JSON apply will write
     unfixable: str | None = None  # why it cannot be fixed within AWS quotas, if so
@@ -521,3 +529,6 @@ class Plan:
     remaining: tuple[Edge, ...] = ()  # edges the plan leaves open (empty when verified)
     verified: bool = False
     targets: tuple[str, ...] = ()  # the --target ARNs the analysis was run with (verify reuses them)
+    # The escalation edges the denies were solved against: a deny hitting a grant of one of them (an
+    # edge it names in `cuts`) is tied to a finding; any other deny is hand-written ("manual").
+    edges: tuple[Edge, ...] = ()

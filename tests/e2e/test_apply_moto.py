@@ -7,14 +7,15 @@ from pathlib import Path
 
 import boto3
 import pytest
+import remediate_cases as cases
 from apply_helpers import FailingIAM, iam_dump
 
 from deescalate.cli import main
 from deescalate.errors import ApplyError
-from deescalate.model import Deny, Plan, PrincipalPlan
-from deescalate.remediate.apply import execute, live_state, prepare
+from deescalate.model import Deny, Plan, PolicyPlacement, PrincipalPlan
+from deescalate.remediate.apply import execute, prepare
 from deescalate.remediate.aws import Clients, connect
-from deescalate.remediate.journal import Call, Journal, read_journal, records
+from deescalate.remediate.journal import Api, Call, Journal, read_journal, records
 from deescalate.remediate.planfile import write_plan
 from deescalate.remediate.quotas import render_document
 from deescalate.remediate.revert import execute_reverts, revert_calls
@@ -44,15 +45,7 @@ def deny(principal: str, n: int, action: str, resource: str, apply: bool = True)
 
 
 def hand_plan(clients: Clients, placements: dict[str, str]) -> Plan:
-    out = []
-    for n, (arn, placement) in enumerate(sorted(placements.items())):
-        ds = (deny(arn, 2 * n, "iam:PutUserPolicy" if ":user/" in arn else "iam:PutRolePolicy", arn),
-              deny(arn, 2 * n + 1, "iam:PassRole", f"arn:aws:iam::{ACCT}:role/app"))
-        name = "deescalate-deny" if placement == "inline" else "deescalate-deny-" + arn.split(":")[5].replace("/", "-")
-        out.append(PrincipalPlan(principal=arn, denies=ds, placement=placement, policy_name=name,
-                                 document=json.dumps(render_document(ds)),
-                                 state=live_state(clients.iam, arn) or ()))
-    return Plan(account_id=ACCT, snapshot="hand", snapshot_time=None, principals=tuple(out), verified=True)
+    return cases.hand_plan(clients.iam, {arn: PolicyPlacement(p) for arn, p in placements.items()})
 
 
 ALICE = f"arn:aws:iam::{ACCT}:user/alice"
@@ -68,7 +61,7 @@ def test_apply_is_idempotent_and_revert_restores_exactly(moto_endpoint: str, tmp
     apis = [c.api for c in prepared.calls]
     assert apis == ["PutRolePolicy", "PutUserPolicy", "CreatePolicy", "AttachUserPolicy"]  # by ARN
     journal = Journal(tmp_path / "j.jsonl")
-    execute(prepared.calls, clients.iam, journal)
+    execute(prepared, clients.iam, journal)
     after = iam_dump(clients.iam)
     alice_plan = next(p for p in plan.principals if p.principal == ALICE)
     assert after["users"]["alice"]["inline"]["deescalate-deny"] == render_document(alice_plan.denies)
@@ -91,10 +84,10 @@ def test_interrupted_apply_then_revert_leaves_the_account_as_it_started(
     clients = seed(moto_endpoint)
     before = iam_dump(clients.iam)
     plan = hand_plan(clients, {ALICE: "inline", BOB: "managed", APP: "inline"})
-    calls = prepare(plan, clients).calls
+    prepared = prepare(plan, clients)
     journal = Journal(tmp_path / "j.jsonl")
     with pytest.raises(ApplyError, match="journal"):
-        execute(calls, FailingIAM(clients.iam, fail_at), journal)
+        execute(prepared, FailingIAM(clients.iam, fail_at), journal)
     recs = records(read_journal(journal.path))
     assert [r.status for r in recs] == ["done"] * (fail_at - 1) + ["failed"]
     if fail_at > 1:
@@ -126,15 +119,16 @@ def test_switching_a_deny_off_rewrites_then_removes_only_our_policy(moto_endpoin
     before = iam_dump(clients.iam)
     plan = hand_plan(clients, {BOB: "managed"})
     journal = Journal(tmp_path / "j.jsonl")
-    execute(prepare(plan, clients).calls, clients.iam, journal)
+    execute(prepare(plan, clients), clients.iam, journal)
     (pp,) = plan.principals
     one_off = Plan(account_id=ACCT, snapshot="hand", snapshot_time=None, principals=(
         PrincipalPlan(principal=BOB, denies=(pp.denies[0], Deny(**{**{f: getattr(pp.denies[1], f) for f in (
             "id", "principal", "action", "resource", "cuts", "techniques", "why")}, "apply": False})),
-            placement="managed", policy_name=pp.policy_name, state=pp.state),))
-    calls = prepare(one_off, clients).calls
-    assert [c.api for c in calls] == ["CreatePolicyVersion"]
-    execute(calls, clients.iam, journal)
+            placement=PolicyPlacement.MANAGED, policy_name=pp.policy_name, state=pp.state,
+            document=json.dumps(render_document((pp.denies[0],)))),), edges=plan.edges)
+    prepared = prepare(one_off, clients)
+    assert [c.api for c in prepared.calls] == ["CreatePolicyVersion"]
+    execute(prepared, clients.iam, journal)
     assert iam_dump(clients.iam)["policies"]["deescalate-deny-user-bob"]["versions"] == 2
     execute_reverts(clients.iam, revert_calls(records(read_journal(journal.path))), journal=journal)
     assert iam_dump(clients.iam) == before
@@ -166,8 +160,10 @@ def test_cli_dry_run_apply_and_revert_all_across_pages(moto_endpoint: str, tmp_p
     iam.create_group(GroupName="ops")
     iam.put_group_policy(GroupName="ops", PolicyName="deescalate-notours", PolicyDocument=ALLOW_ALL_IAM)
     assert main(["revert", "--all", "--endpoint-url", moto_endpoint]) == 0
-    assert "Dry run: 109 undo call(s)" in capsys.readouterr().out  # 105 + alice + app + ops + bob's managed
-    assert main(["revert", "--all", "--yes", "--endpoint-url", moto_endpoint]) == 3
+    dry = capsys.readouterr()
+    assert "Dry run: 108 undo call(s)" in dry.out  # 105 + alice + app + bob's managed; not ops' look-alike
+    assert "deescalate-notours" in dry.err and "left alone" in dry.err
+    assert main(["revert", "--all", "--yes", "--endpoint-url", moto_endpoint]) == 0
     captured = capsys.readouterr()
     assert "deescalate-notours" in captured.err and "left alone" in captured.err
     assert iam.list_group_policies(GroupName="ops")["PolicyNames"] == ["deescalate-notours"]
@@ -211,10 +207,12 @@ def test_unreachable_endpoint_and_bad_profile_are_runtime_errors(tmp_path: Path,
 def test_revert_refuses_a_journal_of_another_account(moto_endpoint: str, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     journal = Journal(tmp_path / "j.jsonl")
-    seq = journal.pending(Call(api="PutUserPolicy", params={"UserName": "alice", "PolicyName": "deescalate-deny"},
-                               principal="arn:aws:iam::999999999999:user/alice",
-                               undo=(Call(api="DeleteUserPolicy",
-                                          params={"UserName": "alice", "PolicyName": "deescalate-deny"}),)))
+    alice = "arn:aws:iam::999999999999:user/alice"
+    seq = journal.pending(Call(api=Api.PUT_USER_POLICY, params={
+        "UserName": "alice", "PolicyName": "deescalate-deny",
+        "PolicyDocument": json.dumps(render_document([deny(alice, 1, "iam:PassRole", "*")]))},
+        principal=alice, undo=(Call(api=Api.DELETE_USER_POLICY,
+                                    params={"UserName": "alice", "PolicyName": "deescalate-deny"}),)))
     journal.done(seq)
     assert main(["revert", "--journal", str(journal.path), "--yes", "--endpoint-url", moto_endpoint]) == 3
     assert "account(s) 999999999999" in capsys.readouterr().err

@@ -167,11 +167,11 @@ def test_interrupted_apply_of_a_real_plan_then_revert(moto_endpoint: str, tmp_pa
     plan_path = tmp_path / "plan.json"
     assert main(["plan", str(tmp_path / "s1"), "-o", str(plan_path)]) == 0
     clients = connect(endpoint_url=moto_endpoint)
-    calls = prepare(read_plan(plan_path), clients).calls
-    half = len(calls) // 2 + 1
+    prepared = prepare(read_plan(plan_path), clients)
+    half = len(prepared.calls) // 2 + 1
     journal = tmp_path / "j.jsonl"
     with pytest.raises(Exception, match="journal"):
-        execute(calls, FailingIAM(clients.iam, half), Journal(journal))
+        execute(prepared, FailingIAM(clients.iam, half), Journal(journal))
     assert iam_dump(iam) != start
     assert main(["revert", "--journal", str(journal), "--yes", "--endpoint-url", moto_endpoint]) == 0
     assert iam_dump(iam) == start

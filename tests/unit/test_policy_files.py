@@ -38,13 +38,13 @@ def test_apply_write_covers_every_call_of_apply_and_revert() -> None:
         f"{svc}:{op}" for svc in ("iam", "sts") for op in session.get_service_model(svc).operation_names
     }
     used: set[str] = set()
-    for module in ("apply.py", "revert.py", "aws.py"):
+    for module in ("apply.py", "revert.py", "aws.py", "journal.py"):
         source = (REPO / "src" / "deescalate" / "remediate" / module).read_text()
-        # A template such as f"Put{K}Policy" is filled with the entity kinds the module names.
-        kinds = [k for k in ("User", "Role", "Group") if f'"{k}"' in source]
-        for literal in re.findall(r'"([A-Z][A-Za-z{}]+)"', source):
-            for kind in kinds:
-                name = re.sub(r"\{[A-Za-z_]+\}", kind, literal)
+        # A template is filled with the kinds it stands for: f"Put{K}Policy" with a user's or role's
+        # (apply writes to nothing else), f"Delete{kind}Policy" also with a group's (revert --all).
+        for literal in re.findall(r'"([A-Z][A-Za-z{}.]+)"', source):
+            for kind in ("User", "Role", "Group") if "{kind}" in literal else ("User", "Role"):
+                name = re.sub(r"\{[A-Za-z_.]+\}", kind, literal)
                 used |= {f"{svc}:{name}" for svc in ("iam", "sts")} & operations
     assert "iam:PutUserPolicy" in used and "sts:GetCallerIdentity" in used  # the scan sees the calls
     assert used - _actions("apply-write.json") == set()

@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
 
 from deescalate.errors import CollectError
@@ -218,7 +219,7 @@ class Aws:
         client = self.client(service, region, attempts=attempts)
         try:
             resp: dict[str, Any] = getattr(client, operation)(**params)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        except AWS_ERRORS as e:
             raise self._failure(service, region, client, operation, e) from e
         resp.pop("ResponseMetadata", None)
         return resp
@@ -228,7 +229,7 @@ class Aws:
         client = self.client(service, region)
         try:
             resp: dict[str, Any] = client.get_paginator(operation).paginate(**params).build_full_result()
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        except AWS_ERRORS as e:
             raise self._failure(service, region, client, operation, e) from e
         resp.pop("ResponseMetadata", None)
         return resp
@@ -239,6 +240,15 @@ class Aws:
         return Failure(
             FailedCall(service=service, operation=api_name, region=region, code=code, message=message)
         )
+
+
+# An endpoint answering something that is not AWS's XML/JSON (an HTML proxy page) raises
+# ResponseParserError, which is not a BotoCoreError.
+AWS_ERRORS = (
+    botocore.exceptions.ClientError,
+    botocore.exceptions.BotoCoreError,
+    botocore.parsers.ResponseParserError,
+)
 
 
 def fatal(e: Exception, endpoint_url: str | None) -> CollectError:

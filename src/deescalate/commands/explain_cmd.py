@@ -37,6 +37,7 @@ from deescalate.policy.explain import (
     resolve_principal,
 )
 from deescalate.policy.parse import parse_policy
+from deescalate.terminal import clean
 
 
 def register(sub: Any) -> None:
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
                                 complete_context=args.complete_context)
             print(json.dumps(out, indent=2))
         else:
-            print(decision_text(decision, principal=principal, action=args.action, resource=args.resource))
+            text = decision_text(decision, principal=principal, action=args.action, resource=args.resource)
+            print(clean(text, keep_newlines=True))
         return EXIT_CLEAN
     if args.principal or args.action or args.context or args.session_policy:
         raise UsageError("--batch takes the requests from FILE; drop --principal/--action/--context/"

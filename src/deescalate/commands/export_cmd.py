@@ -10,7 +10,7 @@ from typing import Any
 
 from deescalate.errors import EXIT_CLEAN, UsageError
 from deescalate.remediate.export import ExportFormat, export_plan
-from deescalate.remediate.planfile import read_plan
+from deescalate.remediate.planfile import read_checked_plan
 
 
 def register(sub: Any) -> None:
@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    plan = read_plan(args.plan)
+    plan = read_checked_plan(args.plan)
     document = export_plan(plan, ExportFormat(args.fmt), source=Path(args.plan).name)
     text = json.dumps(document, indent=2) + "\n"
     if args.output:

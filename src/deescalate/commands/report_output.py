@@ -17,11 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from deescalate.errors import DeescalateError, UsageError
+from deescalate.files import open_private
 from deescalate.model import Report, Snapshot
 from deescalate.report import FORMATS, Detail, RenderOptions, write
 from deescalate.report.gate import FAIL_ON_CHOICES, FailOn, evaluate, load_suppressions
 from deescalate.report.locate import IamFile, principal_locations, uri_for
 from deescalate.snapshot.layout import IAM_DETAILS, MANIFEST
+from deescalate.terminal import clean
 
 log = logging.getLogger("deescalate.report")
 
@@ -184,7 +186,7 @@ def emit(report: Report, args: argparse.Namespace, *, sources: Sequence[IamFile]
     options = RenderOptions(detail=Detail(args.detail), max_paths=args.max_paths,
                             sarif_all_rules=args.sarif_all_rules, locations=locations)
     for w in gate.warnings():
-        print(f"deescalate: warning: {w}", file=sys.stderr)
+        print(f"deescalate: warning: {clean(w)}", file=sys.stderr)
     for fmt, file in outputs:
         started = time.perf_counter()
         if file is None:
@@ -198,12 +200,12 @@ def emit(report: Report, args: argparse.Namespace, *, sources: Sequence[IamFile]
         else:
             started = time.perf_counter()
             try:
-                with file.open("w", encoding="utf-8") as out:
+                with os.fdopen(open_private(file, append=False), "w", encoding="utf-8") as out:
                     write(fmt, report, out, gate=gate, color=args.color == "always" and fmt == "text",
                           options=options)
             except OSError as e:
                 raise DeescalateError(f"cannot write the {fmt} report to {file}: {e.strerror or e}") from e
             log.info("rendered the %s report in %.2fs", fmt, time.perf_counter() - started)
-            print(f"deescalate: wrote the {fmt} report to {file}", file=sys.stderr)
+            print(f"deescalate: wrote the {fmt} report to {clean(str(file))}", file=sys.stderr)
         log.info("wrote the %s report in %.2fs", fmt, time.perf_counter() - started)
     return gate.exit_code

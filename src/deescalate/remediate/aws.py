@@ -14,9 +14,16 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 
 from deescalate.errors import ApplyError
 
+# ResponseParserError (an endpoint answering HTML, say) is not a BotoCoreError.
+_AWS_ERRORS = (
+    botocore.exceptions.BotoCoreError,
+    botocore.exceptions.ClientError,
+    botocore.parsers.ResponseParserError,
+)
 IAM_REGION = "us-east-1"  # IAM is global; its endpoint lives in us-east-1
 
 
@@ -55,7 +62,7 @@ def call_api(iam: Any, api: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
         result: dict[str, Any] = getattr(iam, _snake(api))(**params)
         return result
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+    except _AWS_ERRORS as e:
         raise ApplyError(f"{_service(iam)}:{api} {_brief(params)} failed: {e}".replace("  ", " ")) from e
 
 
@@ -86,7 +93,7 @@ def pages(iam: Any, api: str, key: str, **params: Any) -> Iterator[Any]:
     try:
         for page in iam.get_paginator(_snake(api)).paginate(**params):
             yield from page.get(key, [])
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+    except _AWS_ERRORS as e:
         raise ApplyError(f"iam:{api} {_brief(params)} failed: {e}") from e
 
 

@@ -67,7 +67,17 @@ from dataclasses import dataclass, replace
 from deescalate.analysis.analyze import analyze
 from deescalate.errors import UsageError
 from deescalate.grounding import deny_problem
-from deescalate.model import ADMIN, Deny, DenyChoice, Edge, Plan, PrincipalPlan, Report, Snapshot
+from deescalate.model import (
+    ADMIN,
+    Deny,
+    DenyChoice,
+    Edge,
+    Plan,
+    PolicyPlacement,
+    PrincipalPlan,
+    Report,
+    Snapshot,
+)
 from deescalate.policy.match import action_matches, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
 from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
@@ -286,7 +296,7 @@ def principal_plan(
     return PrincipalPlan(
         principal=principal,
         denies=denies,
-        placement=placement.placement if active else "none",
+        placement=placement.placement if active else PolicyPlacement.NONE,
         policy_name=placement.policy_name if active else "",
         document=json.dumps(document, indent=2) if active else "",
         unfixable=placement.unfixable if active else None,
@@ -462,6 +472,7 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
         snapshot_time=snapshot.collected_at,
         principals=tuple(plans),
         targets=targets,
+        edges=tuple(e for principal in sorted(instance) for e in instance[principal].values()),
     )
 
 

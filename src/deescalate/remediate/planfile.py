@@ -11,21 +11,31 @@ Layout (schema_version 1):
                     "cuts": ["<edge id>", ...], "techniques": ["iam-..."], "why": "..."}],
         "document": {<the policy document apply writes>}}]}
 
-What a reviewer edits is `apply` on a deny (false keeps that permission). `document` is derived:
-`plan --check` and `apply` re-render it from the denies still switched on, so an edit to the
-document itself has no effect (the check says so). Unknown keys are an error rather than ignored,
-so a typo such as "aply" cannot silently keep a deny switched on.
+plus `"edges"` (the escalation edges the denies were solved against; a deny naming none of them in
+`cuts` is hand-written, "manual") and `"digest"`: SHA-256 over the canonical JSON of everything
+else in the file, written by `plan` and `plan --check`.
+
+What a reviewer edits is `apply` on a deny (false keeps that permission), then runs `plan --check`,
+which re-renders the documents, re-verifies, and records the result with a new digest.
+`read_checked_plan` (what apply reads) refuses a file whose digest is missing or does not match:
+any edit after the check, however consistent (denies and document edited together, a placement or
+policy name changed), is refused, and the library's own checks (`safety.vet_plan`) stand behind it.
+Unknown keys, wrong types, lone surrogates and JSON nested too deeply are errors naming the key
+(UsageError, exit 2), never a traceback; a typo such as "aply" cannot silently keep a deny on.
+The file is written 0600.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from deescalate.arn import parse_arn
-from deescalate.errors import MissingInputError, UsageError, empty_file
-from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PrincipalPlan
+from deescalate.errors import MissingInputError, PlanError, UsageError, empty_file
+from deescalate.files import write_private
+from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PolicyPlacement, PrincipalPlan
 
 SCHEMA_VERSION = 1
 KIND = "deescalate-plan"
@@ -87,11 +97,8 @@ def _score_from_json(
         sw = f"{where}.score"
         score = _check_keys(score, {"disruption", "narrowness"}, {"disruption", "narrowness"}, sw)
         disruption, narrowness = _int(score, "disruption", sw), _int(score, "narrowness", sw)
-    raw_alts = rd.get("alternatives", [])
-    if not isinstance(raw_alts, list):
-        raise UsageError(f"{where}.alternatives must be a list")
     alts = []
-    for i, ra in enumerate(raw_alts):
+    for i, ra in enumerate(_list(rd, "alternatives", where)):
         aw = f"{where}.alternatives[{i}]"
         ra = _check_keys(ra, _CHOICE, _CHOICE, aw)
         alts.append(DenyChoice(action=_str(ra, "action", aw), resource=_str(ra, "resource", aw),
@@ -102,30 +109,38 @@ def _score_from_json(
 def _int(raw: dict[str, Any], key: str, where: str) -> int:
     value = raw[key]
     if not isinstance(value, int) or isinstance(value, bool):
-        raise UsageError(f"{where}.{key} must be an integer")
+        raise PlanError(f"{where}.{key} must be an integer")
     return value
 
 
-def edge_from_json(raw: dict[str, Any]) -> Edge:
+def edge_from_json(raw: Any, where: str = "edge") -> Edge:
+    e = _check_keys(raw, _EDGE, {"source", "target", "technique"}, where)
+    alternatives = []
+    for i, alt in enumerate(_list(e, "alternatives", where)):
+        grants = []
+        for j, g in enumerate(alt if isinstance(alt, list) else _bad(f"{where}.alternatives[{i}]", "a list")):
+            gw = f"{where}.alternatives[{i}][{j}]"
+            g = _check_keys(g, {"action", "resource", "context", "principal"}, {"action", "resource"}, gw)
+            context = g.get("context", {})
+            if not isinstance(context, dict) or not all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v) for v in context.values()
+            ):
+                raise PlanError(f"{gw}.context must map keys to lists of strings")
+            grants.append(Grant(action=_str(g, "action", gw), resource=_str(g, "resource", gw),
+                                context=tuple((k, tuple(v)) for k, v in context.items()),
+                                principal=_str(g, "principal", gw, "")))
+        alternatives.append(tuple(grants))
+    via = e.get("via")
+    if via is not None and not isinstance(via, str):
+        raise PlanError(f"{where}.via must be a string or null")
     return Edge(
-        source=raw["source"],
-        target=raw["target"],
-        technique=raw["technique"],
-        via=raw.get("via"),
-        description=raw.get("description", ""),
-        conditions=tuple(raw.get("conditions", ())),
-        alternatives=tuple(
-            tuple(
-                Grant(
-                    action=g["action"],
-                    resource=g["resource"],
-                    context=tuple((k, tuple(v)) for k, v in g.get("context", {}).items()),
-                    principal=g.get("principal", ""),
-                )
-                for g in alt
-            )
-            for alt in raw.get("alternatives", ())
-        ),
+        source=_str(e, "source", where),
+        target=_str(e, "target", where),
+        technique=_str(e, "technique", where),
+        via=via,
+        description=_str(e, "description", where, ""),
+        conditions=_strs(e, "conditions", where),
+        alternatives=tuple(alternatives),
     )
 
 
@@ -139,10 +154,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "targets": list(plan.targets),
         "verified": plan.verified,
         "remaining": [edge_to_json(e) for e in plan.remaining],
+        "edges": [edge_to_json(e) for e in plan.edges],
         "principals": [
             {
                 "principal": p.principal,
-                "placement": p.placement,
+                "placement": str(p.placement),
                 "policy_name": p.policy_name,
                 "unfixable": p.unfixable,
                 "minimal": p.minimal,
@@ -155,40 +171,53 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def plan_digest(raw: dict[str, Any]) -> str:
+    """SHA-256 of the plan's canonical JSON (keys sorted, no spaces, ASCII), the digest key left out."""
+    body = {k: v for k, v in raw.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def dumps(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), indent=2) + "\n"
+    raw = plan_to_json(plan)
+    raw["digest"] = plan_digest(raw)
+    return json.dumps(raw, indent=2) + "\n"
 
 
 def write_plan(plan: Plan, path: str | Path) -> None:
     try:
-        Path(path).write_text(dumps(plan), encoding="utf-8")
+        write_private(path, dumps(plan))
     except OSError as e:
         raise UsageError(f"cannot write the plan to {path}: {e.strerror}") from e
 
 
 _TOP = {"schema_version", "kind", "account_id", "snapshot", "snapshot_time", "targets", "verified",
-        "remaining", "principals"}
+        "remaining", "edges", "principals", "digest"}
 _PRINCIPAL = {"principal", "placement", "policy_name", "unfixable", "minimal", "state", "denies", "document"}
 _DENY = {"id", "apply", "action", "resource", "cuts", "techniques", "why", "score", "alternatives", "usage"}
 _CHOICE = {"action", "resource", "disruption", "narrowness"}
+_EDGE = {"id", "source", "target", "technique", "via", "description", "conditions", "alternatives"}
+
+
+def _bad(where: str, what: str) -> Any:
+    raise PlanError(f"{where} must be {what}")
 
 
 def _check_keys(raw: Any, allowed: set[str], required: set[str], where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise UsageError(f"{where}: expected a JSON object")
+        raise PlanError(f"{where}: expected a JSON object")
     unknown = set(raw) - allowed
     if unknown:
-        raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        raise PlanError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
     missing = required - set(raw)
     if missing:
-        raise UsageError(f"{where}: missing key(s) {sorted(missing)}")
+        raise PlanError(f"{where}: missing key(s) {sorted(missing)}")
     return raw
 
 
-def _str(raw: dict[str, Any], key: str, where: str) -> str:
-    value = raw[key]
+def _str(raw: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = raw.get(key, default)
     if not isinstance(value, str):
-        raise UsageError(f"{where}.{key} must be a string")
+        raise PlanError(f"{where}.{key} must be a string")
     return value
 
 
@@ -197,30 +226,76 @@ def _principal(raw: dict[str, Any], where: str) -> str:
     text = _str(raw, "principal", where)
     arn = parse_arn(text)
     if arn is None or arn.service != "iam" or not arn.account or arn.resource_type not in ("user", "role"):
-        raise UsageError(f"{where}.principal: {text!r} is not an IAM user or role ARN")
+        raise PlanError(f"{where}.principal: {text!r} is not an IAM user or role ARN")
     return text
+
+
+def _opt_str(raw: dict[str, Any], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise PlanError(f"{where}.{key} must be a string or null")
+    return value
+
+
+def _bool(raw: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise PlanError(f"{where}.{key} must be true or false, found {value!r}"[:200])
+    return value
+
+
+def _list(raw: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise PlanError(f"{where}.{key} must be a list")
+    return value
+
+
+def _strs(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    values = _list(raw, key, where)
+    if not all(isinstance(v, str) for v in values):
+        raise PlanError(f"{where}.{key} must be a list of strings")
+    return tuple(values)
+
+
+def _placement(raw: dict[str, Any], where: str) -> PolicyPlacement:
+    value = raw.get("placement", "inline")
+    if not isinstance(value, str) or value not in PolicyPlacement._value2member_map_:
+        raise PlanError(f"{where}.placement {value!r} is not one of "
+                        f"{', '.join(p.value for p in PolicyPlacement)}"[:300])
+    return PolicyPlacement(value)
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def plan_from_json(raw: Any, where: str = "plan") -> Plan:
     top = _check_keys(raw, _TOP, {"schema_version", "account_id", "principals"}, where)
+    if _has_surrogate(top):
+        raise PlanError(f"{where}: holds a lone UTF-16 surrogate (\\ud800-\\udfff), which no name can hold")
     if top["schema_version"] != SCHEMA_VERSION:
-        raise UsageError(
+        raise PlanError(
             f"{where}: schema_version {top['schema_version']!r} is not supported (this version reads "
-            f"{SCHEMA_VERSION}); re-run `deescalate plan`"
+            f"{SCHEMA_VERSION}); re-run `deescalate plan`"[:300]
         )
     if top.get("kind", KIND) != KIND:
-        raise UsageError(f"{where}: kind {top.get('kind')!r} is not a deescalate plan")
+        raise PlanError(f"{where}: kind {top.get('kind')!r} is not a deescalate plan"[:200])
     principals: list[PrincipalPlan] = []
-    for i, rp in enumerate(top["principals"]):
+    for i, rp in enumerate(_list(top, "principals", where)):
         pw = f"{where}.principals[{i}]"
         rp = _check_keys(rp, _PRINCIPAL, {"principal", "denies"}, pw)
         principal = _principal(rp, pw)
         denies: list[Deny] = []
-        for j, rd in enumerate(rp["denies"]):
+        for j, rd in enumerate(_list(rp, "denies", pw)):
             dw = f"{pw}.denies[{j}]"
             rd = _check_keys(rd, _DENY, {"id", "apply", "action", "resource"}, dw)
-            if not isinstance(rd["apply"], bool):
-                raise UsageError(f"{dw}.apply must be true or false, found {rd['apply']!r}")
             disruption, narrowness, alternatives = _score_from_json(rd, dw)
             denies.append(
                 Deny(
@@ -228,55 +303,80 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
                     principal=principal,
                     action=_str(rd, "action", dw),
                     resource=_str(rd, "resource", dw),
-                    cuts=tuple(rd.get("cuts", ())),
-                    techniques=tuple(rd.get("techniques", ())),
-                    why=rd.get("why", ""),
-                    apply=rd["apply"],
+                    cuts=_strs(rd, "cuts", dw),
+                    techniques=_strs(rd, "techniques", dw),
+                    why=_str(rd, "why", dw, ""),
+                    apply=_bool(rd, "apply", dw, True),
                     disruption=disruption,
                     narrowness=narrowness,
                     alternatives=alternatives,
-                    usage=_str(rd, "usage", dw) if "usage" in rd else "",
+                    usage=_str(rd, "usage", dw, ""),
                 )
             )
         document = rp.get("document")
+        if document is not None and not isinstance(document, dict):
+            raise PlanError(f"{pw}.document must be a JSON object or null")
         principals.append(
             PrincipalPlan(
                 principal=principal,
                 denies=tuple(denies),
-                placement=rp.get("placement", "inline"),
-                policy_name=rp.get("policy_name", ""),
+                placement=_placement(rp, pw),
+                policy_name=_str(rp, "policy_name", pw, ""),
                 document=json.dumps(document, indent=2) if document else "",
-                unfixable=rp.get("unfixable"),
-                state=tuple(rp.get("state", ())),
-                minimal=bool(rp.get("minimal", True)),
+                unfixable=_opt_str(rp, "unfixable", pw),
+                state=_strs(rp, "state", pw),
+                minimal=_bool(rp, "minimal", pw, True),
             )
         )
-    try:
-        remaining = tuple(edge_from_json(e) for e in top.get("remaining", ()))
-    except (KeyError, TypeError, AttributeError) as e:
-        raise UsageError(f"{where}.remaining: malformed edge ({e})") from e
     return Plan(
         account_id=_str(top, "account_id", where),
-        snapshot=top.get("snapshot", ""),
-        snapshot_time=top.get("snapshot_time"),
+        snapshot=_str(top, "snapshot", where, ""),
+        snapshot_time=_opt_str(top, "snapshot_time", where),
         principals=tuple(principals),
-        remaining=remaining,
-        verified=bool(top.get("verified", False)),
-        targets=tuple(top.get("targets", ())),
+        remaining=tuple(edge_from_json(e, f"{where}.remaining[{i}]")
+                        for i, e in enumerate(_list(top, "remaining", where))),
+        edges=tuple(edge_from_json(e, f"{where}.edges[{i}]")
+                    for i, e in enumerate(_list(top, "edges", where))),
+        verified=_bool(top, "verified", where, False),
+        targets=_strs(top, "targets", where),
     )
 
 
-def read_plan(path: str | Path) -> Plan:
+def _read_raw(path: str | Path) -> Any:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError as e:
         raise MissingInputError("plan", path) from e
     except OSError as e:
         raise UsageError(f"cannot read the plan {path}: {e.strerror}") from e
-    if not text.strip():
+    if not data.strip():
         raise UsageError(empty_file(path))
     try:
-        raw = json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PlanError(f"{path}: not UTF-8 (a bad byte at offset {e.start})") from e
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as e:
-        raise UsageError(f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
-    return plan_from_json(raw, where=str(path))
+        raise PlanError(f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
+    except RecursionError as e:
+        raise PlanError(f"{path}: JSON nested too deeply to read") from e
+
+
+def read_plan(path: str | Path) -> Plan:
+    """A plan file, every key and type checked; its digest is not required (what `plan --check` reads)."""
+    return plan_from_json(_read_raw(path), where=str(path))
+
+
+def read_checked_plan(path: str | Path) -> Plan:
+    """A plan file exactly as `plan` or `plan --check` wrote it (its digest matches): what apply reads."""
+    raw = _read_raw(path)
+    plan = plan_from_json(raw, where=str(path))
+    digest = raw.get("digest")
+    if not isinstance(digest, str) or digest != plan_digest(raw):
+        raise PlanError(
+            f"{path}: the plan was edited after it was checked (its digest does not match its content). "
+            f"Run `deescalate plan --check {path} SNAPSHOT` first (it re-verifies the edit and records "
+            "the result in the plan)"
+        )
+    return plan

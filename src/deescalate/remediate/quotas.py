@@ -15,17 +15,18 @@ member, not just the principal at risk).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from deescalate.arn import name_of, parse_arn, partition_of
-from deescalate.model import Deny, Role, Snapshot, User
+from deescalate.model import Deny, PolicyPlacement, Role, Snapshot, User
 
 POLICY_PREFIX = "deescalate-"
 INLINE_POLICY_NAME = "deescalate-deny"
-SID_PREFIX = "Deescalate"  # every statement we write carries it: how apply recognises its own documents
+SID_PREFIX = "Deescalate"  # every statement we write: Sid Deescalate<n>x<seal> (see document_seal)
 
 INLINE_QUOTA = {"user": 2048, "group": 5120, "role": 10240}
 MANAGED_POLICY_QUOTA = 6144
@@ -70,14 +71,28 @@ def render_document(denies: Iterable[Deny]) -> dict[str, Any]:
     best = min((by_resource, by_action), key=lambda sts: (policy_size(sts), len(sts)))
     statements = [
         {
-            "Sid": f"{SID_PREFIX}{i}",
             "Effect": "Deny",
             "Action": actions[0] if len(actions) == 1 else list(actions),
             "Resource": resources[0] if len(resources) == 1 else list(resources),
         }
-        for i, (actions, resources) in enumerate(best, start=1)
+        for actions, resources in best
     ]
-    return {"Version": "2012-10-17", "Statement": statements}
+    seal = document_seal(statements)
+    sealed = [{"Sid": f"{SID_PREFIX}{i}x{seal}", **st} for i, st in enumerate(statements, start=1)]
+    return {"Version": "2012-10-17", "Statement": sealed}
+
+
+def document_seal(statements: list[dict[str, Any]]) -> str:
+    """12 hex digits of SHA-256 over the statements without their Sids (canonical JSON).
+
+    Every statement apply writes carries `Sid: Deescalate<n>x<seal>`; `is_own_document` recomputes
+    it. A hand-written look-alike (`deescalate-…` name, `Deescalate` Sids) does not carry the
+    right seal, so apply never overwrites it and revert never deletes it. The seal is a marker, not
+    a signature: it tells our documents from look-alikes written by mistake or by another tool.
+    """
+    bare = [{k: v for k, v in st.items() if k != "Sid"} for st in statements]
+    text = json.dumps(bare, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _merge(
@@ -99,22 +114,39 @@ def _merge(
 
 
 def is_own_document(document: Any) -> bool:
-    """True when every statement is a Deny whose Sid carries our prefix: a document apply wrote."""
-    doc = json.loads(document) if isinstance(document, str) else document
-    if not isinstance(doc, Mapping):
+    """True for a document apply wrote: only Deny statements, each Sid `Deescalate<n>x<seal>`.
+
+    Exactly the shape `render_document` makes (Version 2012-10-17; statements with Sid, Effect
+    Deny, Action and Resource as strings or lists of strings, nothing else) with the seal of its
+    own statements; anything else, however close, is someone else's document.
+    """
+    try:
+        doc = json.loads(document) if isinstance(document, str) else document
+    except (ValueError, RecursionError):
         return False
-    statements = doc.get("Statement", [])
-    if isinstance(statements, Mapping):
-        statements = [statements]
-    return isinstance(statements, list) and all(
-        isinstance(s, Mapping) and s.get("Effect") == "Deny" and str(s.get("Sid", "")).startswith(SID_PREFIX)
-        for s in statements
+    if not isinstance(doc, Mapping) or set(doc) != {"Version", "Statement"} or doc["Version"] != "2012-10-17":
+        return False
+    statements = doc["Statement"]
+    if not isinstance(statements, list) or not statements:
+        return False
+    for st in statements:
+        if not isinstance(st, Mapping) or set(st) != {"Sid", "Effect", "Action", "Resource"}:
+            return False
+        if st["Effect"] != "Deny" or not all(_str_or_strs(st[k]) for k in ("Action", "Resource")):
+            return False
+    seal = document_seal([dict(st) for st in statements])
+    return all(st["Sid"] == f"{SID_PREFIX}{i}x{seal}" for i, st in enumerate(statements, start=1))
+
+
+def _str_or_strs(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
     )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Placement:
-    placement: str  # "inline" | "managed" | "none"
+    placement: PolicyPlacement
     policy_name: str
     unfixable: str | None = None
     detail: str = ""  # the numbers behind the choice, for the plan's why and the docs
@@ -126,7 +158,9 @@ def choose_placement(snapshot: Snapshot, arn: str, document: Mapping[str, Any]) 
     kind = principal_kind(arn)
     size = policy_size(document)
     if principal is None:
-        return Placement(placement="none", policy_name="", unfixable=f"{arn} is not in the snapshot")
+        return Placement(
+            placement=PolicyPlacement.NONE, policy_name="", unfixable=f"{arn} is not in the snapshot"
+        )
     used = sum(
         policy_size(p.document or p.document_json())
         for p in principal.inline_policies
@@ -135,7 +169,7 @@ def choose_placement(snapshot: Snapshot, arn: str, document: Mapping[str, Any]) 
     quota = INLINE_QUOTA[kind]
     if used + size <= quota:
         return Placement(
-            placement="inline",
+            placement=PolicyPlacement.INLINE,
             policy_name=INLINE_POLICY_NAME,
             detail=f"inline: {used} + {size} of {quota} characters",
         )
@@ -144,19 +178,19 @@ def choose_placement(snapshot: Snapshot, arn: str, document: Mapping[str, Any]) 
     reason_inline = f"inline space is gone ({used} of {quota} characters used, the denies need {size})"
     if size > MANAGED_POLICY_QUOTA:
         return Placement(
-            placement="none",
+            placement=PolicyPlacement.NONE,
             policy_name="",
             unfixable=f"{reason_inline}, and the denies exceed a managed policy's {MANAGED_POLICY_QUOTA}",
         )
     if len(attached) >= MANAGED_ATTACHMENTS_QUOTA:
         return Placement(
-            placement="none",
+            placement=PolicyPlacement.NONE,
             policy_name="",
             unfixable=f"{reason_inline}, and {len(attached)} managed policies are already attached "
             f"(quota {MANAGED_ATTACHMENTS_QUOTA})",
         )
     return Placement(
-        placement="managed",
+        placement=PolicyPlacement.MANAGED,
         policy_name=managed_policy_name(arn),
         detail=f"{reason_inline}; managed policy: {size} of {MANAGED_POLICY_QUOTA} characters, "
         f"attachment {len(attached) + 1} of {MANAGED_ATTACHMENTS_QUOTA}",

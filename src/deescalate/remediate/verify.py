@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Set
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import assert_never
 
 from deescalate.model import (
     Edge,
@@ -20,6 +21,7 @@ from deescalate.model import (
     Plan,
     Policy,
     PolicyKind,
+    PolicyPlacement,
     PolicyRef,
     Report,
     Role,
@@ -38,28 +40,31 @@ def apply_to_snapshot(snapshot: Snapshot, plan: Plan) -> Snapshot:
     roles = dict(snapshot.roles)
     policies = dict(snapshot.policies)
     for pp in plan.principals:
-        if pp.placement not in ("inline", "managed") or not pp.document or pp.unfixable:
+        if pp.placement is PolicyPlacement.NONE or not pp.document or pp.unfixable:
             continue
         principal: User | Role | None = users.get(pp.principal) or roles.get(pp.principal)
         if principal is None:
             continue
         where = f"plan for {pp.principal}"
-        if pp.placement == "inline":
-            ref = PolicyRef(kind=PolicyKind.INLINE, name=pp.policy_name, attached_to=pp.principal)
-            policy = parse_policy(pp.document, ref, where=where)
-            kept = tuple(p for p in principal.inline_policies if p.ref.name != pp.policy_name)
-            inline = (*kept, policy)
-            principal = replace(principal, inline_policies=inline)
-        else:
-            arn = managed_policy_arn(snapshot.account_id, pp.principal)
-            ref = PolicyRef(kind=PolicyKind.MANAGED, name=pp.policy_name, arn=arn, version="v1")
-            version: Policy = parse_policy(pp.document, ref, where=where)
-            policies[arn] = ManagedPolicy(
-                arn=arn, name=pp.policy_name, default_version="v1", versions={"v1": version},
-                attachment_count=1,
-            )
-            if arn not in principal.managed_policy_arns:
-                principal = replace(principal, managed_policy_arns=(*principal.managed_policy_arns, arn))
+        match pp.placement:
+            case PolicyPlacement.INLINE:
+                ref = PolicyRef(kind=PolicyKind.INLINE, name=pp.policy_name, attached_to=pp.principal)
+                policy = parse_policy(pp.document, ref, where=where)
+                kept = tuple(p for p in principal.inline_policies if p.ref.name != pp.policy_name)
+                inline = (*kept, policy)
+                principal = replace(principal, inline_policies=inline)
+            case PolicyPlacement.MANAGED:
+                arn = managed_policy_arn(snapshot.account_id, pp.principal)
+                ref = PolicyRef(kind=PolicyKind.MANAGED, name=pp.policy_name, arn=arn, version="v1")
+                version: Policy = parse_policy(pp.document, ref, where=where)
+                policies[arn] = ManagedPolicy(
+                    arn=arn, name=pp.policy_name, default_version="v1", versions={"v1": version},
+                    attachment_count=1,
+                )
+                if arn not in principal.managed_policy_arns:
+                    principal = replace(principal, managed_policy_arns=(*principal.managed_policy_arns, arn))
+            case _:
+                assert_never(pp.placement)
         if isinstance(principal, User):
             users[principal.arn] = principal
         else:

@@ -18,6 +18,7 @@ from deescalate.report.change import text_lines as change_lines
 from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, brief, digest, edge_step, more_text, view
 from deescalate.report.gate import GateResult
 from deescalate.sar import reference_version
+from deescalate.terminal import clean
 
 _SEV_COLOR = {
     Severity.CRITICAL: "1;31",
@@ -28,7 +29,7 @@ _SEV_COLOR = {
 
 
 def _clean(s: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in s)
+    return clean(s)
 
 
 def render(report: Report, *, gate: GateResult | None = None, color: bool = False,

@@ -8,6 +8,7 @@ Response shape: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccou
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -37,6 +38,7 @@ from deescalate.snapshot.where import (
     get_tags,
 )
 
+_ACCOUNT = re.compile(r"[0-9]{12}\Z")
 DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
 
@@ -63,6 +65,32 @@ def policy(raw: Any, ref: PolicyRef, at: At) -> Policy:
         raise
     except (ValueError, TypeError) as e:  # a decoding failure parse_policy did not anticipate
         raise PolicyError(f"{at}: the policy document cannot be read ({e})") from e
+    except RecursionError as e:  # e.g. "[[[[...]]]]" thousands deep inside a JSON string
+        raise PolicyError(f"{at}: the policy document is nested too deeply to read") from e
+
+
+def arn_field(obj: dict[str, Any], key: str, at: At, *, resource_type: str, name: str | None = None) -> str:
+    """An IAM ARN field checked before anything splits it: `arn:PARTITION:iam::ACCOUNT:TYPE/…NAME`.
+
+    The ARN must have its six parts, the `iam` service, no region, an account (12 digits, or `aws`
+    for AWS managed policies), a resource of `resource_type`, and end with `name` when given: a
+    user whose ARN says `role/` would otherwise stand in for the role of that name.
+    """
+    arn = get_str(obj, key, at)
+    parts = arn.split(":", 5)
+    ok = (
+        len(parts) == 6 and parts[0] == "arn" and parts[1].startswith("aws") and parts[2] == "iam"
+        and parts[3] == "" and (_ACCOUNT.match(parts[4]) is not None or parts[4] == "aws")
+        and parts[5].startswith(f"{resource_type}/") and len(parts[5]) > len(resource_type) + 1
+        and (name is None or parts[5].rsplit("/", 1)[-1] == name)
+    )
+    if not ok:
+        named = f" ending in /{name}" if name is not None else ""
+        raise at.key(key).error(
+            f"expected the ARN of an IAM {resource_type}{named} (arn:PARTITION:iam::ACCOUNT:"
+            f"{resource_type}/...), found {arn!r}"[:400]
+        )
+    return arn
 
 
 def _inline(obj: dict[str, Any], list_key: str, owner_arn: str, at: At) -> tuple[Policy, ...]:
@@ -77,13 +105,16 @@ def _inline(obj: dict[str, Any], list_key: str, owner_arn: str, at: At) -> tuple
 
 def _attached(obj: dict[str, Any], at: At) -> tuple[str, ...]:
     return tuple(
-        get_str(item, "PolicyArn", where) for where, item in get_objects(obj, "AttachedManagedPolicies", at)
+        arn_field(item, "PolicyArn", where, resource_type="policy")
+        for where, item in get_objects(obj, "AttachedManagedPolicies", at)
     )
 
 
 def _boundary(obj: dict[str, Any], at: At) -> str | None:
     pb = get_opt_object(obj, "PermissionsBoundary", at)
-    return None if pb is None else get_str(pb, "PermissionsBoundaryArn", at.key("PermissionsBoundary"))
+    if pb is None:
+        return None
+    return arn_field(pb, "PermissionsBoundaryArn", at.key("PermissionsBoundary"), resource_type="policy")
 
 
 def iam_arn(obj: dict[str, Any], at: At, kind: str) -> tuple[str, Arn]:
@@ -97,14 +128,17 @@ def iam_arn(obj: dict[str, Any], at: At, kind: str) -> tuple[str, Arn]:
     ok = arn is not None and arn.partition and arn.service == "iam" and arn.account
     if arn is None or not ok or arn.resource_type != kind:
         raise at.key("Arn").error(
-            f"{text!r} is not an IAM {kind} ARN (arn:PARTITION:iam::ACCOUNT:{kind}/NAME)"
+            f"{text!r} is not an IAM {kind} ARN (arn:PARTITION:iam::ACCOUNT:{kind}/NAME)"[:400]
         )
+    name = obj.get(f"{kind.capitalize()}Name")
+    if isinstance(name, str) and name != arn.name:
+        raise at.key("Arn").error(f"{text!r} does not name the {kind} {name!r}"[:400])
     return text, arn
 
 
 def _instance_profile(item: dict[str, Any], at: At) -> InstanceProfile:
-    arn = get_str(item, "Arn", at)
-    roles = tuple(get_str(r, "Arn", w) for w, r in get_objects(item, "Roles", at))
+    arn = arn_field(item, "Arn", at, resource_type="instance-profile")
+    roles = tuple(arn_field(r, "Arn", w, resource_type="role") for w, r in get_objects(item, "Roles", at))
     return InstanceProfile(
         arn=arn, name=get_str(item, "InstanceProfileName", at, default=name_of(arn)), role_arns=roles
     )

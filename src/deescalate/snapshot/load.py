@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import re
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -53,7 +54,7 @@ def read_json(path: Path, shown: str) -> Any:
     if not text.strip():
         raise SnapshotError(empty_file(shown))
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as e:
         hint = "; the file ends before its JSON does (truncated?)" if _unbalanced(text) else ""
         raise SnapshotError(
@@ -61,6 +62,32 @@ def read_json(path: Path, shown: str) -> Any:
         ) from e
     except RecursionError as e:
         raise SnapshotError(f"{shown}: JSON nested too deeply to read") from e
+    # A lone UTF-16 surrogate ("\ud800" escaped in the JSON) is no character AWS stores, and
+    # cannot be written out again as UTF-8: refuse it here rather than crash a report writer.
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
+        raise SnapshotError(f"{shown}: holds a lone UTF-16 surrogate (\\ud800-\\udfff), which AWS never"
+                            " writes")
+    return doc
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _unbalanced(text: str) -> bool:

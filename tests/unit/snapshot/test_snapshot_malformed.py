@@ -228,7 +228,7 @@ def test_unknown_inventory_state(tmp_path: Path) -> None:
         ('{"UserDetailList": [', "not valid JSON: Expecting value (line 1, column 21); the file ends before"),
         ('{"UserDetailList": 3}', "UserDetailList: expected a list, found a number"),
         (
-            '{"RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::1:role/r", "AssumeRolePolicyDocument": "%7Bx"}]}',
+            '{"RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::111111111111:role/r", "AssumeRolePolicyDocument": "%7Bx"}]}',
             "RoleDetailList[0].AssumeRolePolicyDocument (role r): the policy document is not valid JSON",
         ),
     ],

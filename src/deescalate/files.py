@@ -1,0 +1,32 @@
+"""Files the tool writes (plans, journals, reports): created owner-only (0600), like the snapshot.
+
+A plan names every principal at risk and how it escalates; a journal holds every policy document
+apply wrote and the ones it replaced; a report lists the account's weak spots. None of that is for
+other local users, so each is created with mode 0600 (and an existing file is narrowed to 0600
+before it is written), whatever the umask.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PRIVATE_MODE = 0o600
+
+
+def open_private(path: str | Path, *, append: bool) -> int:
+    """An OS file descriptor of `path` opened for writing (appending or truncating), mode 0600."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, PRIVATE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_MODE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_private(path: str | Path, text: str) -> None:
+    """Replace the contents of `path` with `text` (UTF-8), the file being mode 0600. Raises OSError."""
+    with os.fdopen(open_private(path, append=False), "w", encoding="utf-8") as f:
+        f.write(text)
