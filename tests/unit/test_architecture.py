@@ -16,8 +16,9 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "deescalate"
 
 # Each area and the areas it may import (besides itself). Areas are top-level modules or folders.
-FOUNDATION = {"errors": set(), "arn": {"errors"}, "model": {"arn", "errors"}, "sar": {"errors"}}
-BASE = {"errors", "arn", "model", "sar"}
+FOUNDATION = {"errors": set(), "arn": {"errors"}, "model": {"arn", "errors"}, "sar": {"errors"},
+              "terminal": set(), "files": set()}
+BASE = {"errors", "arn", "model", "sar", "terminal", "files"}
 ALLOWED: dict[str, set[str]] = {
     **FOUNDATION,
     "grounding": BASE | {"policy"},

@@ -29,9 +29,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from deescalate.arn import wildcard_match
 from deescalate.errors import PlanError
 from deescalate.model import Deny, Edge, Plan, PolicyPlacement, PrincipalPlan
+from deescalate.policy.match import action_matches, resource_matches
 from deescalate.remediate.names import iam_principal, is_own_policy_name
 from deescalate.remediate.quotas import managed_policy_name, render_document
 
@@ -153,7 +153,6 @@ def _tied(d: Deny, principal: str, edges: dict[str, Edge]) -> bool:
             for g in alt:
                 if (g.principal or edge.source) != principal:
                     continue
-                action_hit = wildcard_match(d.action, g.action, ignore_case=True)
-                if action_hit and wildcard_match(d.resource, g.resource):
+                if action_matches(d.action, g.action) and resource_matches(d.resource, g.resource):
                     return True
     return False
