@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,12 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 def plan_digest(raw: dict[str, Any]) -> str:
     """SHA-256 of the plan's canonical JSON (keys sorted, no spaces, ASCII), the digest key left out."""
     body = {k: v for k, v in raw.items() if k != "digest"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    try:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    except (RecursionError, ValueError, TypeError) as e:
+        raise PlanError(f"the plan cannot be digested ({type(e).__name__}): nested too deeply, "
+                        "or not JSON") from e
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def dumps(plan: Plan) -> str:
@@ -240,7 +246,7 @@ def _opt_str(raw: dict[str, Any], key: str, where: str) -> str | None:
 def _bool(raw: dict[str, Any], key: str, where: str, default: bool) -> bool:
     value = raw.get(key, default)
     if not isinstance(value, bool):
-        raise PlanError(f"{where}.{key} must be true or false, found {value!r}"[:200])
+        raise PlanError(f"{where}.{key} must be true or false, found {reprlib.repr(value)}"[:200])
     return value
 
 
@@ -261,18 +267,24 @@ def _strs(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def _placement(raw: dict[str, Any], where: str) -> PolicyPlacement:
     value = raw.get("placement", "inline")
     if not isinstance(value, str) or value not in PolicyPlacement._value2member_map_:
-        raise PlanError(f"{where}.placement {value!r} is not one of "
+        raise PlanError(f"{where}.placement {reprlib.repr(value)} is not one of "
                         f"{', '.join(p.value for p in PolicyPlacement)}"[:300])
     return PolicyPlacement(value)
 
 
 def _has_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_surrogate(v) for v in value)
+    """A lone UTF-16 surrogate anywhere in a JSON value (walked without recursion: any depth)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= c <= "\udfff" for c in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -282,11 +294,12 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
         raise PlanError(f"{where}: holds a lone UTF-16 surrogate (\\ud800-\\udfff), which no name can hold")
     if top["schema_version"] != SCHEMA_VERSION:
         raise PlanError(
-            f"{where}: schema_version {top['schema_version']!r} is not supported (this version reads "
+            f"{where}: schema_version {reprlib.repr(top['schema_version'])} is not supported "
+            f"(this version reads "
             f"{SCHEMA_VERSION}); re-run `deescalate plan`"[:300]
         )
     if top.get("kind", KIND) != KIND:
-        raise PlanError(f"{where}: kind {top.get('kind')!r} is not a deescalate plan"[:200])
+        raise PlanError(f"{where}: kind {reprlib.repr(top.get('kind'))} is not a deescalate plan"[:200])
     principals: list[PrincipalPlan] = []
     for i, rp in enumerate(_list(top, "principals", where)):
         pw = f"{where}.principals[{i}]"
@@ -316,13 +329,17 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
         document = rp.get("document")
         if document is not None and not isinstance(document, dict):
             raise PlanError(f"{pw}.document must be a JSON object or null")
+        try:
+            document_text = json.dumps(document, indent=2) if document else ""
+        except (RecursionError, ValueError) as e:
+            raise PlanError(f"{pw}.document is nested too deeply") from e
         principals.append(
             PrincipalPlan(
                 principal=principal,
                 denies=tuple(denies),
                 placement=_placement(rp, pw),
                 policy_name=_str(rp, "policy_name", pw, ""),
-                document=json.dumps(document, indent=2) if document else "",
+                document=document_text,
                 unfixable=_opt_str(rp, "unfixable", pw),
                 state=_strs(rp, "state", pw),
                 minimal=_bool(rp, "minimal", pw, True),
