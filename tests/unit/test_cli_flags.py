@@ -89,6 +89,8 @@ def test_scan_header_names_every_account(two_accounts: tuple[Path, Path],
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"deescalate scan of 2 accounts: {A}, {B} ({a}, {b})"
     assert f"{DEV} --sts-001--> {OPS}" in out
+    assert main(["scan", str(a), str(b), "--format", "html"]) == 1
+    assert f"<h1>Privilege escalation report: 2 accounts {A}, {B}</h1>" in capsys.readouterr().out
 
 
 def test_plan_takes_several_snapshots_and_cuts_the_cross_account_path(

@@ -331,6 +331,7 @@ def context(report: Report, gate: GateResult | None = None,
         "change": change,
         "csp": CSP,
         "account_id": report.account_id,
+        "accounts": list(report.accounts or (report.account_id,)),  # several snapshots: every account
         "source": report.source,
         "version": __version__,
         "reference": reference_version(),
