@@ -24,6 +24,9 @@ _AWS_ERRORS = (
     botocore.exceptions.ClientError,
     botocore.parsers.ResponseParserError,
 )
+# An endpoint answering 200 with an HTML page (a proxy's login page) parses to a response without
+# the fields botocore then looks up: a KeyError (or TypeError) from inside the client call.
+_NOT_AWS = (KeyError, TypeError)
 IAM_REGION = "us-east-1"  # IAM is global; its endpoint lives in us-east-1
 
 
@@ -62,6 +65,9 @@ def call_api(iam: Any, api: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
         result: dict[str, Any] = getattr(iam, _snake(api))(**params)
         return result
+    except _NOT_AWS as e:
+        raise ApplyError(f"{_service(iam)}:{api} {_brief(params)} failed: the endpoint's answer is not an "
+                         f"AWS response ({type(e).__name__}: {e})") from e
     except _AWS_ERRORS as e:
         raise ApplyError(f"{_service(iam)}:{api} {_brief(params)} failed: {e}".replace("  ", " ")) from e
 
@@ -93,6 +99,9 @@ def pages(iam: Any, api: str, key: str, **params: Any) -> Iterator[Any]:
     try:
         for page in iam.get_paginator(_snake(api)).paginate(**params):
             yield from page.get(key, [])
+    except _NOT_AWS as e:
+        raise ApplyError(f"iam:{api} {_brief(params)} failed: the endpoint's answer is not an AWS response "
+                         f"({type(e).__name__}: {e})") from e
     except _AWS_ERRORS as e:
         raise ApplyError(f"iam:{api} {_brief(params)} failed: {e}") from e
 

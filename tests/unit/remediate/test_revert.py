@@ -94,3 +94,28 @@ def test_a_journal_of_another_account_is_refused(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(revert_cmd, "lock_dir", lambda: tmp_path)
     assert main(["revert", "--journal", str(tmp_path / "j"), "--yes"]) == 3
     assert f"account(s) {ACCT}" in capsys.readouterr().err and other.mutations == []
+
+
+def test_an_endpoint_answering_html_is_one_line_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
+    import http.server
+    import threading
+
+    class Html(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html><body>proxy login</body></html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert main(["revert", "--all", "--endpoint-url", url]) == 3
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not an AWS response" in err and "internal error" not in err
+    finally:
+        server.shutdown()
