@@ -21,8 +21,14 @@ from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwri
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
 from deescalate.remediate.usage import usage_of
+from deescalate.terminal import clean
 
 log = logging.getLogger("deescalate.plan")
+
+
+def _say(text: str, **kwargs: Any) -> None:
+    """Print a human-facing line through the one sanitiser (names come from the account)."""
+    print(clean(text, keep_newlines=True), **kwargs)
 
 
 def register(sub: Any) -> None:
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     at_risk = [f.principal for f in report.findings]
     for arn in principals:
         if arn not in at_risk:
-            print(f"deescalate: note: {arn} has no finding in this snapshot; nothing to plan for it",
+            _say(f"deescalate: note: {arn} has no finding in this snapshot; nothing to plan for it",
                   file=sys.stderr)
     wanted = principals or None
     started = time.perf_counter()
@@ -150,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         write_plan(plan, args.out)
         shown = [a for a in at_risk if wanted is None or a in wanted]
-        print("\n".join([*_summary(plan, snapshot, shown), *_verdict(plan), f"Wrote {args.out}"]))
+        _say("\n".join([*_summary(plan, snapshot, shown), *_verdict(plan), f"Wrote {args.out}"]))
     else:
         sys.stdout.write(dumps(plan))
     impact = _impact(plan, snapshot, args.fail_on_impact)
@@ -169,10 +175,10 @@ def _impact(plan: Plan, snapshot: Snapshot, days: int | None) -> bool:
                 continue
             recent = days is not None and use.days_ago is not None and use.days_ago <= days
             hit = hit or recent
-            print(f"deescalate: {'impact' if recent else 'warning'}: {d.id} denies {d.action} to "
+            _say(f"deescalate: {'impact' if recent else 'warning'}: {d.id} denies {d.action} to "
                   f"{_short(pp.principal)}, which it uses ({use.text()})", file=sys.stderr)
     if hit:
-        print(f"deescalate: --fail-on-impact {days}: a deny blocks an action used within {days} day(s)",
+        _say(f"deescalate: --fail-on-impact {days}: a deny blocks an action used within {days} day(s)",
               file=sys.stderr)
     return hit
 
@@ -189,7 +195,7 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
                          f"{snapshot.account_id}")
     for pp in plan.principals:
         if pp.state and snapshot_state(snapshot, pp.principal) != pp.state:
-            print(f"deescalate: warning: {pp.principal} differs from the state the plan recorded",
+            _say(f"deescalate: warning: {pp.principal} differs from the state the plan recorded",
                   file=sys.stderr)
     targets = tuple(args.targets) or plan.targets
     checked, result = check_plan(snapshot, plan, default_analyze(targets), where=args.check)
@@ -197,15 +203,15 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
     # apply refuses a plan whose switched-on denies differ from its recorded, checked document.
     write_plan(checked, args.check)
     off = [d.id for p in checked.principals for d in p.denies if not d.apply]
-    print(f"Checked {args.check} against {snapshot.source or ', '.join(args.snapshots)}: "
+    _say(f"Checked {args.check} against {snapshot.source or ', '.join(args.snapshots)}: "
           f"{sum(len(p.denies) for p in checked.principals)} deny(s) in "
           f"{sum(len(render_document(p.denies)['Statement']) for p in checked.principals)} statement(s), "
           f"{len(off)} switched off{' (' + ', '.join(off) + ')' if off else ''}.")
-    print("\n".join(_verdict(checked)))
+    _say("\n".join(_verdict(checked)))
     if result.open_paths:
-        print(f"Paths to an admin or target left open ({len(result.open_paths)}):")
+        _say(f"Paths to an admin or target left open ({len(result.open_paths)}):")
         for principal, path in result.open_paths:
             hops = " -> ".join([_short(principal)] + [f"[{e.technique}] {_short(e.target)}" for e in path])
-            print(f"  {hops}")
-    print(f"Recorded the result in {args.check}.")
+            _say(f"  {hops}")
+    _say(f"Recorded the result in {args.check}.")
     return EXIT_CLEAN if checked.verified else EXIT_FINDINGS
