@@ -3,13 +3,15 @@
 A plan names every principal at risk and how it escalates; a journal holds every policy document
 apply wrote and the ones it replaced; a report lists the account's weak spots. None of that is for
 other local users, so each is created with mode 0600 (and an existing file is narrowed to 0600
-before it is written), whatever the umask.
+before it is written), whatever the umask. `has_lone_surrogate` is the readers' shared check that a
+plan or journal holds no string JSON allows but UTF-8 cannot write back.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PRIVATE_MODE = 0o600
 
@@ -30,3 +32,19 @@ def write_private(path: str | Path, text: str) -> None:
     """Replace the contents of `path` with `text` (UTF-8), the file being mode 0600. Raises OSError."""
     with os.fdopen(open_private(path, append=False), "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """A lone UTF-16 surrogate anywhere in a JSON value (walked without recursion: any depth)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= c <= "\udfff" for c in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

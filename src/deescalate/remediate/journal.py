@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from deescalate.errors import ApplyError
-from deescalate.files import open_private
+from deescalate.files import has_lone_surrogate, open_private
 from deescalate.model import EMPTY_MAP
 from deescalate.remediate.names import (
     IamPrincipal,
@@ -230,22 +230,6 @@ def _object(raw: Any, keys: set[str], where: str) -> dict[str, Any]:
     return raw
 
 
-def _has_surrogate(value: Any) -> bool:
-    """A lone UTF-16 surrogate anywhere in a JSON value (walked without recursion: any depth)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if any("\ud800" <= c <= "\udfff" for c in item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def read_journal(path: str | Path) -> list[dict[str, Any]]:
     """Every line of the journal, each checked to be a well-formed entry (JournalError otherwise)."""
     p = Path(path)
@@ -276,7 +260,7 @@ def read_journal(path: str | Path) -> list[dict[str, Any]]:
             raise JournalError(f"{where}: not valid JSON ({e.msg})") from e
         except RecursionError as e:
             raise JournalError(f"{where}: nested too deeply") from e
-        if _has_surrogate(entry):
+        if has_lone_surrogate(entry):
             raise JournalError(f"{where}: holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
         if not isinstance(entry, dict):
             raise JournalError(f"{where}: not a journal entry (expected a JSON object)")

@@ -35,7 +35,7 @@ from typing import Any
 
 from deescalate.arn import parse_arn
 from deescalate.errors import MissingInputError, PlanError, UsageError, empty_file
-from deescalate.files import write_private
+from deescalate.files import has_lone_surrogate, write_private
 from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PolicyPlacement, PrincipalPlan
 
 SCHEMA_VERSION = 1
@@ -272,25 +272,9 @@ def _placement(raw: dict[str, Any], where: str) -> PolicyPlacement:
     return PolicyPlacement(value)
 
 
-def _has_surrogate(value: Any) -> bool:
-    """A lone UTF-16 surrogate anywhere in a JSON value (walked without recursion: any depth)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if any("\ud800" <= c <= "\udfff" for c in item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def plan_from_json(raw: Any, where: str = "plan") -> Plan:
     top = _check_keys(raw, _TOP, {"schema_version", "account_id", "principals"}, where)
-    if _has_surrogate(top):
+    if has_lone_surrogate(top):
         raise PlanError(f"{where}: holds a lone UTF-16 surrogate (\\ud800-\\udfff), which no name can hold")
     if top["schema_version"] != SCHEMA_VERSION:
         raise PlanError(
