@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from deescalate.analysis.compose import actors_and_removers, compose
 from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal
-from deescalate.analysis.graph import admin_verdicts, findings
+from deescalate.analysis.graph import admin_verdicts, can_reach, findings
 from deescalate.model import ADMIN, Edge, Report, Role, Snapshot
 from deescalate.policy.match import resource_matches
 
@@ -52,14 +51,14 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     # is a finding anyway; composing through it would only add more routes, at a cost that grows
     # with the cube of the principals who can act as one another. The plan's verification cuts
     # its direct edges first and then composes it (see docs/analysis.md).
-    actors, removers = actors_and_removers(ctx, sources, _can_reach(sinks, found.values()))
+    actors, removers = actors_and_removers(ctx, sources, can_reach(sinks, found.values()))
     if actors or removers:
         log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
                  len(actors), len(removers))
         _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
         for edge in compose(ctx, sources, found, actors=actors, removers=removers):
             _merge(found, edge)
-    reach = _can_reach(sinks, found.values())
+    reach = can_reach(sinks, found.values())
     edges = sorted(
         (e for e in found.values() if e.target in reach), key=lambda e: (e.source, e.target, e.id)
     )
@@ -143,27 +142,6 @@ def _grow(
                  "an admin or target, %d edge(s) so far (%.2fs)", rounds, len(sources), len(frontier),
                  len(new), len(found), time.perf_counter() - started)
         frontier = new
-
-
-def _can_reach(sinks: set[str], edges: Iterable[Edge], *, firm: bool = False) -> set[str]:
-    """Every node from which a sink is reachable (through unconditional edges only, if `firm`)."""
-    reverse: dict[str, list[str]] = {}
-    for e in edges:
-        if not (firm and e.conditional):
-            reverse.setdefault(e.target, []).append(e.source)
-    seen = set(sinks)
-    queue = deque(sinks)
-    while queue:
-        node = queue.popleft()
-        for src in reverse.get(node, ()):
-            if src not in seen:
-                seen.add(src)
-                queue.append(src)
-    return seen
-
-
-def _firm(sinks: set[str], edges: Iterable[Edge]) -> set[str]:
-    return _can_reach(sinks, edges, firm=True)
 
 
 def _merge(found: dict[str, Edge], edge: Edge) -> None:

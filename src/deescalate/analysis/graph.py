@@ -65,7 +65,7 @@ def _path(start: str, end: str, parent: Mapping[str, Edge]) -> tuple[Edge, ...]:
     return tuple(reversed(path))
 
 
-def _can_reach(sinks: set[str], edges: Iterable[Edge]) -> set[str]:
+def can_reach(sinks: set[str], edges: Iterable[Edge]) -> set[str]:
     """Every node from which a sink is reachable (reverse breadth-first search from the sinks)."""
     reverse: dict[str, list[str]] = {}
     for e in edges:
@@ -91,7 +91,7 @@ def findings(
         adjacency.setdefault(e.source, []).append(e)
     for out_edges in adjacency.values():
         out_edges.sort(key=lambda e: (e.target, e.technique, e.via or ""))
-    reach = _can_reach(sinks, edges)
+    reach = can_reach(sinks, edges)
     out: list[Finding] = []
     for arn in sorted(principals):
         if arn in admins or arn not in reach or arn not in adjacency:
