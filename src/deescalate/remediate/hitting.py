@@ -4,13 +4,12 @@ Cutting a principal's escalation edges means denying at least one grant of every
 every edge. Each alternative is a set of grant keys; a plan is a set of keys that *hits* every such
 set. The objective is lexicographic, over the chosen keys K:
 
-    (sum of disruption(k), number of distinct group(k), |K|, sum of cost(k))
+    (sum of disruption(k), |K|, sum of cost(k))
 
 then, among exact equals, the first in a fixed order so that the same input always gives the same
-plan. `disruption` defaults to 0 and `group` to the key itself, which gives the plain objective
-"fewest keys, then the least total cost". The planner passes the disruption of a deny (what the
-principal loses that does not lead to admin) and groups keys by action (denies of one action on
-several resources are one statement).
+plan. `disruption` defaults to 0, which gives the plain objective "fewest keys, then the least
+total cost". The planner passes the disruption of a deny (what the principal loses that does not
+lead to admin).
 
 Minimum hitting set is NP-hard in general, but one principal's instance is small (tens of sets,
 tens of keys), and it falls apart into independent components, so an exact branch and bound is
@@ -88,7 +87,6 @@ def kernelize(
     cost: Callable[[Key], int],
     *,
     disruption: Callable[[Key], int] | None = None,
-    group: Callable[[Key], str] | None = None,
 ) -> tuple[list[Key], list[frozenset[Key]]]:
     """Shrink the instance without losing an optimum; returns (keys every optimum may take, the rest).
 
@@ -97,8 +95,7 @@ def kernelize(
     * a key `a` is dominated by `b` when every set holding `a` also holds `b` and `b` costs no more:
       in any solution `a` can be swapped for `b` (or dropped, if `b` is in it) at no loss in size or
       cost, so `a` is removed. On an exact tie (same sets, same cost) the larger key goes. With a
-      disruption, `b` must disrupt less, or as much and (when keys are grouped) be of `a`'s group,
-      so that the swap cannot add a group.
+      disruption, `b` must disrupt less, or as much and cost no more.
     An iam:* principal's thousands of edges (a pair of grants per user or role it can take over)
     collapse to a handful of real choices this way.
     """
@@ -125,7 +122,7 @@ def kernelize(
                 if harm[b] < harm[a]:
                     removed.add(a)
                     break
-                if harm[b] > harm[a] or (group is not None and group(a) != group(b)):
+                if harm[b] > harm[a]:
                     continue
                 if costs[b] < costs[a] or (costs[b] == costs[a] and (occurs[b] > mine or b < a)):
                     removed.add(a)
@@ -140,24 +137,21 @@ def minimum_hitting_set(
     cost: Callable[[Key], int],
     *,
     disruption: Callable[[Key], int] | None = None,
-    group: Callable[[Key], str] | None = None,
     node_budget: int = DEFAULT_NODE_BUDGET,
 ) -> HittingSolution:
     """The keys hitting every non-empty set that minimise the objective in the module docstring.
 
-    Costs and disruptions must be non-negative. Components are independent for every criterion
-    but the group count, so with `group` the kernel is searched as one instance.
+    Costs and disruptions must be non-negative; the objective is additive, so components are
+    searched independently.
     """
     materialised = list(sets)
     unhittable = sum(1 for s in materialised if not s)
-    forced, kernel = kernelize(reduce_sets(materialised), cost, disruption=disruption, group=group)
+    forced, kernel = kernelize(reduce_sets(materialised), cost, disruption=disruption)
     chosen: list[Key] = list(forced)
     optimal = True
     nodes = 0
-    parts = components(kernel) if group is None else ([kernel] if kernel else [])
-    for comp in parts:
-        search = _Search(comp, cost, disruption=disruption, group=group, preset=frozenset(forced),
-                         node_budget=max(1, node_budget - nodes))
+    for comp in components(kernel):
+        search = _Search(comp, cost, disruption=disruption, node_budget=max(1, node_budget - nodes))
         best, complete = search.run()
         nodes += search.nodes
         chosen.extend(best)
@@ -172,7 +166,7 @@ def minimum_hitting_set(
     )
 
 
-Score = tuple[int, int, int, int]  # (disruption, groups, keys, cost)
+Score = tuple[int, int, int]  # (disruption, keys, cost)
 
 
 class _Search:
@@ -184,20 +178,14 @@ class _Search:
         cost: Callable[[Key], int],
         *,
         disruption: Callable[[Key], int] | None,
-        group: Callable[[Key], str] | None,
-        preset: frozenset[Key],
         node_budget: int,
     ) -> None:
         self.sets = sets
-        keys = {k for s in sets for k in s} | preset
+        keys = {k for s in sets for k in s}
         self.costs = {k: cost(k) for k in keys}
         self.harm = {k: (disruption(k) if disruption else 0) for k in keys}
         if any(c < 0 for c in self.costs.values()) or any(c < 0 for c in self.harm.values()):
             raise ValueError("hitting-set costs and disruptions must be non-negative")
-        self.grouped = group is not None
-        self.group = {k: (group(k) if group else repr(k)) for k in keys}
-        # Groups the forced keys already pay for: a key of such a group adds no statement.
-        self.paid = frozenset(self.group[k] for k in preset) if self.grouped else frozenset()
         self.node_budget = node_budget
         self.nodes = 0
         self.exhausted = False
@@ -206,9 +194,7 @@ class _Search:
         self.best_score = self._score(greedy)
 
     def _score(self, chosen: list[Key]) -> Score:
-        groups = {self.group[k] for k in chosen} - self.paid
-        harm = sum(self.harm[k] for k in chosen)
-        return (harm, len(groups), len(chosen), sum(self.costs[k] for k in chosen))
+        return (sum(self.harm[k] for k in chosen), len(chosen), sum(self.costs[k] for k in chosen))
 
     def _order(self, s: frozenset[Key]) -> list[Key]:
         return sorted(s, key=lambda k: (self.harm[k], self.costs[k], k))
@@ -236,8 +222,6 @@ class _Search:
         packed = 0
         used: set[Key] = set()
         extra_harm = extra_cost = 0
-        new_group_needed = False
-        groups = {self.group[k] for k in chosen} | self.paid
         for s in sorted(unhit, key=len):
             allowed = s - forbidden
             if not allowed:
@@ -247,13 +231,8 @@ class _Search:
                 used |= s
                 extra_harm += min(self.harm[k] for k in allowed)
                 extra_cost += min(self.costs[k] for k in allowed)
-                if all(self.group[k] not in groups for k in allowed):
-                    new_group_needed = True
         base = self._score(chosen)
-        # Without grouping each key is its own group, so every packed set adds one; with grouping
-        # two packed sets may share a new group, so only "at least one more" is certain.
-        more_groups = packed if not self.grouped else int(new_group_needed)
-        return (base[0] + extra_harm, base[1] + more_groups, base[2] + packed, base[3] + extra_cost)
+        return (base[0] + extra_harm, base[1] + packed, base[2] + extra_cost)
 
     def run(self) -> tuple[list[Key], bool]:
         if len(self.best) > MAX_SEARCH_DEPTH:
