@@ -220,6 +220,32 @@ class Organization:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AccountInfo:
+    """One account of an organization snapshot's manifest, collected or not."""
+
+    id: str
+    name: str = ""
+    # Root first, the account's parents: ["r-xxxx", "ou-xxxx-aaaa", ...] (the manifest's ou_path).
+    ou_path: tuple[str, ...] = ()
+    status: str = ""  # ListAccounts' status ("ACTIVE", "SUSPENDED", ...), when known
+    collection: str = "collected"  # "collected" | "failed" | "skipped" | "pending"
+    error: str | None = None  # why it was not collected, one line
+
+    @property
+    def collected(self) -> bool:
+        return self.collection == "collected"
+
+    def label(self) -> str:
+        return f"{self.id} ({self.name})" if self.name else self.id
+
+    def not_collected(self) -> str:
+        """The unexamined line for an account of the organization that was not collected."""
+        why = f": {self.error}" if self.error else ""
+        return (f"account {self.label()}: {self.collection}{why}; its principals and resources are not"
+                " analysed")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resource:
     """A resource an escalation technique goes through (an EC2 instance, a Lambda function, ...)."""
 
@@ -288,6 +314,18 @@ class Snapshot:
     # Several accounts' snapshots merged: every account, the home account (account_id) first.
     accounts: tuple[str, ...] = ()
     last_accessed: Mapping[str, AccessRecord] = field(default_factory=lambda: EMPTY_MAP)  # by principal ARN
+    # Each account's own organization path (an organization snapshot, or merged snapshots): by
+    # account id. `org_of` falls back to `organization` for the home account.
+    organizations: Mapping[str, Organization] = field(default_factory=lambda: EMPTY_MAP)
+    # The accounts an organization snapshot's manifest lists (collected or not), by account id.
+    account_infos: Mapping[str, AccountInfo] = field(default_factory=lambda: EMPTY_MAP)
+
+    def org_of(self, account_id: str) -> Organization | None:
+        """The organization path of `account_id` (root -> OUs -> it), or None when unknown."""
+        org = self.organizations.get(account_id)
+        if org is None and account_id == self.account_id:
+            return self.organization
+        return org
 
     def principal_arns(self) -> tuple[str, ...]:
         return tuple(self.users) + tuple(self.roles)

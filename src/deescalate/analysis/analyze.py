@@ -87,7 +87,9 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     gaps = sorted({f"{rec.kind} in {rec.region}" for rec in snapshot.inventory if rec.state.value != "ok"})
     if gaps:
         notes.append("resource inventory incomplete for: " + ", ".join(gaps))
-    missing = unexamined(ctx)
+    # Accounts of an organization snapshot that could not be collected: never silently dropped.
+    missing = [i.not_collected() for i in snapshot.account_infos.values() if not i.collected]
+    missing += unexamined(ctx)
     if not snapshot.has_inventory:
         notes.append(
             "the snapshot holds IAM data only (no resource inventory): techniques through existing "

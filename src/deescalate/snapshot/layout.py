@@ -42,10 +42,22 @@ IAM_LAST_ACCESSED = "iam/get-service-last-accessed-details.json"
 
 ORG_DESCRIBE = "organizations/describe-organization.json"
 ORG_ROOTS = "organizations/list-roots.json"
+# ListAccounts, pages merged: written for an organization snapshot's organization/ directory only.
+ORG_ACCOUNTS = "organizations/list-accounts.json"
 ORG_PARENTS = "organizations/list-parents.json"
 ORG_OUS = "organizations/describe-organizational-unit.json"
 ORG_TARGET_POLICIES = "organizations/list-policies-for-target.json"
 ORG_POLICIES = "organizations/describe-policy.json"
+
+ORG_FILES = (ORG_DESCRIBE, ORG_ROOTS, ORG_ACCOUNTS, ORG_PARENTS, ORG_OUS, ORG_TARGET_POLICIES, ORG_POLICIES)
+
+# An organization snapshot directory (`collect --organization`): a manifest listing every account,
+# the organization's files under organization/, each account's own snapshot under accounts/ID/.
+ORG_FORMAT_NAME = "deescalate-organization"
+ORG_FORMAT_VERSION = 1
+ORG_SUPPORTED_VERSIONS = (1,)
+ORG_FILES_DIR = "organization"
+ORG_ACCOUNTS_DIR = "accounts"
 
 SCP_TYPE = "SERVICE_CONTROL_POLICY"
 RCP_TYPE = "RESOURCE_CONTROL_POLICY"

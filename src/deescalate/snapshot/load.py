@@ -1,4 +1,5 @@
-"""Files -> `Snapshot`: a collected directory, or one `get-account-authorization-details` file.
+"""Files -> `Snapshot`: a collected directory, an organization directory of them, or one
+`get-account-authorization-details` file.
 
 Every failure (missing file, truncated JSON, a wrong type, a bad policy document, an unknown format
 version) is a `SnapshotError`/`PolicyError` naming the file and the place in it.
@@ -10,13 +11,14 @@ import codecs
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from deescalate.arn import partition_among
 from deescalate.errors import MissingInputError, SnapshotError, empty_file
-from deescalate.model import InventoryRecord, InventoryState, Resource, Snapshot
+from deescalate.model import AccountInfo, InventoryRecord, InventoryState, Organization, Resource, Snapshot
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.iam import (
     account_from_arns,
@@ -26,7 +28,8 @@ from deescalate.snapshot.iam import (
     parse_details,
     parse_instance_profiles,
 )
-from deescalate.snapshot.org import parse_organization
+from deescalate.snapshot.org import parse_organization, parse_organizations
+from deescalate.snapshot.orgdir import contained, inside, is_org_manifest, read_manifest
 from deescalate.snapshot.resources import Ctx, read_region
 from deescalate.snapshot.usage import parse_last_accessed
 from deescalate.snapshot.where import At, as_object, get_list, get_objects, get_opt_str, get_str
@@ -114,9 +117,11 @@ def _unbalanced(text: str) -> bool:
 class _Dir:
     """A snapshot directory; `get` reads a file by its layout path, or None when absent."""
 
-    def __init__(self, root: Path, shown: str) -> None:
+    def __init__(self, root: Path, shown: str, jail: Path | None = None) -> None:
         self.root = root
         self.shown = shown
+        # An organization snapshot's directory: no file read may lie outside it (a symlink out).
+        self.jail = jail
 
     def name(self, rel: str) -> str:
         return f"{self.shown.rstrip('/')}/{rel}"
@@ -125,6 +130,10 @@ class _Dir:
         path = self.root / rel
         if not path.exists():
             return None
+        if self.jail is not None and not contained(self.jail, path):
+            raise SnapshotError(
+                f"{self.name(rel)}: leads out of the organization directory (through a symlink)"
+            )
         return read_json(path, self.name(rel)), At(file=self.name(rel))
 
     def need(self, rel: str) -> tuple[Any, At]:
@@ -134,8 +143,7 @@ class _Dir:
         return got
 
 
-def _manifest(d: _Dir) -> tuple[dict[str, Any], At]:
-    raw, at = d.need(L.MANIFEST)
+def _manifest(raw: Any, at: At) -> tuple[dict[str, Any], At]:
     man = as_object(raw, at)
     version = man.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
@@ -170,9 +178,20 @@ def _inventory(man: dict[str, Any], at: At) -> list[InventoryRecord]:
     return out
 
 
-def _load_dir(root: Path, shown: str) -> Snapshot:
-    d = _Dir(root, shown)
-    man, mat = _manifest(d)
+def _org_files(d: _Dir) -> dict[str, tuple[Any, At]]:
+    return {rel: got for rel in L.ORG_FILES if (got := d.get(rel)) is not None}
+
+
+def _load_dir(root: Path, shown: str, jail: Path | None = None) -> Snapshot:
+    d = _Dir(root, shown, jail)
+    raw, at = d.need(L.MANIFEST)
+    if is_org_manifest(raw):
+        if jail is not None:
+            # An account's snapshot of an organization directory is one account's, never another
+            # organization (nor the directory itself: "snapshot": "." would loop).
+            raise at.key("format").error("an organization snapshot where one account's snapshot belongs")
+        return _load_org_dir(root, shown, raw)
+    man, mat = _manifest(raw, at)
     account_id = get_str(man, "account_id", mat)
     regions = []
     for where, r in get_list(man, "regions", mat):
@@ -196,19 +215,7 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
         for arn, prof in parse_instance_profiles(got[0], got[1].file).items():
             profiles.setdefault(arn, prof)
 
-    org_files = {
-        rel: got
-        for rel in (
-            L.ORG_DESCRIBE,
-            L.ORG_ROOTS,
-            L.ORG_PARENTS,
-            L.ORG_OUS,
-            L.ORG_TARGET_POLICIES,
-            L.ORG_POLICIES,
-        )
-        if (got := d.get(rel)) is not None
-    }
-    organization = parse_organization(org_files, account_id)
+    organization = parse_organization(_org_files(d), account_id)
 
     inventory = _inventory(man, mat)
     role_by_name = {r.name: arn for arn, r in iam.roles.items()}
@@ -263,6 +270,55 @@ def _load_dir(root: Path, shown: str) -> Snapshot:
     )
 
 
+def _load_org_dir(root: Path, shown: str, raw_manifest: Any) -> Snapshot:
+    """An organization snapshot directory: every collected account, each with its own organization path."""
+    d = _Dir(root, shown, jail=root)
+    man_shown = d.name(L.MANIFEST)
+    if not contained(root, root / L.MANIFEST):
+        raise SnapshotError(f"{man_shown}: leads out of the organization directory (through a symlink)")
+    man = read_manifest(raw_manifest, man_shown)
+    if not man.snapshots:
+        raise SnapshotError(
+            f"{man_shown}: no account was collected ({len(man.accounts)} listed), nothing to analyse"
+        )
+    org_dir = inside(root, L.ORG_FILES_DIR, man_shown, L.ORG_FILES_DIR)
+    org_files = _org_files(_Dir(org_dir, d.name(L.ORG_FILES_DIR), jail=root))
+    # The management account first when it was collected, else the manifest's first collected one.
+    order = list(man.snapshots)
+    if man.management_account_id in man.snapshots:
+        order.remove(man.management_account_id)
+        order.insert(0, man.management_account_id)
+    orgs = parse_organizations(org_files, order)
+    loaded = []
+    for aid in order:
+        rel, place = man.snapshots[aid]
+        path = inside(root, rel, man_shown, place)
+        if not path.is_dir():
+            raise SnapshotError(f"{man_shown}: {place}: {rel} is not a snapshot directory")
+        snap = _load_dir(path, d.name(rel), jail=root)
+        if snap.account_id != aid:
+            raise SnapshotError(
+                f"{d.name(rel)}/{L.MANIFEST}: account_id: {snap.account_id}, but the organization's"
+                f" manifest lists this snapshot for account {aid}"
+            )
+        org = orgs.get(aid)
+        loaded.append(
+            replace(
+                snap,
+                organization=org,
+                organizations=MappingProxyType({aid: org} if org is not None else {}),
+            )
+        )
+    merged = merge_snapshots(loaded)
+    return replace(
+        merged,
+        source=shown,
+        accounts=tuple(order),
+        account_infos=MappingProxyType({a.id: a for a in man.accounts}),
+        organizations=MappingProxyType(orgs),
+    )
+
+
 def _pair(got: tuple[Any, At] | None) -> tuple[Any, str] | None:
     return None if got is None else (got[0], got[1].file)
 
@@ -304,7 +360,10 @@ def load_snapshot(path: str | Path) -> Snapshot:
 
 
 def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
-    """Several accounts' snapshots as one: every principal of all; the first account is the home account."""
+    """Several accounts' snapshots as one: every principal of all; the first account is the home account.
+
+    Each input keeps its own organization path for its account (`Snapshot.org_of`).
+    """
     if not snapshots:
         raise SnapshotError("no snapshot given")
     if len(snapshots) == 1:
@@ -324,6 +383,15 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
             policies.setdefault(arn, pol)  # AWS managed policies appear in every account
         profiles.update(s.instance_profiles)
         regions.extend(r for r in s.regions if r not in regions)
+    organizations: dict[str, Organization] = {}
+    infos: dict[str, AccountInfo] = {}
+    for s in snapshots:
+        if s.organization is not None:
+            organizations.setdefault(s.account_id, s.organization)
+        for aid, org in s.organizations.items():
+            organizations.setdefault(aid, org)
+        for aid, info in s.account_infos.items():
+            infos.setdefault(aid, info)
     return Snapshot(
         account_id=first.account_id,
         caller_arn=first.caller_arn,
@@ -341,6 +409,8 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         source=", ".join(s.source for s in snapshots),
         accounts=tuple(dict.fromkeys(a for s in snapshots for a in s.all_accounts())),
         last_accessed=MappingProxyType({k: v for s in snapshots for k, v in s.last_accessed.items()}),
+        organizations=MappingProxyType(organizations),
+        account_infos=MappingProxyType(infos),
     )
 
 

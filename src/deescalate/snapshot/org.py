@@ -9,6 +9,7 @@ lists SERVICE_CONTROL_POLICY as enabled (`Organization.scps_enabled`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from deescalate.model import Organization, OrgNode, Policy, PolicyKind, PolicyRef
@@ -19,6 +20,14 @@ from deescalate.snapshot.where import At, as_object, get_objects, get_opt_object
 Loaded = tuple[Any, At]  # parsed JSON and the position of its top level
 
 
+@dataclass(slots=True)
+class _Memo:
+    """What the accounts of one organization share: policies by (target id, type), account names."""
+
+    policies: dict[tuple[str, str], tuple[Policy, ...]] = field(default_factory=dict)
+    names: dict[str, str] | None = None
+
+
 def _enabled_types(root: dict[str, Any], at: At) -> set[str]:
     return {
         get_str(t, "Type", w)
@@ -27,7 +36,14 @@ def _enabled_types(root: dict[str, Any], at: At) -> set[str]:
     }
 
 
-def _policies(target: str, ptype: str, kind: PolicyKind, files: dict[str, Loaded]) -> tuple[Policy, ...]:
+def _policies(
+    target: str, ptype: str, kind: PolicyKind, files: dict[str, Loaded], memo: _Memo | None = None
+) -> tuple[Policy, ...]:
+    if memo is not None:
+        hit = memo.policies.get((target, ptype))
+        if hit is None:
+            hit = memo.policies[(target, ptype)] = _policies(target, ptype, kind, files)
+        return hit
     if L.ORG_TARGET_POLICIES not in files:
         return ()
     raw, top = files[L.ORG_TARGET_POLICIES]
@@ -62,7 +78,34 @@ def _policies(target: str, ptype: str, kind: PolicyKind, files: dict[str, Loaded
     return tuple(out)
 
 
-def parse_organization(files: dict[str, Loaded], account_id: str) -> Organization | None:
+def parse_organizations(files: dict[str, Loaded], account_ids: list[str]) -> dict[str, Organization]:
+    """Each account's organization path over one organization's files (an organization snapshot).
+
+    A policy attached to the root or an OU is parsed once and shared by every account under it.
+    """
+    memo = _Memo()
+    out = {}
+    for account_id in account_ids:
+        org = parse_organization(files, account_id, memo=memo)
+        if org is not None:
+            out[account_id] = org
+    return out
+
+
+def _account_names(files: dict[str, Loaded]) -> dict[str, str]:
+    """Account id -> name from ListAccounts (organizations/list-accounts.json), when present."""
+    if L.ORG_ACCOUNTS not in files:
+        return {}
+    raw, at = files[L.ORG_ACCOUNTS]
+    return {
+        get_str(a, "Id", w): get_str(a, "Name", w, default="")
+        for w, a in get_objects(as_object(raw, at), "Accounts", at)
+    }
+
+
+def parse_organization(
+    files: dict[str, Loaded], account_id: str, *, memo: _Memo | None = None
+) -> Organization | None:
     """The organization of `account_id`, or None when the snapshot holds no Organizations data."""
     if L.ORG_DESCRIBE not in files or L.ORG_ROOTS not in files:
         return None
@@ -107,16 +150,24 @@ def parse_organization(files: dict[str, Loaded], account_id: str) -> Organizatio
         oraw, oat = files[L.ORG_OUS]
         ou_names = as_object(oraw, oat)
     nodes = []
+    if memo is None:
+        account_names = _account_names(files)
+    else:
+        if memo.names is None:
+            memo.names = _account_names(files)
+        account_names = memo.names
     for node_id, kind in chain:
         name = node_id
-        if kind == "root":
+        if kind == "account" and account_names.get(node_id):
+            name = account_names[node_id]
+        elif kind == "root":
             name = get_str(root, "Name", root_at, default="Root")
         elif kind == "ou" and isinstance(ou_names.get(node_id), dict):
             ou = ou_names[node_id].get("OrganizationalUnit")
             if isinstance(ou, dict) and isinstance(ou.get("Name"), str):
                 name = ou["Name"]
-        scps = _policies(node_id, L.SCP_TYPE, PolicyKind.SCP, files) if L.SCP_TYPE in enabled else ()
-        rcps = _policies(node_id, L.RCP_TYPE, PolicyKind.RCP, files) if L.RCP_TYPE in enabled else ()
+        scps = _policies(node_id, L.SCP_TYPE, PolicyKind.SCP, files, memo) if L.SCP_TYPE in enabled else ()
+        rcps = _policies(node_id, L.RCP_TYPE, PolicyKind.RCP, files, memo) if L.RCP_TYPE in enabled else ()
         nodes.append(OrgNode(id=node_id, name=name, kind=kind, scps=scps, rcps=rcps))
     return Organization(
         management_account_id=management,
