@@ -185,6 +185,8 @@ class OrgDir:
     members: list[_Member] = field(default_factory=list)
     policies: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)  # id -> (name, type, doc)
     attached: dict[str, list[str]] = field(default_factory=dict)  # target id -> policy ids
+    # Targets (root, OU, account ids) where FullAWSAccess / RCPFullAWSAccess is not attached.
+    without_full_access: set[str] = field(default_factory=set)
 
     def ou(self, name: str, parent: str = ROOT) -> str:
         oid = f"ou-root-{len(self.ous) + 1:08x}"
@@ -286,7 +288,8 @@ class OrgDir:
             policies[pid] = (pname, ptype, doc(allow("*")) if ptype == SCP else doc(
                 {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}))
             for t in targets:
-                attached.setdefault(t, []).insert(0, pid)
+                if t not in self.without_full_access:
+                    attached.setdefault(t, []).insert(0, pid)
 
         def summary(pid: str) -> dict[str, Any]:
             name, ptype, _ = policies[pid]

@@ -107,12 +107,13 @@ def resource_values(
 def org_values(snapshot: Snapshot, account: str, side: str) -> dict[str, tuple[str, ...]]:
     """aws:{Principal,Resource}OrgID and ...OrgPaths for an account of the snapshot's organization.
 
-    Known only when the snapshot holds the organization's id and `account` is the snapshot's
-    account (the organization path in a snapshot is that account's). The path has the form
+    Known when the snapshot holds `account`'s organization path (`Snapshot.org_of`: the home
+    account of a single-account snapshot, every collected account of an organization snapshot) and
+    the organization's id. The path has the form
     `o-id/r-root/ou-1/.../` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths).
     """
-    org = snapshot.organization
-    if org is None or not org.id or account != snapshot.account_id:
+    org = snapshot.org_of(account) if account else None
+    if org is None or not org.id:
         return {}
     parents = [n.id for n in org.path if n.kind != "account"]
     path = "/".join([org.id, *parents]) + "/"

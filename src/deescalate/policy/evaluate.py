@@ -7,9 +7,12 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 1. An explicit Deny in any applicable policy (SCP, RCP, resource-based, boundary, session, identity)
    decides: denied.
 2. SCPs: for principals of a member account, an SCP must allow at every level from the root to the
-   account; the management account and service-linked roles are exempt.
+   account, along the principal's OWN account's path (`Snapshot.org_of`); the management account
+   and service-linked roles are exempt.
    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
-3. RCPs: likewise for resources of a member account, for the services RCPs cover.
+3. RCPs: likewise for resources of a member account, along the path of the account that owns the
+   resource (the caller's for a resource ARN without an account), for the services RCPs cover;
+   the management account's resources, service-linked roles' calls and kms:RetireGrant are exempt.
    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
 4. Same account: identity policies (limited by the boundary and the session policy) OR a
    resource-based policy. A resource policy naming the user ARN (or a role session ARN) grants
@@ -34,7 +37,6 @@ from deescalate.arn import account_of, service_of
 from deescalate.errors import DeescalateError
 from deescalate.model import (
     Decision,
-    OrgNode,
     Policy,
     Reason,
     Resource,
@@ -57,11 +59,28 @@ from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_servic
 from deescalate.policy.match import Via
 from deescalate.policy.protected import SPECIAL_ACTIONS, special
 from deescalate.policy.scan import NO, YES, Guard, Scan, guards, scan, scan_guard, scan_resource
-from deescalate.policy.subjects import PrincipalView, TargetView
+from deescalate.policy.subjects import PrincipalView, TargetView, level_name
 from deescalate.policy.variables import normalise_context
 
-# Services whose resources RCPs govern (Organizations user guide, "List of AWS services that support RCPs").
-RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager"})
+# Services whose actions RCPs govern, by prefix: AWS Organizations user guide, "List of AWS services
+# that support RCPs" (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#rcp-supported-services).
+RCP_SERVICES = frozenset(
+    {
+        "aoss", "appconfig", "appstream", "autoscaling", "autoscaling-plans", "budgets",
+        "clouddirectory", "cloudfront", "cloudsearch", "cloudtrail-data", "codeartifact", "codebuild",
+        "codecommit", "codepipeline", "cognito-identity", "cognito-idp", "comprehend",
+        "comprehendmedical", "compute-optimizer", "cost-optimization-hub", "dax", "dsql", "dynamodb",
+        "ecr", "ecr-public", "events", "firehose", "fis", "fms", "gamelift", "health", "inspector-scan",
+        "kendra", "kinesisvideo", "kms", "logs", "memorydb", "networkmonitor", "notifications",
+        "opensearch", "pca-connector-ad", "personalize", "polly", "pricing", "resource-groups",
+        "rolesanywhere", "s3", "secretsmanager", "servicediscovery", "signin", "sqs", "sts", "support",
+        "swf", "textract", "timestream-influxdb", "transcribe", "transfer", "translate", "wafv2",
+        "workspaces", "xray",
+    }
+)
+# Actions RCPs never restrict, whatever their service (same page, "Resources and entities not
+# restricted by RCPs").
+RCP_EXEMPT_ACTIONS = frozenset({"kms:retiregrant"})
 # Actions governed by a role's trust policy when the resource is the role.
 TRUST_ACTIONS = frozenset(
     {
@@ -92,17 +111,31 @@ class Authorizer:
         self._principals: dict[str, PrincipalView] = {}
         self._resources: dict[str, Resource] = {r.arn: r for r in snapshot.resources}
         self._targets: dict[tuple[str, bool], TargetView] = {}
-        self._scp_by_service: dict[str, tuple[Guard, ...]] = {}
-        self._rcp_by_service: dict[str, tuple[Guard, ...]] = {}
-        org = snapshot.organization
-        # Names of the levels that hold SCPs / RCPs, root first, as the views list them.
-        self._scp_names = tuple(_level_name(n) for n in org.path if n.scps) if org is not None else ()
-        self._rcp_names = tuple(_level_name(n) for n in org.path if n.rcps) if org is not None else ()
-        self._rcp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
-        if org is not None and org.rcps_enabled and snapshot.account_id != org.management_account_id:
-            self._rcp_levels = tuple(
-                tuple(self._cache.get(p, None) for p in node.rcps) for node in org.path if node.rcps
-            )
+        # The accounts whose IAM (and inventory) the snapshot holds: their roles and resources are
+        # known, where another account's are not.
+        self._accounts = frozenset(snapshot.all_accounts())
+        # (account, service) -> that account's SCP / RCP levels for the service
+        self._scp_by_service: dict[tuple[str, str], tuple[Guard, ...]] = {}
+        self._rcp_by_service: dict[tuple[str, str], tuple[Guard, ...]] = {}
+        # account -> its RCP levels (compiled) and their names, root first; () when RCPs do not apply
+        self._rcp_accounts: dict[str, tuple[tuple[tuple[CompiledPolicy, ...], ...], tuple[str, ...]]] = {}
+
+    def _rcps_of(self, account: str) -> tuple[tuple[tuple[CompiledPolicy, ...], ...], tuple[str, ...]]:
+        """The RCP levels guarding resources of `account`: none for the management account, an
+        organization without RCPs enabled, or an account whose organization path is unknown."""
+        hit = self._rcp_accounts.get(account)
+        if hit is None:
+            org = self.snapshot.org_of(account) if account else None
+            if org is None or not org.rcps_enabled or account == org.management_account_id:
+                hit = ((), ())
+            else:
+                levels = [node for node in org.path if node.rcps]
+                hit = (
+                    tuple(tuple(self._cache.get(p, None) for p in node.rcps) for node in levels),
+                    tuple(level_name(n) for n in levels),
+                )
+            self._rcp_accounts[account] = hit
+        return hit
 
     # ------------------------------------------------------------------ lookups
 
@@ -144,8 +177,8 @@ class Authorizer:
                 label = f"the trust policy of {resource}"
                 if role.trust_policy is not None:
                     policy = self._cache.get(role.trust_policy, principal.arn)
-        elif trust and account == snap.account_id and ":role/" in resource:
-            # A role of the snapshot's own account that the snapshot does not hold does not exist:
+        elif trust and account in self._accounts and ":role/" in resource:
+            # A role of an account of the snapshot that the snapshot does not hold does not exist:
             # nothing can assume it (IAM is collected whole).
             mandatory = True
             label = f"{resource} (not a role in the snapshot)"
@@ -157,7 +190,7 @@ class Authorizer:
             # KMS: "no AWS principal has any permissions to a KMS key unless ... the key policy"
             # https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
             mandatory = service_of(res.arn) == "kms"
-        other = bool(account) and account != "*" and not in_snapshot and account != snap.account_id
+        other = bool(account) and account != "*" and not in_snapshot and account not in self._accounts
         t = TargetView(
             account=account,
             policy=policy,
@@ -257,27 +290,30 @@ class Authorizer:
             session = scan(merge(compiled, svc), req, None, denies, deny_maybe)
         scps: list[Scan] = []
         if p.scp_applies:
-            # Every principal the SCPs apply to is in the snapshot's account: one set of levels.
-            levels = self._scp_by_service.get(svc)
+            # The SCPs of the principal's own account (its organization path).
+            skey = (p.scp_account, svc)
+            levels = self._scp_by_service.get(skey)
             if levels is None:
-                levels = self._scp_by_service[svc] = guards(p.scp_levels, svc)
+                levels = self._scp_by_service[skey] = guards(p.scp_levels, svc)
             if levels:
                 scps = [scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
         rcps: list[Scan] = []
-        # RCPs: resources of member accounts, supported services; not the management account, and
-        # not actions of service-linked roles ("Resources and entities not restricted by RCPs",
+        rcp_names: tuple[str, ...] = ()
+        # RCPs: those of the account that owns the resource; for a resource ARN without an account
+        # (an action with no resource type, an S3 bucket), the caller's. Not the management account,
+        # not calls of service-linked roles, not kms:RetireGrant ("Resources and entities not
+        # restricted by RCPs",
         # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#actions-not-restricted-by-rcps)
-        if (
-            self._rcp_levels
-            and svc in RCP_SERVICES
-            and not p.service_linked
-            and (target.account in ("", self.snapshot.account_id))
-        ):
-            rlevels = self._rcp_by_service.get(svc)
-            if rlevels is None:
-                rlevels = self._rcp_by_service[svc] = guards(self._rcp_levels, svc)
-            if rlevels:
-                rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
+        if svc in RCP_SERVICES and not p.service_linked and act not in RCP_EXEMPT_ACTIONS:
+            raccount = target.account or caller.account
+            rcp_levels, rcp_names = self._rcps_of(raccount)
+            if rcp_levels:
+                rkey = (raccount, svc)
+                rlevels = self._rcp_by_service.get(rkey)
+                if rlevels is None:
+                    rlevels = self._rcp_by_service[rkey] = guards(rcp_levels, svc)
+                if rlevels:
+                    rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
         by_via = (
             scan_resource(target.policy.candidates(svc), req, caller, denies, deny_maybe)
             if target.policy is not None
@@ -303,7 +339,7 @@ class Authorizer:
             for g in scps:
                 scp_tri = min(scp_tri, g.tri)
             if scp_tri == NO:
-                decision = guard_denied(Reason.SCP, scps, self._scp_names)
+                decision = guard_denied(Reason.SCP, scps, p.scp_names)
             elif identity.tri == NO:
                 decision = NO_ALLOW
             elif identity.tri == YES and scp_tri == YES:
@@ -325,8 +361,8 @@ class Authorizer:
                 rcps=rcps,
                 by_via=by_via,
                 deny_maybe=deny_maybe,
-                scp_names=self._scp_names,
-                rcp_names=self._rcp_names,
+                scp_names=p.scp_names,
+                rcp_names=rcp_names,
                 complete=complete_context,
             )
         if key is not None:
@@ -334,12 +370,6 @@ class Authorizer:
                 self._decisions.clear()
             self._decisions[key] = decision
         return decision
-
-
-def _level_name(node: OrgNode) -> str:
-    if node.name and node.name != node.id:
-        return f"the {node.kind} {node.name} ({node.id})"
-    return f"the {node.kind} {node.id}"
 
 
 def decide(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from deescalate.model import Policy, Role, Snapshot, User
+from deescalate.model import OrgNode, Policy, Role, Snapshot, User
 from deescalate.policy.compiled import Candidates, CompiledPolicy, PolicyCache, PolicySet, merge
 from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
 from deescalate.policy.context import closed_keys_for, org_values, principal_values, resource_values
@@ -32,8 +32,10 @@ class PrincipalView:
         "own",
         "own_services",
         "plain",
+        "scp_account",
         "scp_applies",
         "scp_levels",
+        "scp_names",
         "service_linked",
         "shared",
         "values",
@@ -101,21 +103,20 @@ class PrincipalView:
             self.values.update(org_keys)
             self.closed_keys = self.closed_keys | frozenset(org_keys)
         self.scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
-        org = snap.organization
-        account = obj.account_id
+        self.scp_names: tuple[str, ...] = ()
+        account = self.scp_account = obj.account_id
+        # The principal's own account's organization path: in an organization snapshot (or merged
+        # snapshots) each account has its own, and SCPs of other accounts never apply to it.
+        org = snap.org_of(account)
         # SCPs do not affect the management account nor service-linked roles:
         # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
-        if (
-            org is not None
-            and account == snap.account_id
-            and account != org.management_account_id
-            and not self.service_linked
-        ):
+        if org is not None and account != org.management_account_id and not self.service_linked:
             # A level with no SCP listed is one the snapshot has no SCP data for (AWS requires at
             # least one SCP per level once SCPs are enabled), so it does not restrict.
             self.scp_levels = tuple(
                 tuple(cache.get(p, obj.arn) for p in node.scps) for node in org.path if node.scps
             )
+            self.scp_names = tuple(level_name(n) for n in org.path if n.scps)
         self.scp_applies = bool(self.scp_levels)
         # No boundary and nothing missing: identity policies alone can decide (the fast path).
         self.plain = self.boundary is None and self.boundary_missing is None and not self.missing
@@ -134,6 +135,13 @@ class PrincipalView:
             ident, bound = self.shared.candidates(service)
             hit = self.by_service[service] = (merge(self.own, service) + ident, bound)
         return hit
+
+
+def level_name(node: OrgNode) -> str:
+    """How a decision names an organization level: `the ou prod (ou-xxxx-yyyyyyyy)`."""
+    if node.name and node.name != node.id:
+        return f"the {node.kind} {node.name} ({node.id})"
+    return f"the {node.kind} {node.id}"
 
 
 class TargetView:
