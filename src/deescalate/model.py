@@ -490,6 +490,21 @@ class ChangeSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AccountDetail:
+    """One account of a report over several accounts: who it is, where it sits, whether it was analysed."""
+
+    id: str
+    name: str = ""
+    ou_path: tuple[str, ...] = ()  # the root and OUs above the account, root first, by name when known
+    management: bool = False  # the organization's management account
+    collection: str = "collected"  # an organization snapshot's word for it: collected, failed, ...
+    error: str | None = None
+
+    def label(self) -> str:
+        return f"{self.id} ({self.name})" if self.name else self.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     account_id: str
     admins: tuple[AdminVerdict, ...]
@@ -501,6 +516,10 @@ class Report:
     plan: Plan | None = None
     change: ChangeSummary | None = None  # set when the report compares a Terraform plan's before/after
     accounts: tuple[str, ...] = ()  # every account analysed, account_id first (several snapshots)
+    # Several accounts: each one's name, OU path and state, in `accounts` order then those not
+    # collected; and the organization's management account (paths to its admins are critical).
+    account_details: tuple[AccountDetail, ...] = ()
+    management_account_id: str = ""
 
 
 # --------------------------------------------------------------------------- the plan

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
+from deescalate.analysis.accounts import account_details, management_account
 from deescalate.analysis.compose import actors_and_removers, compose
 from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal
@@ -95,6 +96,7 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
             "the snapshot holds IAM data only (no resource inventory): techniques through existing "
             "resources are unexamined"
         )
+    details = account_details(snapshot)
     return Report(
         account_id=snapshot.account_id,
         admins=verdicts,
@@ -104,6 +106,9 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
         notes=tuple(notes),
         source=snapshot.source,
         accounts=snapshot.all_accounts(),
+        account_details=details,
+        # Paths to the management account's admins rank critical; a scan of one account is as before.
+        management_account_id=management_account(snapshot) if details else "",
     )
 
 

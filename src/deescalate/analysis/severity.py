@@ -13,6 +13,10 @@ judged by where it ends and whether it is certain:
 (self-escalation, target `admin`). A path is conditional when any of its edges is: its
 decision depends on a request context (source IP, MFA, tags, ...) the snapshot cannot supply.
 So a one-step path to full admin ranks above a three-step conditional path to a target role.
+
+Over several accounts (an organization snapshot), a path to full admin IN THE MANAGEMENT ACCOUNT
+(one of its administrators, or one of its principals making itself admin) controls the whole
+organization: it is critical whatever its length, high when conditional.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
+from deescalate.arn import account_of
 from deescalate.model import ADMIN, AdminVerdict, Edge, Finding, Report
 
 
@@ -45,12 +50,18 @@ def target_only_arns(admins: Iterable[AdminVerdict]) -> frozenset[str]:
     return frozenset(a.arn for a in admins if a.target_only)
 
 
-def path_severity(path: Sequence[Edge], target_only: frozenset[str]) -> Severity:
-    """Severity of one path (see the module table). An empty path is treated as one step."""
+def path_severity(path: Sequence[Edge], target_only: frozenset[str], management: str = "") -> Severity:
+    """Severity of one path (see the module table). An empty path is treated as one step.
+    `management`: the organization's management account, when the report covers several accounts."""
     end = path[-1].target if path else ADMIN
     conditional = any(e.conditional for e in path)
     if end != ADMIN and end in target_only:
         return Severity.LOW if conditional else Severity.MEDIUM
+    if management and path:
+        # Whose admin: the end principal's account, or for self-escalation the last step's source's.
+        owner = account_of(path[-1].source if end == ADMIN else end)
+        if owner == management:
+            return Severity.HIGH if conditional else Severity.CRITICAL
     one_step = len(path) <= 1
     if conditional:
         return Severity.HIGH if one_step else Severity.MEDIUM
@@ -65,4 +76,5 @@ def finding_severity(finding: Finding, report: Report) -> Severity:
     if not paths:
         # A finding always has a path; if a producer ever sends none, do not under-rate it.
         return Severity.LOW if finding.conditional else Severity.HIGH
-    return max((path_severity(p, target_only) for p in paths), key=lambda s: s.rank)
+    management = report.management_account_id
+    return max((path_severity(p, target_only, management) for p in paths), key=lambda s: s.rank)

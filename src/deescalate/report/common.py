@@ -19,8 +19,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from deescalate.analysis.severity import SEVERITIES, Severity, finding_severity
-from deescalate.arn import name_of, parse_arn
-from deescalate.model import ADMIN, Edge, Finding, Report
+from deescalate.arn import account_of, name_of, parse_arn
+from deescalate.model import ADMIN, AccountDetail, Edge, Finding, Report
 from deescalate.report.gate import GateResult, SuppressedFinding
 
 
@@ -152,6 +152,23 @@ def more_text(d: Digest) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AccountGroup:
+    """One account of a multi-account report, with its active findings (in the view's order)."""
+
+    detail: AccountDetail
+    findings: tuple[Finding, ...]
+    counts: dict[Severity, int]  # its active findings by severity, every severity present
+    admins: int  # its full administrators
+
+    @property
+    def at_risk(self) -> int:
+        return len(self.findings)
+
+    def ou_text(self) -> str:
+        return "/".join(self.detail.ou_path)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class View:
     """The report as the renderers show it: findings split by the gate, with severities."""
 
@@ -163,6 +180,8 @@ class View:
     technique_counts: tuple[tuple[str, int], ...]  # over active findings' edges and paths
     subgraph: tuple[Edge, ...]  # every edge on a path or leaving a principal at risk, deduplicated
     warnings: tuple[str, ...]
+    # Several accounts: each account's findings and counts, in the report's account order; () else.
+    accounts: tuple[AccountGroup, ...] = ()
 
     def counts(self) -> dict[Severity, int]:
         """Active findings by severity, every severity present (critical first)."""
@@ -170,6 +189,39 @@ class View:
         for f in self.active:
             out[self.severity[f.principal]] += 1
         return out
+
+
+def worst_first(digests: list[Digest]) -> list[Digest]:
+    """The findings a summary's "top" list names: the worst first (findings are grouped by account
+    over several accounts; the sort is stable, so one account's keep their order)."""
+    return sorted(digests, key=lambda d: -d.severity.rank)
+
+
+def accounts_named(accounts: tuple[str, ...], limit: int = 10) -> str:
+    """`a, b, c` or, for an organization of hundreds, the first `limit` and how many more."""
+    shown = ", ".join(accounts[:limit])
+    return f"{shown} (+{len(accounts) - limit} more)" if len(accounts) > limit else shown
+
+
+def account_heading(g: AccountGroup) -> str:
+    """`111111111111 (workload), Root/prod [management]`: an account as a report names it."""
+    where = f", {g.ou_text()}" if g.detail.ou_path else ""
+    mgmt = " [management account]" if g.detail.management else ""
+    return f"{g.detail.label()}{where}{mgmt}"
+
+
+def account_lines(v: View) -> list[str]:
+    """One line per account: its findings by severity and administrators, or why it was not analysed."""
+    out = []
+    for g in v.accounts:
+        if g.detail.collection != "collected":
+            why = f": {g.detail.error}" if g.detail.error else ""
+            out.append(f"{account_heading(g)}: not analysed ({g.detail.collection}{why})")
+            continue
+        by_sev = ", ".join(f"{n} {s.value}" for s, n in g.counts.items())
+        out.append(f"{account_heading(g)}: {g.at_risk} principal(s) at risk ({by_sev}), "
+                   f"{g.admins} administrator(s)")
+    return out
 
 
 def view(report: Report, gate: GateResult | None) -> View:
@@ -181,9 +233,12 @@ def view(report: Report, gate: GateResult | None) -> View:
         severities = {f.principal: finding_severity(f, report) for f in report.findings}
     order = {s: i for i, s in enumerate((Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW))}
     new = set(report.change.introduced) if report.change is not None else set()
+    # Several accounts: findings grouped by the account of the principal at risk, in report order.
+    rank = {d.id: i for i, d in enumerate(report.account_details)}
     # With a change (scan --terraform-plan), the findings it introduces lead.
-    active = tuple(sorted(active, key=lambda f: (f.principal not in new, order[severities[f.principal]],
-                                                 f.principal)))
+    active = tuple(sorted(active, key=lambda f: (f.principal not in new,
+                                                 rank.get(account_of(f.principal), len(rank)),
+                                                 order[severities[f.principal]], f.principal)))
     counts: Counter[str] = Counter()
     edges: dict[str, Edge] = {}
     for f in report.findings:
@@ -191,7 +246,20 @@ def view(report: Report, gate: GateResult | None) -> View:
             edges.setdefault(e.id, e)
     for f in active:
         counts.update({e.technique for p in f.paths for e in p} | {e.technique for e in f.edges})
+    groups: list[AccountGroup] = []
+    if report.account_details:
+        by_account: dict[str, list[Finding]] = {}
+        for f in active:
+            by_account.setdefault(account_of(f.principal), []).append(f)
+        admins = Counter(account_of(a.arn) for a in report.admins if not a.target_only)
+        for d in report.account_details:
+            mine = tuple(by_account.get(d.id, ()))
+            counts_of = dict.fromkeys(SEVERITIES, 0)
+            for f in mine:
+                counts_of[severities[f.principal]] += 1
+            groups.append(AccountGroup(detail=d, findings=mine, counts=counts_of, admins=admins[d.id]))
     return View(
+        accounts=tuple(groups),
         active=active,
         suppressed=suppressed,
         severity=severities,

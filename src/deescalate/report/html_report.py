@@ -35,11 +35,14 @@ from deescalate.report.common import (
     Digest,
     RenderOptions,
     View,
+    account_heading,
+    accounts_named,
     brief,
     digest,
     more_text,
     target_label,
     view,
+    worst_first,
 )
 from deescalate.report.gate import GateResult
 from deescalate.report.layout import NODE_H, NODE_W, layout
@@ -332,6 +335,14 @@ def context(report: Report, gate: GateResult | None = None,
         "csp": CSP,
         "account_id": report.account_id,
         "accounts": list(report.accounts or (report.account_id,)),  # several snapshots: every account
+        # Several accounts: a row per account, and a heading before each account's first finding.
+        "accounts_named": accounts_named(report.accounts or (report.account_id,)),
+        "account_rows": [
+            {"heading": account_heading(g), "collection": g.detail.collection, "error": g.detail.error or "",
+             "at_risk": g.at_risk, "counts": [(s.value, n) for s, n in g.counts.items()], "admins": g.admins}
+            for g in v.accounts
+        ],
+        "account_heads": {g.findings[0].principal: account_heading(g) for g in v.accounts if g.findings},
         "source": report.source,
         "version": __version__,
         "reference": reference_version(),
@@ -342,7 +353,7 @@ def context(report: Report, gate: GateResult | None = None,
         "suppressed_count": len(v.suppressed),
         "admin_count": len(v.full_admins),
         "admins": [(a, reasons[a]) for a in (*v.full_admins, *v.targets)],
-        "top": findings[: max(options.top, 1)],
+        "top": [_finding(d) for d in worst_first(digests)[: max(options.top, 1)]],
         "findings": findings,
         "techniques": techniques,
         "svg": _svg(v, [*digests, *suppressed], options),

@@ -19,14 +19,15 @@ from typing import Any, TextIO
 
 from deescalate import __version__
 from deescalate.analysis.severity import Severity
+from deescalate.arn import account_of
 from deescalate.model import Edge, Finding, Plan, Report
 from deescalate.remediate.planfile import deny_to_json, edge_to_json
 from deescalate.report.change import addresses_of, change_obj
-from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, View, view
+from deescalate.report.common import DEFAULT_OPTIONS, AccountGroup, RenderOptions, View, view
 from deescalate.report.gate import GateResult
 from deescalate.sar import reference_version
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 
 def edge_obj(e: Edge) -> dict[str, Any]:
@@ -39,14 +40,33 @@ def step_obj(e: Edge) -> dict[str, Any]:
             "conditions": list(e.conditions)}
 
 
-def finding_obj(f: Finding, severity: Severity) -> dict[str, Any]:
+def finding_obj(f: Finding, severity: Severity, *, accounts: bool = False) -> dict[str, Any]:
+    """`accounts`: the report covers several accounts, so each finding names its principal's."""
+    head: dict[str, Any] = {"principal": f.principal}
+    if accounts:
+        head["account"] = account_of(f.principal)
     return {
-        "principal": f.principal,
+        **head,
         "severity": severity.value,
         "conditional": f.conditional,
         "techniques": list(f.techniques),
         "paths": [[step_obj(e) for e in p] for p in f.paths],
         "edges": [edge_obj(e) for e in f.edges],
+    }
+
+
+def account_obj(g: AccountGroup) -> dict[str, Any]:
+    d = g.detail
+    return {
+        "id": d.id,
+        "name": d.name,
+        "ou_path": list(d.ou_path),
+        "management": d.management,
+        "collection": d.collection,
+        "error": d.error,
+        "principals_at_risk": g.at_risk,
+        "by_severity": {s.value: n for s, n in g.counts.items()},
+        "administrators": g.admins,
     }
 
 
@@ -91,6 +111,7 @@ class _Items:
 def _fields(report: Report, v: View, gate: GateResult | None) -> dict[str, Any]:
     """The report object, its two long lists (findings, suppressed) left as `_Items`."""
     by_sev = {s.value: n for s, n in v.counts().items()}
+    multi = bool(v.accounts)
     obj: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "deescalate", "version": __version__,
@@ -109,11 +130,13 @@ def _fields(report: Report, v: View, gate: GateResult | None) -> dict[str, Any]:
             "techniques": dict(v.technique_counts),
             "graph_edges": len(report.edges),
         },
-        "findings": _Items(len(v.active), (_with_change(report, finding_obj(f, v.severity[f.principal]), f)
-                                           for f in v.active)),
+        **({"accounts": [account_obj(g) for g in v.accounts]} if multi else {}),
+        "findings": _Items(len(v.active), (
+            _with_change(report, finding_obj(f, v.severity[f.principal], accounts=multi), f) for f in v.active
+        )),
         "suppressed": _Items(len(v.suppressed), (
             {
-                **finding_obj(sf.finding, sf.severity),
+                **finding_obj(sf.finding, sf.severity, accounts=multi),
                 "suppressed_by": [
                     {"principal": s.principal, "technique": s.technique, "reason": s.reason,
                      "expires": s.expires.isoformat() if s.expires else None}

@@ -1,5 +1,7 @@
 """The terminal report: a summary first (counts by severity, the top findings, techniques), then
 admins, principals at risk with their shortest paths, suppressed findings, gaps and the plan.
+Over several accounts, a line per account (name, OU path, counts) follows the summary, and the
+principals at risk are grouped under a heading per account.
 
 Each finding shows its `max_paths` shortest paths and says how many more paths and edges exist;
 `--detail full` lists them all (see `common.digest`).
@@ -15,7 +17,19 @@ from deescalate.analysis.severity import Severity
 from deescalate.analysis.techniques import technique
 from deescalate.model import Report
 from deescalate.report.change import text_lines as change_lines
-from deescalate.report.common import DEFAULT_OPTIONS, RenderOptions, brief, digest, edge_step, more_text, view
+from deescalate.report.common import (
+    DEFAULT_OPTIONS,
+    RenderOptions,
+    account_heading,
+    account_lines,
+    accounts_named,
+    brief,
+    digest,
+    edge_step,
+    more_text,
+    view,
+    worst_first,
+)
 from deescalate.report.gate import GateResult
 from deescalate.sar import reference_version
 from deescalate.terminal import clean
@@ -49,7 +63,7 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
     src = f" ({_clean(report.source)})" if report.source else ""
     accounts = report.accounts or (report.account_id,)
     if len(accounts) > 1:
-        named = ", ".join(_clean(a) for a in accounts)
+        named = _clean(accounts_named(accounts))
         out.append(head(f"deescalate scan of {len(accounts)} accounts: {named}{src}"))
     else:
         out.append(head(f"deescalate scan of account {_clean(report.account_id)}{src}"))
@@ -65,7 +79,7 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
                f"{len(v.full_admins)} administrator(s)")
     digests = [digest(f, v.severity[f.principal], options) for f in v.active]
     if digests:
-        top = digests[: max(options.top, 1)]
+        top = worst_first(digests)[: max(options.top, 1)]
         out.append(f"  Top findings ({len(top)} of {len(digests)}):" if len(top) < len(digests)
                    else "  Findings:")
         for d in top:
@@ -79,6 +93,10 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
         width = max(len(t) for t, _ in v.technique_counts)
         for t, n in v.technique_counts:
             out.append(f"    {t.ljust(width)}  {n:>4}  {technique(t).title}")
+    if v.accounts:
+        out.append("")
+        out.append(head(f"Accounts ({len(v.accounts)})"))
+        out += [f"  {_clean(line)}" for line in account_lines(v)]
     out.append("")
     out.append(head(f"Administrators ({len(v.full_admins)})"))
     reasons = {a.arn: a.reason for a in report.admins}
@@ -90,8 +108,12 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
     out.append(head(f"Principals at risk ({len(v.active)})"))
     if not v.active:
         out.append("  none: no principal can escalate to an administrator or target")
+    heading = {g.findings[0].principal: g for g in v.accounts if g.findings}
     for d in digests:
         f = d.finding
+        group = heading.get(f.principal)
+        if group is not None:
+            out.append(head(f"  account {_clean(account_heading(group))}"))
         cond = " (conditional)" if f.conditional else ""
         out.append(f"  {sev_word(d.severity)}  {_clean(f.principal)}{cond}")
         out.append(f"    techniques: {', '.join(f.techniques)}")
