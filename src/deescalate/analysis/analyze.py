@@ -90,6 +90,9 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
         notes.append("resource inventory incomplete for: " + ", ".join(gaps))
     # Accounts of an organization snapshot that could not be collected: never silently dropped.
     missing = [i.not_collected() for i in snapshot.account_infos.values() if not i.collected]
+    if snapshot.account_infos and not snapshot.organizations:
+        missing.append("SCPs and RCPs: the organization snapshot holds no organization files, so no SCP"
+                       " or RCP is applied to any account")
     missing += unexamined(ctx)
     if not snapshot.has_inventory:
         notes.append(

@@ -113,8 +113,17 @@ def org_values(snapshot: Snapshot, account: str, side: str) -> dict[str, tuple[s
     `o-id/r-root/ou-1/.../` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths).
     """
     org = snapshot.org_of(account) if account else None
-    if org is None or not org.id:
+    if org is not None:
+        org_id, parents = org.id, [n.id for n in org.path if n.kind != "account"]
+    else:
+        # An account of the organization that was not collected: its manifest entry gives its
+        # OU path, and any collected account's organization the id.
+        info = snapshot.account_infos.get(account) if account else None
+        known = next(iter(snapshot.organizations.values()), None)
+        if info is None or known is None or not info.ou_path:
+            return {}
+        org_id, parents = known.id, list(info.ou_path)
+    if not org_id:
         return {}
-    parents = [n.id for n in org.path if n.kind != "account"]
-    path = "/".join([org.id, *parents]) + "/"
-    return {f"aws:{side}orgid": (org.id,), f"aws:{side}orgpaths": (path,)}
+    path = "/".join([org_id, *parents]) + "/"
+    return {f"aws:{side}orgid": (org_id,), f"aws:{side}orgpaths": (path,)}

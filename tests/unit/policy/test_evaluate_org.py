@@ -181,3 +181,21 @@ def test_resource_org_keys_per_account(tmp_path: Path) -> None:
     # An account outside the snapshot: its organization is unknown, so is the key.
     d = auth.decide(user(A), "sts:AssumeRole", role("444444444444", "x"))
     assert d.outcome is Outcome.CONDITIONAL
+
+
+def test_resource_org_keys_of_an_account_not_collected(tmp_path: Path) -> None:
+    """The manifest still says where an account that could not be collected sits."""
+    org, locked, open_ = _org(tmp_path)
+    a = Account(account_id=A)
+    a.user("dev", doc(allow("sts:AssumeRole", ANY_ROLE, Condition={
+        "StringLike": {"aws:ResourceOrgPaths": f"{ORG_ID}/{ROOT}/{open_}/*"}})))
+    org.members[1].acct = a
+    org.account("555555555555", parent=open_, collection="failed", error="AccessDenied")
+    org.account("666666666666", parent=locked, collection="failed", error="AccessDenied")
+    auth = _auth(org, tmp_path)
+    # In the open OU: only the role's unknown trust policy is left to decide.
+    d = auth.decide(user(A), "sts:AssumeRole", role("555555555555", "x"))
+    assert d.outcome is Outcome.CONDITIONAL
+    assert not any("ResourceOrgPaths" in c for c in d.conditions)
+    # In the locked OU: the identity policy's condition is known to fail.
+    assert auth.decide(user(A), "sts:AssumeRole", role("666666666666", "x")).outcome is Outcome.DENY

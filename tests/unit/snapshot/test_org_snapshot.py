@@ -198,3 +198,19 @@ def test_a_hostile_value_is_quoted_short(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError) as err:
         load_snapshot(path)
     assert len(str(err.value)) < 300
+
+
+def test_without_organization_files_the_scan_says_no_scp_applies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    org, _, _ = _org()
+    path = org.write(tmp_path / "org")
+    shutil.rmtree(path / "organization")
+    snap = load_snapshot(path)
+    assert snap.organizations == {} and snap.org_of(ACCT) is None
+    assert main(["scan", str(path), "--format", "json", "--fail-on", "none"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any(u.startswith("SCPs and RCPs: the organization snapshot holds no organization files")
+               for u in report["unexamined"])
