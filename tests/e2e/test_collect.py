@@ -24,6 +24,13 @@ from deescalate.snapshot import load_snapshot
 
 pytestmark = pytest.mark.e2e
 
+ORGANIZATION_ONLY_CALLS = {
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "sts:AssumeRole",
+}
+
 
 def collect(
     url: str, out: Path, capsys: pytest.CaptureFixture[str], regions: tuple[str, ...] = REGIONS
@@ -192,14 +199,17 @@ def _check_every_call_is_in_the_read_only_policy(
     assert made <= allowed, made - allowed
     # Every kind of call the collector can make was made here, but App Runner's DescribeService:
     # moto does not implement App Runner, so ListServices fails and nothing is described.
-    # The access-advisor calls are made only with --last-accessed.
+    # The access-advisor calls are made only with --last-accessed; the organization-wide ones only
+    # with --organization (tests/e2e/test_collect_organization.py checks those).
     assert allowed - made == {
         "apprunner:DescribeService",
         "iam:GenerateServiceLastAccessedDetails",
         "iam:GetServiceLastAccessedDetails",
+        *ORGANIZATION_ONLY_CALLS,
     }
     read_only = ("Get", "List", "Describe", "BatchGet", "GenerateServiceLastAccessedDetails")
-    assert all(a.split(":")[1].startswith(read_only) for a in allowed)
+    # sts:AssumeRole (into each account's role, only with --organization) is the one exception.
+    assert all(a.split(":")[1].startswith(read_only) for a in allowed - {"sts:AssumeRole"})
 
 
 def test_unreachable_endpoint_is_one_sentence_and_exit_3(

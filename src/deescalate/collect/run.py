@@ -29,6 +29,9 @@ Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what wa
 log = logging.getLogger("deescalate.collect")
 
 REGION_WORKERS = 8
+# The manifest's `organization` for an account of `collect --organization`: the organization's
+# files are in the organization directory's organization/ (snapshot/org_dir.py), not here.
+ORG_ELSEWHERE = "in the organization directory"
 DEFAULT_MAX_ATTEMPTS = 8
 
 
@@ -89,17 +92,23 @@ def collect(
     progress: Progress | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     on_retry: RetryCallback | None = None,
+    session: Any = None,
+    organization: bool = True,
 ) -> Path:
     """Collect a snapshot of the account into `out_dir` with read-only calls; returns the directory.
 
     `progress` is called after each step, from the calling thread; `on_retry` whenever a failed
-    call is about to be sent again, from whichever thread makes it.
+    call is about to be sent again, from whichever thread makes it. `session` is a boto3 Session to
+    use instead of `profile`'s (an assumed role's, for `collect --organization`); with
+    `organization=False` no Organizations call is made (the organization's files are collected
+    once for all accounts) and the manifest's `organization` says so.
     """
     started = time.monotonic()
     out = Path(out_dir)
     Store.check(out)
     _check_arguments(regions, endpoint_url)
-    aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts, on_retry=on_retry)
+    aws = Aws(profile=profile, endpoint_url=endpoint_url, max_attempts=max_attempts, on_retry=on_retry,
+              session=session)
     log.info("collecting into %s from %s, regions %s, at most %d attempts per call", out,
              endpoint_url or "AWS", ", ".join(regions) if regions else "(every enabled one)", max_attempts)
     try:
@@ -116,11 +125,15 @@ def collect(
     try:
         store.write(L.CALLER_IDENTITY, ident)
         pairs = [(region, kind) for region in region_list for kind in KIND_COLLECTORS]
-        tick = _Ticker(4 + len(pairs), progress)  # sts, iam details, iam credentials, org
+        # sts, iam details, iam credentials, org
+        tick = _Ticker(3 + organization + len(pairs), progress)
         tick("sts: caller identity")
         collect_iam(aws, store, tick, tick.more)
-        org_status = collect_organization(aws, store, account_id)
-        tick(f"organizations: {org_status}")
+        if organization:
+            org_status = collect_organization(aws, store, account_id)
+            tick(f"organizations: {org_status}")
+        else:
+            org_status = ORG_ELSEWHERE
         inventory = _collect_regions(aws, store, pairs, tick)
         store.write(
             L.MANIFEST,

@@ -103,11 +103,15 @@ class Aws:
     """A boto3 session shared by the collector's threads, with a client cache and call counts."""
 
     def __init__(self, *, profile: str | None, endpoint_url: str | None, max_attempts: int,
-                 on_retry: RetryCallback | None = None) -> None:
-        try:
-            self.session = boto3.session.Session(profile_name=profile)
-        except botocore.exceptions.ProfileNotFound as e:
-            raise CollectError(f"the AWS profile {profile!r} is not configured ({e})") from e
+                 on_retry: RetryCallback | None = None, session: Any = None) -> None:
+        """`session` (a boto3 Session, e.g. with an assumed role's credentials) replaces `profile`'s."""
+        if session is not None:
+            self.session = session
+        else:
+            try:
+                self.session = boto3.session.Session(profile_name=profile)
+            except botocore.exceptions.ProfileNotFound as e:
+                raise CollectError(f"the AWS profile {profile!r} is not configured ({e})") from e
         self.endpoint_url = endpoint_url
         self.config = Config(
             # total_max_attempts counts the first attempt too (botocore's max_attempts does not)

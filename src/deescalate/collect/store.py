@@ -16,6 +16,7 @@ from typing import Any
 
 from deescalate.errors import CollectError, UsageError
 from deescalate.snapshot import layout as L
+from deescalate.snapshot.org_dir import looks_like_org_dir
 
 
 def _default(value: Any) -> Any:
@@ -35,10 +36,17 @@ class Store:
             not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / L.MANIFEST).is_file())
         ):
             raise UsageError(f"{out_dir}: exists and is not a snapshot directory; choose another -o")
+        # Replacing an organization directory would delete every account collected there.
+        if out_dir.is_dir() and looks_like_org_dir(out_dir):
+            raise UsageError(
+                f"{out_dir}: is an organization snapshot (collect --organization); choose another -o"
+            )
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, *, snapshot_only: bool = True) -> None:
+        """`snapshot_only=False` replaces any directory at `out_dir` (the organization's tree files)."""
         self.out_dir = out_dir
-        self.check(out_dir)
+        if snapshot_only:
+            self.check(out_dir)
         parent = out_dir.resolve().parent
         try:
             parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,9 @@ import time
 from typing import Any
 
 from deescalate.collect import DEFAULT_MAX_ATTEMPTS, Retry, collect
-from deescalate.errors import EXIT_CLEAN
+from deescalate.collect.organization import DEFAULT_PARALLEL, DEFAULT_ROLE, collect_organization_dir
+from deescalate.errors import EXIT_CLEAN, UsageError
+from deescalate.terminal import clean
 
 
 def register(sub: Any) -> None:
@@ -50,7 +52,30 @@ def register(sub: Any) -> None:
         help="also fetch IAM access advisor's last-used report (action level) for the principals at risk, "
         "so `plan` can prefer denying what they never use",
     )
+    g = p.add_argument_group(
+        "a whole organization",
+        "Run from the management account or a delegated administrator: the organization's tree and "
+        "SCPs/RCPs once, then each account through an assumed role into DIR/accounts/ID/. The caller's "
+        "own account is collected with the caller's credentials. An account whose role cannot be "
+        "assumed is recorded in DIR/manifest.json and skipped; a new run resumes.",
+    )
+    g.add_argument("--organization", action="store_true",
+                   help="collect every account of the organization into DIR (see docs/snapshot.md)")
+    g.add_argument("--role-name", metavar="NAME",
+                   help=f"role to assume in each account (default {DEFAULT_ROLE}); only read through")
+    g.add_argument("--role-arn-template", metavar="ARN",
+                   help="role ARN to assume, {account} standing for the account id "
+                   "(e.g. 'arn:aws:iam::{account}:role/audit/Reader')")
+    g.add_argument("--accounts", metavar="ID,...", help="only these accounts (comma-separated ids)")
+    g.add_argument("--ou", metavar="OU-ID", help="only the accounts below this OU (or root id)")
+    g.add_argument("--refresh", action="store_true",
+                   help="collect again the accounts an earlier run into DIR already collected")
+    g.add_argument("--max-accounts-in-parallel", type=int, default=DEFAULT_PARALLEL, metavar="N",
+                   help=f"accounts collected at the same time (default {DEFAULT_PARALLEL})")
     p.set_defaults(func=run)
+
+
+ORG_ONLY = ("role_name", "role_arn_template", "accounts", "ou")
 
 
 HEARTBEAT_SECONDS = 5.0  # without a terminal: one progress line at most this often
@@ -92,8 +117,9 @@ class _Heartbeat:
     runs, with the retries since the previous line (how many, and the latest: which call, which
     attempt, after what error), so a slow region is never silent."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, unit: str = "steps") -> None:
         self.interval = interval
+        self.unit = unit
         self.lock = threading.Lock()
         self.started = time.monotonic()
         self.done = 0
@@ -120,7 +146,7 @@ class _Heartbeat:
 
     def _line(self) -> None:
         with self.lock:
-            line = (f"deescalate: collect: {self.done}/{self.total or '?'} steps, "
+            line = (f"deescalate: collect: {self.done}/{self.total or '?'} {self.unit}, "
                     f"{time.monotonic() - self.started:.0f}s; last: {self.last}")
             if self.retrying is not None:
                 n = self.retried
@@ -138,12 +164,18 @@ class _Heartbeat:
             self._line()
 
 
-def reporter() -> _Bar | _Heartbeat:
+def reporter(unit: str = "steps") -> _Bar | _Heartbeat:
     """The progress display for stderr as it is: a bar on a terminal, else a heartbeat line."""
-    return _Bar() if sys.stderr.isatty() else _Heartbeat(HEARTBEAT_SECONDS)
+    return _Bar() if sys.stderr.isatty() else _Heartbeat(HEARTBEAT_SECONDS, unit)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.organization:
+        return run_organization(args)
+    given = [f"--{name.replace('_', '-')}" for name in ORG_ONLY if getattr(args, name) is not None]
+    given += ["--refresh"] if args.refresh else []
+    if given:
+        raise UsageError(f"{', '.join(given)}: only with --organization")
     shown = reporter()
     finished = False
     try:
@@ -177,4 +209,47 @@ def run(args: argparse.Namespace) -> int:
         print(f"  failed: {f['service']} {f['operation']} in {f['region']}: {f['code']}", file=sys.stderr)
     if len(failed) > 20:
         print(f"  ... and {len(failed) - 20} more (see {out}/manifest.json)", file=sys.stderr)
+    return EXIT_CLEAN
+
+
+def run_organization(args: argparse.Namespace) -> int:
+    if args.last_accessed:
+        raise UsageError("--last-accessed is not supported with --organization yet")
+    accounts = None
+    if args.accounts is not None:
+        accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
+    shown = reporter("accounts")
+    finished = False
+    try:
+        result = collect_organization_dir(
+            args.output,
+            profile=args.profile,
+            role_name=args.role_name,
+            role_arn_template=args.role_arn_template,
+            accounts=accounts,
+            ou=args.ou,
+            refresh=args.refresh,
+            max_parallel=args.max_accounts_in_parallel,
+            regions=args.regions,
+            endpoint_url=args.endpoint_url,
+            progress=shown,
+            max_attempts=max(1, args.max_attempts),
+            on_retry=shown.retry,
+        )
+        finished = True
+    finally:
+        shown.close(finished=finished)
+    m = result.manifest
+    kept = f" ({len(result.kept)} kept from an earlier run)" if result.kept else ""
+    print(
+        f"collected organization {m.organization_id} into {result.out_dir}: {len(m.accounts)} account(s), "
+        f"{result.count('collected')} collected{kept}, {result.count('failed')} failed, "
+        f"{result.count('skipped')} skipped, in {result.seconds:.1f}s",
+        file=sys.stderr,
+    )
+    troubles = [a for a in m.accounts if a.collection in ("failed", "skipped")]
+    for a in troubles[:20]:
+        print(f"  {a.collection}: {a.id} ({clean(a.name)}): {clean(a.error or '')}", file=sys.stderr)
+    if len(troubles) > 20:
+        print(f"  ... and {len(troubles) - 20} more (see {result.out_dir}/manifest.json)", file=sys.stderr)
     return EXIT_CLEAN
