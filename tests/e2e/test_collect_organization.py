@@ -20,7 +20,7 @@ from deescalate.snapshot import layout as L
 from deescalate.snapshot import load_snapshot
 from deescalate.snapshot.load import read_json
 from deescalate.snapshot.org import parse_organization
-from deescalate.snapshot.org_dir import ORG_ACCOUNTS, read_org_manifest
+from deescalate.snapshot.orgdir import OrgManifest, read_manifest
 from deescalate.snapshot.where import At
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +32,15 @@ def _collect(url: str, out: Path, capsys: pytest.CaptureFixture[str], *extra: st
             "--max-attempts", "2", *extra]
     code = main(argv)
     return code, capsys.readouterr().err
+
+
+def read_org_manifest(out: Path) -> OrgManifest:
+    """DIR/manifest.json through the loader's own validation (snapshot/orgdir.py)."""
+    return read_manifest(json.loads((out / "manifest.json").read_text()), str(out / "manifest.json"))
+
+
+def _raw(out: Path) -> dict[str, Any]:
+    return json.loads((out / "manifest.json").read_text())  # type: ignore[no-any-return]
 
 
 def _summary(err: str) -> str:
@@ -52,16 +61,18 @@ def test_collect_organization_round_trips(
         assert f"  skipped: {seeded.accounts['closed']} (closed): the account is SUSPENDED" in err
         assert proxy.refused == [f"arn:aws:iam::{locked}:role/{ROLE}"]
 
-        manifest = read_org_manifest(out)  # validates against schemas/org-manifest.schema.json
+        manifest = read_org_manifest(out)  # validated as the loader validates it
+        raw = _raw(out)
         assert manifest.organization_id == seeded.org_id and manifest.management_account_id == MGMT
-        assert manifest.role == ROLE and manifest.caller.endswith(f"::{MGMT}:user/moto")
+        assert raw["role"] == ROLE and raw["caller"].endswith(f"::{MGMT}:user/moto")
         assert manifest.accounts[0].id == MGMT  # the management account first, then by id
+        assert {a["name"]: a["email"] for a in raw["accounts"]}["payments"] == "payments@example.com"
         by_name = {a.name: a for a in manifest.accounts}
         assert sorted(by_name) == ["closed", "dev-a", "dev-locked", "master", "payments", "prod-web"]
         for a in manifest.accounts:
             assert list(a.ou_path) == seeded.ou_paths[a.id], a.name
         assert by_name["payments"].ou_path == (seeded.root, seeded.ous["Prod"], seeded.ous["Payments"])
-        states = {a.name: (a.collection, a.snapshot) for a in manifest.accounts}
+        states = {a["name"]: (a["collection"], a["snapshot"]) for a in raw["accounts"]}
         assert states == {
             "master": ("collected", f"accounts/{MGMT}"),
             "prod-web": ("collected", f"accounts/{seeded.accounts['prod-web']}"),
@@ -76,6 +87,7 @@ def test_collect_organization_round_trips(
         _check_accounts(out, seeded)
         _check_policies(out, seeded)
         _check_every_call_is_in_the_read_only_policy(out, proxy)
+        _check_scan(out, seeded, capsys)
 
         # Again: the four collected accounts are kept, the failed one is tried again.
         before = {a: (out / "accounts" / a / "manifest.json").stat().st_mtime_ns for a in _collected(out)}
@@ -123,7 +135,7 @@ def _check_policies(out: Path, seeded: SeededOrg) -> None:
     tree = out / "organization"
     described = json.loads((tree / L.ORG_POLICIES).read_text())
     attached = json.loads((tree / L.ORG_TARGET_POLICIES).read_text())
-    listed = json.loads((tree / ORG_ACCOUNTS).read_text())
+    listed = json.loads((tree / L.ORG_ACCOUNTS).read_text())
     assert sorted(a["Id"] for a in listed["Accounts"]) == sorted(seeded.accounts.values())
     targets = {"root": seeded.root, **seeded.ous, **seeded.accounts}
     for kind, table in ((L.SCP_TYPE, SCPS), (L.RCP_TYPE, RCPS)):
@@ -156,6 +168,30 @@ def _check_policies(out: Path, seeded: SeededOrg) -> None:
     ]
     deny = next(p for p in dev_a.path[1].scps if p.ref.name == "DenyOrgs")
     assert deny.statements[0].actions == ("organizations:*",)
+
+
+def _check_scan(out: Path, seeded: SeededOrg, capsys: pytest.CaptureFixture[str]) -> None:
+    """The organization directory loads (load_snapshot, scan) with each account's own SCP path."""
+    s = load_snapshot(out)
+    collected = _collected(out)
+    assert s.account_id == MGMT and sorted(s.accounts) == sorted(collected)
+    assert sorted(u.name for u in s.users.values()) == sorted(f"ci-{n}" for n in seeded.accounts
+                                                              if seeded.accounts[n] in collected)
+    for name in ("prod-web", "payments", "dev-a"):
+        aid = seeded.accounts[name]
+        o = s.org_of(aid)
+        assert o is not None and [n.id for n in o.path] == [*seeded.ou_paths[aid], aid], name
+        assert {p.ref.name for n in o.path for p in n.scps} >= {"NoLeave", "FullAWSAccess"}
+    assert "DenyIamUsers" in {p.ref.name for n in s.org_of(seeded.accounts["payments"]).path  # type: ignore[union-attr]
+                              for p in n.scps}
+    assert "DenyIamUsers" not in {p.ref.name for n in s.org_of(seeded.accounts["prod-web"]).path  # type: ignore[union-attr]
+                                  for p in n.scps}
+    assert not s.account_infos[seeded.accounts["dev-locked"]].collected
+    code = main(["scan", str(out), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    unexamined = " ".join(report["unexamined"])
+    assert seeded.accounts["dev-locked"] in unexamined and seeded.accounts["closed"] in unexamined
 
 
 def _check_every_call_is_in_the_read_only_policy(out: Path, proxy: DenyingProxy) -> None:

@@ -1,4 +1,8 @@
-"""`collect_organization_dir()`: every account of an organization into one directory (snapshot/org_dir.py).
+"""`collect_organization_dir()`: every account of an organization into one directory.
+
+The directory's layout is docs/snapshot.md's "An organization snapshot" (layout.ORG_*); the loader
+reads it with snapshot/orgdir.py, whose validation this module reuses before trusting an earlier
+run's manifest.
 
 The organization's tree and policies are read once (collect/orgtree.py) with the caller's
 credentials. Then each selected account is collected exactly as a single account is
@@ -48,7 +52,8 @@ from deescalate.collect.session import AWS_ERRORS, Aws, FailedCall, Failure, Ret
 from deescalate.collect.store import Store
 from deescalate.errors import CollectError, DeescalateError, SnapshotError, UsageError
 from deescalate.snapshot import layout as L
-from deescalate.snapshot import org_dir as O
+from deescalate.snapshot.load import read_json
+from deescalate.snapshot.orgdir import OrgManifest, inside, read_manifest
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
 DEFAULT_PARALLEL = 4
@@ -61,15 +66,42 @@ ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}")
 PLACEHOLDER = "{account}"
 
 
+COLLECTED, FAILED, SKIPPED, PENDING = "collected", "failed", "skipped", "pending"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountEntry:
+    """One account of DIR/manifest.json as the collector writes it (docs/snapshot.md)."""
+
+    id: str
+    name: str
+    status: str  # ListAccounts' Status: ACTIVE, SUSPENDED, PENDING_CLOSURE
+    ou_path: tuple[str, ...]  # the root first, then the OUs down to the account's parent
+    collection: str  # COLLECTED | FAILED | SKIPPED | PENDING
+    error: str | None = None
+    snapshot: str | None = None  # "accounts/<ID>" when collected
+    email: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.email is not None:
+            doc["email"] = self.email
+        doc.update(status=self.status, ou_path=list(self.ou_path), collection=self.collection,
+                   error=self.error, snapshot=self.snapshot)
+        return doc
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrgCollectResult:
     out_dir: Path
-    manifest: O.OrgManifest
+    organization_id: str
+    management_account_id: str
+    accounts: tuple[AccountEntry, ...]  # as DIR/manifest.json lists them
     kept: tuple[str, ...]  # accounts left as an earlier run collected them
     seconds: float
 
     def count(self, collection: str) -> int:
-        return sum(1 for a in self.manifest.accounts if a.collection == collection)
+        return sum(1 for a in self.accounts if a.collection == collection)
 
 
 def role_arn_for(account_id: str, *, partition: str, role_name: str | None, template: str | None) -> str:
@@ -112,8 +144,31 @@ def check_arguments(
         raise UsageError("--max-accounts-in-parallel must be at least 1")
 
 
-def _check_out_dir(out: Path) -> O.OrgManifest | None:
-    """The earlier manifest to resume from, validated; None for a new (absent or empty) directory."""
+def looks_like_org_dir(path: Path) -> bool:
+    """An organization directory, even one whose manifest is damaged: its manifest says so, or it
+    has the accounts/ or organization/ directory a single-account snapshot never has."""
+    if (path / L.ORG_ACCOUNTS_DIR).exists() or (path / L.ORG_FILES_DIR).exists():
+        return True
+    manifest = path / L.MANIFEST
+    try:
+        if not manifest.is_file() or manifest.stat().st_size > 64 * 1024 * 1024:
+            return False
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == L.ORG_FORMAT_NAME
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Earlier:
+    """What an earlier run's manifest (validated) says was collected."""
+
+    organization_id: str
+    collected: frozenset[str]  # accounts whose snapshot is accounts/<ID>, inside DIR
+
+
+def _check_out_dir(out: Path) -> _Earlier | None:
+    """The earlier run to resume from, validated; None for a new (absent or empty) directory."""
     if out.is_symlink():
         raise UsageError(f"{out}: is a symbolic link; give the organization directory itself as -o")
     if not out.exists():
@@ -122,60 +177,70 @@ def _check_out_dir(out: Path) -> O.OrgManifest | None:
         raise UsageError(f"{out}: exists and is not a directory; choose another -o")
     if not any(out.iterdir()):
         return None
-    if not O.looks_like_org_dir(out):
+    if not looks_like_org_dir(out):
         if (out / L.MANIFEST).is_file():
             raise UsageError(
                 f"{out}: is a single-account snapshot, not an organization one; choose another -o"
             )
         raise UsageError(f"{out}: exists and is not an organization snapshot directory; choose another -o")
-    for name in (O.ACCOUNTS_DIR, O.TREE_DIR):
+    for name in (L.ORG_ACCOUNTS_DIR, L.ORG_FILES_DIR):
         if (out / name).is_symlink() or ((out / name).exists() and not (out / name).is_dir()):
             raise SnapshotError(
                 f"{out / name}: is not a plain directory (a symbolic link?); refusing to write there"
             )
+    shown = f"{out}/{L.MANIFEST}"
     try:
-        return O.read_org_manifest(out)
+        if (out / L.MANIFEST).is_symlink():
+            raise SnapshotError(f"{shown}: is a symbolic link; the manifest must be a file in the directory")
+        earlier: OrgManifest = read_manifest(read_json(out / L.MANIFEST, shown), shown)
+        collected = set()
+        for aid, (rel, place) in earlier.snapshots.items():
+            inside(out, rel, shown, place)  # a path out of DIR is refused, whatever its use
+            if rel == f"{L.ORG_ACCOUNTS_DIR}/{aid}":
+                collected.add(aid)
     except SnapshotError as e:
         raise SnapshotError(
             f"{e.message} (an earlier run's manifest is needed to resume: fix it, or remove {out} "
             "to start over)"
         ) from e
+    return _Earlier(organization_id=earlier.organization_id, collected=frozenset(collected))
 
 
 class _ManifestWriter:
     """DIR/manifest.json, rewritten whole and atomically (temporary file + rename) on each change."""
 
-    def __init__(self, out: Path, head: dict[str, Any], accounts: list[O.OrgAccount]) -> None:
+    def __init__(self, out: Path, head: dict[str, Any], accounts: list[AccountEntry]) -> None:
         self.out = out
         self.head = head
         self.accounts = accounts
         self.lock = threading.Lock()
 
-    def manifest(self) -> O.OrgManifest:
-        return O.OrgManifest(accounts=tuple(self.accounts), **self.head)
+    def as_json(self) -> dict[str, Any]:
+        return {"format": L.ORG_FORMAT_NAME, "format_version": L.ORG_FORMAT_VERSION, **self.head,
+                "accounts": [a.as_json() for a in self.accounts]}
 
-    def set(self, account: O.OrgAccount) -> None:
+    def set(self, account: AccountEntry) -> None:
         with self.lock:
             self.accounts = [account if a.id == account.id else a for a in self.accounts]
             self.write()
 
     def write(self) -> None:
-        text = json.dumps(self.manifest().as_json(), indent=1, ensure_ascii=False) + "\n"
+        text = json.dumps(self.as_json(), indent=1, ensure_ascii=False) + "\n"
         fd, tmp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=self.out)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, self.out / O.MANIFEST)
+            os.replace(tmp, self.out / L.MANIFEST)
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
-            raise CollectError(f"{self.out / O.MANIFEST}: cannot write ({e.strerror})") from e
+            raise CollectError(f"{self.out / L.MANIFEST}: cannot write ({e.strerror})") from e
 
 
 def _write_tree(out: Path, files: dict[str, Any]) -> None:
     """DIR/organization/, replaced whole (written beside it, then renamed into place)."""
-    target = out / O.TREE_DIR
+    target = out / L.ORG_FILES_DIR
     store = Store(target, snapshot_only=False)
     try:
         for rel, data in files.items():
@@ -261,33 +326,31 @@ def collect_organization_dir(
 
     try:
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (out / O.ACCOUNTS_DIR).mkdir(mode=0o700, exist_ok=True)
+        (out / L.ORG_ACCOUNTS_DIR).mkdir(mode=0o700, exist_ok=True)
     except OSError as e:
         raise CollectError(f"{out}: cannot create the organization directory ({e.strerror})") from e
-    for stale in (out / O.ACCOUNTS_DIR).glob(".*.partial-*"):  # an interrupted run's half accounts
+    for stale in (out / L.ORG_ACCOUNTS_DIR).glob(".*.partial-*"):  # an interrupted run's half accounts
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale, ignore_errors=True)
     _write_tree(out, tree.files)
 
-    before = {a.id: a for a in earlier.accounts} if earlier else {}
     same_org = earlier is not None and earlier.organization_id == tree.organization_id
+    trusted = earlier.collected if earlier is not None and same_org else frozenset()
     # The management account first (the home account of the merged snapshot), then by id.
     order = sorted(tree.accounts, key=lambda a: (str(a["Id"]) != tree.management_account_id, str(a["Id"])))
-    entries: list[O.OrgAccount] = []
+    entries: list[AccountEntry] = []
     kept: list[str] = []
     for a in order:
         aid = str(a["Id"])
-        base = O.OrgAccount(id=aid, name=str(a.get("Name", "")), email=a.get("Email"),
+        base = AccountEntry(id=aid, name=str(a.get("Name", "")), email=a.get("Email"),
                             status=str(a.get("Status", "")), ou_path=tree.ou_paths.get(aid, ()),
-                            collection=O.PENDING)
-        old = before.get(aid)
-        rel = f"{O.ACCOUNTS_DIR}/{aid}"
+                            collection=PENDING)
+        rel = f"{L.ORG_ACCOUNTS_DIR}/{aid}"
         if base.status != "ACTIVE":
             why = f"the account is {base.status or 'of unknown status'}: not collected"
-            entries.append(_replace(base, collection=O.SKIPPED, error=why))
-        elif (not refresh and same_org and old is not None and old.collection == O.COLLECTED
-              and old.snapshot == rel and _snapshot_present(out, rel)):
-            entries.append(_replace(base, collection=O.COLLECTED, snapshot=rel))
+            entries.append(_replace(base, collection=SKIPPED, error=why))
+        elif not refresh and aid in trusted and _snapshot_present(out, rel):
+            entries.append(_replace(base, collection=COLLECTED, snapshot=rel))
             kept.append(aid)
         else:
             entries.append(base)
@@ -302,13 +365,13 @@ def collect_organization_dir(
     writer = _ManifestWriter(out, head, entries)
     writer.write()
 
-    todo = [e for e in entries if e.collection == O.PENDING]
+    todo = [e for e in entries if e.collection == PENDING]
     total = len(entries)
     done_lock = threading.Lock()
     done = [total - len(todo)]
     report(done[0], total, f"{len(todo)} account(s) to collect, {len(kept)} kept from an earlier run")
 
-    def one(entry: O.OrgAccount) -> None:
+    def one(entry: AccountEntry) -> None:
         def step(_d: int, _t: int, what: str) -> None:
             report(done[0], total, f"{entry.id}: {what}")
 
@@ -332,11 +395,13 @@ def collect_organization_dir(
             for f in futures:
                 f.cancel()
             raise
-    return OrgCollectResult(out_dir=out, manifest=writer.manifest(), kept=tuple(kept),
+    return OrgCollectResult(out_dir=out, organization_id=tree.organization_id,
+                            management_account_id=tree.management_account_id,
+                            accounts=tuple(writer.accounts), kept=tuple(kept),
                             seconds=time.monotonic() - started)
 
 
-def _replace(a: O.OrgAccount, **changes: Any) -> O.OrgAccount:
+def _replace(a: AccountEntry, **changes: Any) -> AccountEntry:
     return dataclasses.replace(a, **changes)
 
 
@@ -347,7 +412,7 @@ def _snapshot_present(out: Path, rel: str) -> bool:
 
 def _collect_account(
     out: Path,
-    entry: O.OrgAccount,
+    entry: AccountEntry,
     *,
     caller_account: str,
     partition: str,
@@ -359,12 +424,12 @@ def _collect_account(
     progress: Progress,
     max_attempts: int,
     on_retry: RetryCallback | None,
-) -> O.OrgAccount:
+) -> AccountEntry:
     """One account: its credentials, then collect(); never raises for the account's own failures."""
-    rel = f"{O.ACCOUNTS_DIR}/{entry.id}"
+    rel = f"{L.ORG_ACCOUNTS_DIR}/{entry.id}"
     target = out / rel
     if target.is_symlink():
-        return _replace(entry, collection=O.FAILED, error=f"{target} is a symbolic link; not written through")
+        return _replace(entry, collection=FAILED, error=f"{target} is a symbolic link; not written through")
     try:
         if entry.id == caller_account:
             session = _own_session(profile)
@@ -373,16 +438,16 @@ def _collect_account(
             try:
                 session = _assumed_session(profile, endpoint_url, arn, max_attempts)
             except Failure as e:
-                return _replace(entry, collection=O.FAILED,
+                return _replace(entry, collection=FAILED,
                                 error=_one_line(f"{e.call.code} assuming {arn}: {e.call.message}"))
         collect(target, regions=regions, endpoint_url=endpoint_url, progress=progress,
                 max_attempts=max_attempts, on_retry=on_retry, session=session, organization=False)
     except DeescalateError as e:
-        return _replace(entry, collection=O.FAILED, error=_one_line(e.message))
+        return _replace(entry, collection=FAILED, error=_one_line(e.message))
     except (*AWS_ERRORS, botocore.exceptions.BotoCoreError, OSError, ValueError, KeyError, TypeError) as e:
         code, message = error_of(e)
-        return _replace(entry, collection=O.FAILED, error=_one_line(f"{code}: {message}"))
-    return _replace(entry, collection=O.COLLECTED, error=None, snapshot=rel)
+        return _replace(entry, collection=FAILED, error=_one_line(f"{code}: {message}"))
+    return _replace(entry, collection=COLLECTED, error=None, snapshot=rel)
 
 
 def _one_line(text: str) -> str:

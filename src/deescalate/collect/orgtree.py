@@ -23,7 +23,6 @@ from typing import Any
 from deescalate.collect.session import GLOBAL, Aws, Failure
 from deescalate.errors import CollectError, UsageError
 from deescalate.snapshot import layout as L
-from deescalate.snapshot import org_dir as O
 
 NOT_IN_USE = "AWSOrganizationsNotInUseException"
 TARGET_WORKERS = 4
@@ -36,7 +35,7 @@ class Tree:
     management_account_id: str
     accounts: tuple[dict[str, Any], ...]  # ListAccounts entries of the selected accounts
     ou_paths: dict[str, tuple[str, ...]]  # account id -> (root id, OU ids ...), parents only
-    files: dict[str, Any]  # relative path (layout.ORG_*, org_dir.ORG_ACCOUNTS) -> contents
+    files: dict[str, Any]  # relative path (layout.ORG_*) -> contents
 
 
 def _unreadable(e: Failure, of: str | None) -> CollectError:
@@ -152,7 +151,7 @@ def collect_tree(
     files: dict[str, Any] = {
         L.ORG_DESCRIBE: described,
         L.ORG_ROOTS: roots,
-        O.ORG_ACCOUNTS: {"Accounts": listed},
+        L.ORG_ACCOUNTS: {"Accounts": listed},
         L.ORG_PARENTS: parents,
         L.ORG_OUS: described_ous,
         L.ORG_TARGET_POLICIES: attached,

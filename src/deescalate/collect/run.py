@@ -30,7 +30,7 @@ log = logging.getLogger("deescalate.collect")
 
 REGION_WORKERS = 8
 # The manifest's `organization` for an account of `collect --organization`: the organization's
-# files are in the organization directory's organization/ (snapshot/org_dir.py), not here.
+# files are in the organization directory's organization/ (layout.ORG_FILES_DIR), not here.
 ORG_ELSEWHERE = "in the organization directory"
 DEFAULT_MAX_ATTEMPTS = 8
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from deescalate.errors import CollectError, UsageError
 from deescalate.snapshot import layout as L
-from deescalate.snapshot.org_dir import looks_like_org_dir
 
 
 def _default(value: Any) -> Any:
@@ -37,7 +36,9 @@ class Store:
         ):
             raise UsageError(f"{out_dir}: exists and is not a snapshot directory; choose another -o")
         # Replacing an organization directory would delete every account collected there.
-        if out_dir.is_dir() and looks_like_org_dir(out_dir):
+        if out_dir.is_dir() and (
+            (out_dir / L.ORG_ACCOUNTS_DIR).exists() or (out_dir / L.ORG_FILES_DIR).exists()
+        ):
             raise UsageError(
                 f"{out_dir}: is an organization snapshot (collect --organization); choose another -o"
             )

@@ -239,15 +239,15 @@ def run_organization(args: argparse.Namespace) -> int:
         finished = True
     finally:
         shown.close(finished=finished)
-    m = result.manifest
     kept = f" ({len(result.kept)} kept from an earlier run)" if result.kept else ""
     print(
-        f"collected organization {m.organization_id} into {result.out_dir}: {len(m.accounts)} account(s), "
+        f"collected organization {result.organization_id} into {result.out_dir}: "
+        f"{len(result.accounts)} account(s), "
         f"{result.count('collected')} collected{kept}, {result.count('failed')} failed, "
         f"{result.count('skipped')} skipped, in {result.seconds:.1f}s",
         file=sys.stderr,
     )
-    troubles = [a for a in m.accounts if a.collection in ("failed", "skipped")]
+    troubles = [a for a in result.accounts if a.collection in ("failed", "skipped")]
     for a in troubles[:20]:
         print(f"  {a.collection}: {a.id} ({clean(a.name)}): {clean(a.error or '')}", file=sys.stderr)
     if len(troubles) > 20:

@@ -14,7 +14,29 @@ from deescalate.collect import organization as org
 from deescalate.collect.session import FailedCall, Failure
 from deescalate.errors import CollectError, SnapshotError, UsageError
 from deescalate.snapshot import layout as L
-from deescalate.snapshot.org_dir import read_org_manifest
+from deescalate.snapshot.orgdir import validate_manifest
+
+
+class _Acct:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.__dict__.update(doc)
+        self.ou_path = tuple(doc["ou_path"])
+
+
+class _Manifest:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.__dict__.update(doc)
+        self.accounts = [_Acct(a) for a in doc["accounts"]]
+
+    def account(self, aid: str) -> _Acct | None:
+        return next((a for a in self.accounts if a.id == aid), None)
+
+
+def read_org_manifest(out: Path) -> _Manifest:
+    """DIR/manifest.json, checked by the loader's validation (snapshot/orgdir.py)."""
+    doc = json.loads((out / "manifest.json").read_text())
+    validate_manifest(doc, str(out / "manifest.json"))
+    return _Manifest(doc)
 
 MGMT, PROD, NESTED, SUSPENDED, DENIED = (
     "111111111111", "222222222222", "333333333333", "444444444444", "555555555555"
@@ -155,6 +177,7 @@ def test_one_account_failing_never_stops_the_others(tmp_path: Path, monkeypatch:
         NESTED: (ROOT, OU_PROD, OU_NESTED),
     }
     assert m.account(MGMT) is not None and m.account(MGMT).snapshot == f"accounts/{MGMT}"  # type: ignore[union-attr]
+    assert m.account(SUSPENDED).email == f"{SUSPENDED}@example.com"  # type: ignore[union-attr]
     assert sorted(p.name for p in (tmp_path / "org").iterdir()) == ["accounts", "manifest.json", "organization"]
     tree = tmp_path / "org" / "organization"
     targets = json.loads((tree / L.ORG_TARGET_POLICIES).read_text())
@@ -277,16 +300,15 @@ def _good(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[s
     ("change", "message"),
     [
         (lambda m: m.update(format_version=2), r"format_version: format version 2 is not one"),
-        (lambda m: m["accounts"][0].update(snapshot="../../etc"), r"accounts\[0\]\.snapshot \(account "
-         rf"{MGMT}\): '\.\./\.\./etc' is not a path inside"),
-        (lambda m: m["accounts"][0].update(snapshot="/etc"), r"accounts\[0\]\.snapshot .* is not a path inside"),
-        (lambda m: m["accounts"][1].update(id="1234"), r"accounts\[1\]\.id: '1234' does not match"),
+        (lambda m: m["accounts"][0].update(snapshot="../../etc"), r"accounts\[0\]\.snapshot: "
+         r"'\.\./\.\./etc' leaves the organization directory"),
+        (lambda m: m["accounts"][0].update(snapshot="/etc"), r"accounts\[0\]\.snapshot: '/etc' is an absolute"),
+        (lambda m: m["accounts"][1].update(id="1234"), r"accounts\[1\]\.id: '1234' is not of the form"),
         (lambda m: m["accounts"].append(m["accounts"][0]), rf"accounts\[5\]\.id: account {MGMT} is listed twice"),
         (lambda m: m["accounts"][0].update(collection="done"), r"accounts\[0\]\.collection: 'done' is not one of"),
-        (lambda m: m["accounts"][0].update(extra=1), r"accounts\[0\]: Additional properties are not allowed"),
-        (lambda m: m["accounts"][0].update(snapshot=None), r"accounts\[0\]\.snapshot: None is not of type"),
-        (lambda m: m.update(accounts={}), r"accounts: \{\} is not of type 'array'"),
-        (lambda m: m["accounts"][0].update(ou_path=["../x"]), r"accounts\[0\]\.ou_path\[0\]: '\.\./x' does not match"),
+        (lambda m: m["accounts"][0].update(snapshot=None), r"accounts\[0\]\.snapshot: expected string"),
+        (lambda m: m.update(accounts={}), r"accounts: expected array, found an object"),
+        (lambda m: m["accounts"][0].update(ou_path=["../x"]), r"accounts\[0\]\.ou_path\[0\]: '\.\./x' is not of"),
     ],
 )
 def test_a_bad_manifest_is_refused_on_resume(
@@ -306,7 +328,7 @@ def test_a_manifest_that_is_not_json_or_not_ours(tmp_path: Path, monkeypatch: py
     with pytest.raises(SnapshotError, match=r"manifest.json: not valid JSON"):
         _run(out)
     (out / "manifest.json").write_text(json.dumps({"format": "deescalate-snapshot"}))
-    with pytest.raises(SnapshotError, match=r"manifest.json: format: 'deescalate-snapshot' is not 'deescalate-organization'"):
+    with pytest.raises(SnapshotError, match=r"manifest.json: top level: missing required field 'format_version'"):
         _run(out)  # it has accounts/ and organization/: an organization directory, its manifest wrong
     single = tmp_path / "single"
     single.mkdir()
@@ -325,19 +347,27 @@ def test_symlinks_out_of_the_directory_are_refused(tmp_path: Path, monkeypatch: 
     out, _ = _good(tmp_path, monkeypatch)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    # An account directory replaced by a symlink is not written through (nor trusted as collected).
     import shutil
 
-    shutil.rmtree(out / "accounts" / PROD)
-    (out / "accounts" / PROD).symlink_to(elsewhere)
+    # An account not collected yet whose directory is a planted symlink: not written through.
+    accts.denied.clear()
+    (out / "accounts" / DENIED).symlink_to(elsewhere)
     accts.collected.clear()
     _run(out)
-    assert _states(out)[PROD][0] == "failed" and "symbolic link" in (_states(out)[PROD][1] or "")
-    assert list(elsewhere.iterdir()) == [] and PROD not in accts.collected
+    assert _states(out)[DENIED][0] == "failed" and "symbolic link" in (_states(out)[DENIED][1] or "")
+    assert list(elsewhere.iterdir()) == [] and DENIED not in accts.collected
+    # A collected account's directory turned into a symlink out of DIR: the manifest now points
+    # out of DIR, and the run refuses to resume from it.
+    shutil.rmtree(out / "accounts" / PROD)
+    (out / "accounts" / PROD).symlink_to(elsewhere)
+    with pytest.raises(SnapshotError, match=r"accounts\[1\]\.snapshot: 'accounts/222222222222' leads out of"):
+        _run(out)
+    (out / "accounts" / PROD).unlink()
     shutil.move(str(out / "accounts"), str(tmp_path / "moved"))
     (out / "accounts").symlink_to(tmp_path / "moved")
     with pytest.raises(SnapshotError, match="accounts: is not a plain directory"):
         _run(out)
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_single_account_collect_will_not_replace_an_organization(
