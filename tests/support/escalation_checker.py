@@ -21,6 +21,12 @@ written from the AWS documentation:
   user/role/group/policy named in the call; lambda:CreateFunction on the function,
   lambda:CreateEventSourceMapping and glue:CreateDevEndpoint on "*" (no resource type).
 
+Several accounts (`Checker(dir_a, dir_b, ...)`, each a collected account): a role of another account
+is assumed only when its trust policy names the principal or the principal's account *and* the
+principal's own identity policies allow sts:AssumeRole on it (cross-account access needs both
+sides: .../reference_policies_evaluation-logic-cross-account.html); every other move (IAM writes,
+passing a role, groups) stays inside the acting principal's account.
+
 The search: the attacker controls a set of principals (at first only itself) and a changeable
 world (groups joined, policies deleted or detached, policies written). It tries, from every
 controlled principal: assume a role, create an access key (fewer than two) or a console password
@@ -105,7 +111,7 @@ def load(directory: Path) -> Account:
             kind="user",
             inline={p["PolicyName"]: _doc(p["PolicyDocument"]) for p in u.get("UserPolicyList", [])},
             managed=[m["PolicyArn"] for m in u.get("AttachedManagedPolicies", [])],
-            groups=list(u.get("GroupList", [])),
+            groups=[f"{u['Arn'].split(':')[4]}/{g}" for g in u.get("GroupList", [])],
             boundary=(u.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
             has_password=bool(login),
             keys=len((keys.get(u["UserName"]) or {}).get("AccessKeyMetadata", [])),
@@ -122,7 +128,7 @@ def load(directory: Path) -> Account:
             trust=_doc(r["AssumeRolePolicyDocument"]),
         )
     groups = {
-        g["GroupName"]: (
+        f"{g['Arn'].split(':')[4]}/{g['GroupName']}": (
             g["Arn"],
             {p["PolicyName"]: _doc(p["PolicyDocument"]) for p in g.get("GroupPolicyList", [])},
             [m["PolicyArn"] for m in g.get("AttachedManagedPolicies", [])],
@@ -141,7 +147,7 @@ def _read_map(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class World:
-    """Changes the attacker made: (user name, group name) joins; (owner ARN or group, policy) removed;
+    """Changes the attacker made: (user ARN, group "ACCOUNT/NAME") joins; (owner ARN or group, policy) removed;
     principals / groups given an admin policy."""
 
     joined: frozenset[tuple[str, str]] = frozenset()
@@ -204,8 +210,16 @@ def _applies(st: dict[str, Any], action: str, resource: str, context: dict[str, 
 class Checker:
     """Can a principal of the collected account become an administrator?"""
 
-    def __init__(self, directory: Path) -> None:
-        self.account = load(directory)
+    def __init__(self, *directories: Path) -> None:
+        accounts = [load(d) for d in directories]
+        first = accounts[0]
+        self.account = Account(
+            account_id=first.account_id,
+            principals={k: v for a in accounts for k, v in a.principals.items()},
+            groups={k: v for a in accounts for k, v in a.groups.items()},
+            policies={k: v for a in accounts for k, v in a.policies.items()},
+            customer={c for a in accounts for c in a.customer},
+        )
 
     # ------------------------------------------------------------------ evaluation
 
@@ -216,7 +230,7 @@ class Checker:
         if p.arn in world.empowered:
             docs.append(_ADMIN_DOC)
         if p.kind == "user":
-            names = set(p.groups) | {g for u, g in world.joined if u == p.name}
+            names = set(p.groups) | {g for u, g in world.joined if u == p.arn}
             for g in sorted(names):
                 if g not in self.account.groups:
                     continue
@@ -263,7 +277,8 @@ class Checker:
 
     def may_assume(self, p: Principal, role: Principal, world: World) -> bool:
         trust = role.trust or {}
-        acct = self.account.account_id
+        acct = _account(p.arn)
+        cross = acct != _account(role.arn)
         named = False
         by_account = False
         for st in _statements(trust):
@@ -283,7 +298,7 @@ class Checker:
         if not named and not by_account:
             return False
         deny_free = self._not_denied(p, world, "sts:AssumeRole", role.arn)
-        if named:
+        if named and not cross:
             return deny_free
         return self.allowed(p, world, "sts:AssumeRole", role.arn)
 
@@ -339,9 +354,10 @@ class Checker:
         out: list[tuple[frozenset[str], World, str]] = []
         users = [p for p in acct.principals.values() if p.kind == "user"]
         roles = [p for p in acct.principals.values() if p.kind == "role"]
-        fn = f"arn:aws:lambda:us-east-1:{acct.account_id}:function:checker"
         for arn in sorted(controlled):
             me = acct.principals[arn]
+            home = _account(me.arn)
+            fn = f"arn:aws:lambda:us-east-1:{home}:function:checker"
 
             def may(action: str, resource: str, context: dict[str, str] | None = None, me: Principal = me) -> bool:
                 return self.allowed(me, world, action, resource, context)
@@ -351,6 +367,8 @@ class Checker:
                     continue
                 if self.may_assume(me, r, world):
                     out.append((controlled | {r.arn}, world, f"{me.name} assumes {r.name}"))
+                elif _account(r.arn) != home:
+                    continue  # nothing else reaches into another account
                 elif may("iam:UpdateAssumeRolePolicy", r.arn) and self._not_denied(me, world, "sts:AssumeRole", r.arn):
                     out.append((controlled | {r.arn}, world, f"{me.name} rewrites {r.name}'s trust"))
                 elif self.trusts(r, "lambda.amazonaws.com") and may(
@@ -364,7 +382,7 @@ class Checker:
                 ) and may("glue:CreateDevEndpoint", "*"):
                     out.append((controlled | {r.arn}, world, f"{me.name} opens a Glue dev endpoint as {r.name}"))
             for u in users:
-                if u.arn in controlled:
+                if u.arn in controlled or _account(u.arn) != home:
                     continue
                 if u.keys < 2 and may("iam:CreateAccessKey", u.arn):
                     out.append((controlled | {u.arn}, world, f"{me.name} creates an access key for {u.name}"))
@@ -375,7 +393,7 @@ class Checker:
             # rewrites of controlled principals
             for t in sorted(controlled):
                 target = acct.principals[t]
-                if t in world.empowered or not self._uncapped(target):
+                if t in world.empowered or not self._uncapped(target) or _account(t) != home:
                     continue
                 kind = "User" if target.kind == "user" else "Role"
                 attached = [a for a in target.managed if a in acct.customer]
@@ -386,7 +404,10 @@ class Checker:
                 ):
                     out.append((controlled, _with(world, empowered=t), f"{me.name} gives {target.name} an admin policy"))
             # groups
-            for gname, (garn, _inline, managed) in sorted(acct.groups.items()):
+            for gkey, (garn, _inline, managed) in sorted(acct.groups.items()):
+                gname = gkey.split("/", 1)[1]
+                if _account(garn) != home:
+                    continue
                 rewrite = (
                     may("iam:PutGroupPolicy", garn)
                     or may("iam:AttachGroupPolicy", garn, {"iam:PolicyARN": ADMIN_POLICY})
@@ -397,12 +418,15 @@ class Checker:
                 if may("iam:AddUserToGroup", garn):
                     for t in sorted(controlled):
                         u = acct.principals[t]
-                        if u.kind == "user" and gname not in u.groups and (u.name, gname) not in world.joined:
-                            out.append((controlled, _with(world, joined=(u.name, gname)),
+                        if (u.kind == "user" and _account(t) == home and gkey not in u.groups
+                                and (u.arn, gkey) not in world.joined):
+                            out.append((controlled, _with(world, joined=(u.arn, gkey)),
                                         f"{me.name} adds {u.name} to group {gname}"))
             # removing denies from controlled principals (and their groups)
             for t in sorted(controlled):
                 target = acct.principals[t]
+                if _account(t) != home:
+                    continue
                 kind = "User" if target.kind == "user" else "Role"
                 for name, d in target.inline.items():
                     if (t, name) not in world.removed and _has_deny(d) and (
@@ -418,6 +442,10 @@ class Checker:
                         out.append((controlled, _with(world, removed=(t, a)),
                                     f"{me.name} detaches {a} from {target.name}"))
         return out
+
+
+def _account(arn: str) -> str:
+    return arn.split(":")[4]
 
 
 def _has_deny(doc: dict[str, Any]) -> bool:

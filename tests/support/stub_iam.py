@@ -30,10 +30,11 @@ class _Principal:
     inline: dict[str, str] = field(default_factory=dict)
     attached: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    account: str = ACCT
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:iam::{ACCT}:{self.kind}{self.path}{self.name}"
+        return f"arn:aws:iam::{self.account}:{self.kind}{self.path}{self.name}"
 
 
 @dataclass
@@ -42,10 +43,11 @@ class _Managed:
     versions: dict[str, str]
     default: str
     next_version: int = 2
+    account: str = ACCT
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:iam::{ACCT}:policy/{self.name}"
+        return f"arn:aws:iam::{self.account}:policy/{self.name}"
 
 
 class _Paginator:
@@ -57,7 +59,8 @@ class _Paginator:
 
 
 class StubIAM:
-    def __init__(self, caller: str = f"arn:aws:iam::{ACCT}:user/operator") -> None:
+    def __init__(self, caller: str = f"arn:aws:iam::{ACCT}:user/operator", *, account: str = ACCT) -> None:
+        self.account = account
         self.users: dict[str, _Principal] = {}
         self.roles: dict[str, _Principal] = {}
         self.groups: dict[str, _Principal] = {}
@@ -68,7 +71,7 @@ class StubIAM:
     # ------------------------------------------------------------------ set-up helpers
     def add(self, kind: str, name: str, path: str = "/") -> str:
         table = {"user": self.users, "role": self.roles, "group": self.groups}[kind]
-        table[name] = _Principal(kind=kind, name=name, path=path)
+        table[name] = _Principal(kind=kind, name=name, path=path, account=self.account)
         return table[name].arn
 
     @property
@@ -207,7 +210,8 @@ class StubIAM:
         name = kw["PolicyName"]
         if name in self.managed:
             raise _err("EntityAlreadyExists", name, "CreatePolicy")
-        self.managed[name] = _Managed(name=name, versions={"v1": kw["PolicyDocument"]}, default="v1")
+        self.managed[name] = _Managed(name=name, versions={"v1": kw["PolicyDocument"]}, default="v1",
+                                      account=self.account)
         return {"Policy": {"PolicyName": name, "Arn": self.managed[name].arn, "DefaultVersionId": "v1"}}
 
     def get_policy(self, **kw: Any) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """`deescalate plan SNAPSHOT -o plan.json [--principal ARN ...]` and `plan --check plan.json SNAPSHOT`.
 
 Plan: analyse, compute the minimal verified deny plan, write it (JSON; stdout without -o) and print
-a summary. Check: re-read an edited plan, re-render its active denies, re-verify against the
-snapshot, and list exactly the escalation edges it leaves open.
+a summary. With `-o DIR/` (an existing directory, or a path ending in `/`) the plan is written as one
+file per account, `DIR/<ACCOUNT>.plan.json` (remediate/accounts.py), verified over all accounts
+together. Check: re-read an edited plan (a file, or such a directory: every account's file joined
+again), re-render its active denies, re-verify against the snapshot, and list exactly the
+escalation edges it leaves open.
 Exit codes: 0 verified (nothing left open), 1 edges left open or a principal unfixable within
 quotas, 2 usage error, 3 runtime error.
 """
@@ -16,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deescalate.arn import parse_arn
+from deescalate.arn import account_of, parse_arn
 from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwriting_inputs
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
@@ -43,13 +46,17 @@ def register(sub: Any) -> None:
                    help="snapshot directory or file; several (one per account) are analysed together, "
                    "as by scan, so cross-account paths are planned")
     p.add_argument("--demo", action="store_true", help="use the packaged demo account as the snapshot")
-    p.add_argument("-o", dest="out", metavar="FILE", help="write the plan to FILE (default: stdout)")
+    p.add_argument("-o", dest="out", metavar="FILE|DIR/",
+                   help="write the plan to FILE (default: stdout); to an existing directory or a path "
+                   "ending in / : one plan file per account, DIR/ACCOUNT.plan.json")
     p.add_argument("--principal", action="append", dest="principals", default=[], metavar="ARN",
                    help="plan only this user or role: its ARN or its unique name, as explain --principal "
                    "(repeatable)")
     p.add_argument("--target", action="append", dest="targets", default=[], metavar="ARN-PATTERN",
                    help="also protect principals matching this pattern, as `scan --target` (repeatable)")
-    p.add_argument("--check", metavar="PLAN", help="re-verify this (edited) plan file against SNAPSHOT")
+    p.add_argument("--check", metavar="PLAN",
+                   help="re-verify this (edited) plan file, or directory of per-account plan files, "
+                   "against SNAPSHOT")
     p.add_argument("--fail-on-impact", type=int, metavar="DAYS", dest="fail_on_impact",
                    help="exit 1 when a deny blocks an action the principal used within DAYS days "
                    "(needs `collect --last-accessed` data; denies of used actions are always warned about)")
@@ -80,6 +87,11 @@ def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
              f"{len(accounts)} accounts: {', '.join(accounts)} (snapshots {plan.snapshot})")
     lines = [f"Plan for {which}: {len(at_risk)} principal(s) at risk, {len(plan.principals)} with denies"]
     planned = {p.principal for p in plan.principals}
+    several = len(accounts) > 1
+
+    def short(arn: str) -> str:  # with several accounts, names are shown with their account
+        return f"{account_of(arn)}:{_short(arn)}" if several and account_of(arn) else _short(arn)
+
     for pp in plan.principals:
         active = [d for d in pp.denies if d.apply]
         proof = "least disruptive, exact" if pp.minimal else "best found, not proven optimal"
@@ -88,7 +100,7 @@ def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
         written = len(document["Statement"])
         place = (f"UNFIXABLE: {pp.unfixable}" if pp.unfixable else
                  f"{pp.placement} policy {pp.policy_name} ({where.detail})" if active else "nothing to write")
-        lines.append(f"{_short(pp.principal)}: {len(active)} deny(s) in {written} statement(s) ({proof}); "
+        lines.append(f"{short(pp.principal)}: {len(active)} deny(s) in {written} statement(s) ({proof}); "
                      f"{place}")
         for d in pp.denies:
             flag = "" if d.apply else "  [apply: false]"
@@ -99,7 +111,7 @@ def _summary(plan: Plan, snapshot: Snapshot, at_risk: list[str]) -> list[str]:
                 lines.append(f"      {usage_of(snapshot, pp.principal, d.action).text()}")
     for arn in at_risk:
         if arn not in planned:
-            lines.append(f"{_short(arn)}: no escalation edge of its own; its paths run through the "
+            lines.append(f"{short(arn)}: no escalation edge of its own; its paths run through the "
                          "principals above")
     return lines
 
@@ -153,7 +165,23 @@ def run(args: argparse.Namespace) -> int:
     plan = build_plan(snapshot, report, default_analyze(targets), principals=wanted, targets=targets)
     log.info("done: %d principal(s) with denies, verified=%s, in %.2fs", len(plan.principals),
              plan.verified, time.perf_counter() - started)
-    if args.out:
+    if args.out and _is_dir_target(args.out):
+        from deescalate.remediate.accounts import split_plan, write_plan_dir
+
+        parts = split_plan(plan)
+        written, removed = write_plan_dir(parts, args.out, prune=True)
+        shown = [a for a in at_risk if wanted is None or a in wanted]
+        idle = [a for a in snapshot.all_accounts() if a not in parts]
+        _say("\n".join([
+            *_summary(plan, snapshot, shown), *_verdict(plan),
+            *(f"Wrote {path} (account {account}: {len(part.principals)} principal(s) with denies"
+              f"{f', {len(part.remaining)} edge(s) left open' if part.remaining else ''})"
+              for path, (account, part) in zip(written, sorted(parts.items()), strict=True)),
+            *([f"No plan file for {len(idle)} account(s) with nothing to deny: {', '.join(idle)}"]
+              if idle else []),
+            *(f"Removed {path} (an earlier plan of an account with nothing to deny now)" for path in removed),
+        ]))
+    elif args.out:
         write_plan(plan, args.out)
         shown = [a for a in at_risk if wanted is None or a in wanted]
         _say("\n".join([*_summary(plan, snapshot, shown), *_verdict(plan), f"Wrote {args.out}"]))
@@ -163,6 +191,11 @@ def run(args: argparse.Namespace) -> int:
     if not plan.verified:
         return EXIT_FINDINGS
     return EXIT_FINDINGS if impact else EXIT_CLEAN
+
+
+def _is_dir_target(out: str) -> bool:
+    """`-o DIR/`: an existing directory, or a path ending in a separator (created)."""
+    return out.endswith(("/", "\\")) or Path(out).is_dir()
 
 
 def _impact(plan: Plan, snapshot: Snapshot, days: int | None) -> bool:
@@ -184,15 +217,29 @@ def _impact(plan: Plan, snapshot: Snapshot, days: int | None) -> bool:
 
 
 def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
+    from deescalate.remediate.accounts import (
+        is_plan_dir,
+        join_plans,
+        read_plan_dir,
+        split_plan,
+        write_plan_dir,
+    )
     from deescalate.remediate.fingerprint import snapshot_state
     from deescalate.remediate.plan import check_plan, default_analyze
     from deescalate.remediate.planfile import read_plan, write_plan
     from deescalate.remediate.quotas import render_document
 
-    plan = read_plan(args.check)
-    if plan.account_id != snapshot.account_id:
-        raise UsageError(f"{args.check} is a plan for account {plan.account_id}, the snapshot is of "
-                         f"{snapshot.account_id}")
+    per_account = is_plan_dir(args.check)
+    if per_account:
+        files = read_plan_dir(args.check, checked=False)
+        plan = join_plans(list(files.values()), account_id=snapshot.account_id)
+    else:
+        plan = read_plan(args.check)
+    missing = sorted({plan.account_id} - set(snapshot.all_accounts())) if not per_account else sorted(
+        set(files) - set(snapshot.all_accounts()))
+    if missing:
+        raise UsageError(f"{args.check} is a plan for account {', '.join(missing)}, the snapshot is of "
+                         f"{', '.join(snapshot.all_accounts())}")
     for pp in plan.principals:
         if pp.state and snapshot_state(snapshot, pp.principal) != pp.state:
             _say(f"deescalate: warning: {pp.principal} differs from the state the plan recorded",
@@ -201,7 +248,10 @@ def _check(args: argparse.Namespace, snapshot: Snapshot) -> int:
     checked, result = check_plan(snapshot, plan, default_analyze(targets), where=args.check)
     # Record the result (re-rendered documents, placement, verified, remaining) in the plan itself:
     # apply refuses a plan whose switched-on denies differ from its recorded, checked document.
-    write_plan(checked, args.check)
+    if per_account:
+        write_plan_dir(split_plan(checked, accounts=files), args.check)
+    else:
+        write_plan(checked, args.check)
     off = [d.id for p in checked.principals for d in p.denies if not d.apply]
     _say(f"Checked {args.check} against {snapshot.source or ', '.join(args.snapshots)}: "
           f"{sum(len(p.denies) for p in checked.principals)} deny(s) in "

@@ -34,20 +34,46 @@ IAM_REGION = "us-east-1"  # IAM is global; its endpoint lives in us-east-1
 class Clients:
     iam: Any
     sts: Any
+    endpoint_url: str | None = None  # kept so that clients for an assumed role use the same endpoint
+
+
+def _clients(session: Any, endpoint_url: str | None) -> Clients:
+    # Standard retry mode backs off on throttling (IAM's write APIs are rate-limited).
+    config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
+    return Clients(
+        iam=session.client("iam", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
+        sts=session.client("sts", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
+        endpoint_url=endpoint_url,
+    )
 
 
 def connect(*, profile: str | None = None, endpoint_url: str | None = None) -> Clients:
-    # Standard retry mode backs off on throttling (IAM's write APIs are rate-limited).
-    config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
     try:
-        session = boto3.Session(profile_name=profile)
-        return Clients(
-            iam=session.client("iam", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
-            sts=session.client("sts", endpoint_url=endpoint_url, region_name=IAM_REGION, config=config),
-        )
+        return _clients(boto3.Session(profile_name=profile), endpoint_url)
     except (botocore.exceptions.BotoCoreError, ValueError) as e:
         where = f"profile {profile or 'default'}" + (f", endpoint {endpoint_url}" if endpoint_url else "")
         raise ApplyError(f"cannot set up AWS clients ({where}): {e}") from e
+
+
+def assume_role(base: Clients, role_arn: str, *, session_name: str) -> Clients:
+    """Clients acting as `role_arn` (sts:AssumeRole with the base clients' credentials).
+
+    The role's account is where the new clients' IAM calls land (cross-account roles such as
+    OrganizationAccountAccessRole): https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+    """
+    got = call_api(base.sts, "AssumeRole", {"RoleArn": role_arn, "RoleSessionName": session_name})
+    try:
+        creds = got["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        return _clients(session, base.endpoint_url)
+    except (KeyError, TypeError) as e:
+        raise ApplyError(f"sts:AssumeRole RoleArn={role_arn}: the answer holds no credentials ({e})") from e
+    except (botocore.exceptions.BotoCoreError, ValueError) as e:
+        raise ApplyError(f"cannot set up AWS clients for {role_arn}: {e}") from e
 
 
 def _snake(api: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deescalate.arn import name_of, parse_arn, partition_of
+from deescalate.arn import account_of, name_of, parse_arn, partition_of
 from deescalate.model import Deny, PolicyPlacement, Role, Snapshot, User
 
 POLICY_PREFIX = "deescalate-"
@@ -173,7 +173,7 @@ def choose_placement(snapshot: Snapshot, arn: str, document: Mapping[str, Any]) 
             policy_name=INLINE_POLICY_NAME,
             detail=f"inline: {used} + {size} of {quota} characters",
         )
-    own_managed = managed_policy_arn(snapshot.account_id, arn)
+    own_managed = managed_policy_arn(account_of(arn), arn)  # in the principal's account
     attached = [a for a in principal.managed_policy_arns if a != own_managed]
     reason_inline = f"inline space is gone ({used} of {quota} characters used, the denies need {size})"
     if size > MANAGED_POLICY_QUOTA:

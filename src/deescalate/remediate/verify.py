@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import assert_never
 
+from deescalate.arn import account_of
 from deescalate.model import (
     Edge,
     ManagedPolicy,
@@ -54,7 +55,7 @@ def apply_to_snapshot(snapshot: Snapshot, plan: Plan) -> Snapshot:
                 inline = (*kept, policy)
                 principal = replace(principal, inline_policies=inline)
             case PolicyPlacement.MANAGED:
-                arn = managed_policy_arn(snapshot.account_id, pp.principal)
+                arn = managed_policy_arn(account_of(pp.principal), pp.principal)  # in the principal's account
                 ref = PolicyRef(kind=PolicyKind.MANAGED, name=pp.policy_name, arn=arn, version="v1")
                 version: Policy = parse_policy(pp.document, ref, where=where)
                 policies[arn] = ManagedPolicy(
