@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from deescalate.analysis.accounts import account_details, management_account
@@ -20,7 +20,7 @@ from deescalate.analysis.compose import actors_and_removers, compose
 from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
-from deescalate.model import ADMIN, Edge, Report, Role, Snapshot
+from deescalate.model import ADMIN, AdminVerdict, Edge, InventoryRecord, Report, Role, Snapshot
 from deescalate.policy.match import resource_matches
 
 log = logging.getLogger("deescalate.analysis")
@@ -33,32 +33,9 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     log.info("admins: %d, targets: %d, of %d principals (%.2fs)", len(admins), len(verdicts) - len(admins),
              len(snapshot.principal_arns()), time.perf_counter() - started)
     ctx = EdgeContext(snapshot, admins=admins)
-    sources = []
-    skipped_service_linked = 0
-    for arn in sorted(snapshot.principal_arns()):
-        if arn in admins:
-            continue
-        principal = ctx.principals[arn]
-        if isinstance(principal, Role) and principal.is_service_linked:
-            skipped_service_linked += 1
-            continue
-        sources.append(principal)
+    sources, skipped_service_linked = sources_of(ctx, snapshot.principal_arns(), admins)
     sinks = {v.arn for v in verdicts} | {ADMIN}
-    found: dict[str, Edge] = {}
-    _grow(ctx, sources, sinks, found)
-    # Composition (compose.py): principals that may rewrite or strip others' permissions and do
-    # not reach an admin already; their ancestors are grown like the sinks', then composed.
-    # A principal that already reaches one, even only conditionally (a shared `Allow * if MFA`),
-    # is a finding anyway; composing through it would only add more routes, at a cost that grows
-    # with the cube of the principals who can act as one another. The plan's verification cuts
-    # its direct edges first and then composes it (see docs/analysis.md).
-    actors, removers = actors_and_removers(ctx, sources, can_reach(sinks, found.values()))
-    if actors or removers:
-        log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
-                 len(actors), len(removers))
-        _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
-        for edge in compose(ctx, sources, found, actors=actors, removers=removers):
-            _merge(found, edge)
+    found = find_edges(ctx, sources, sinks)
     reach = can_reach(sinks, found.values())
     edges = sorted(
         (e for e in found.values() if e.target in reach), key=lambda e: (e.source, e.target, e.id)
@@ -68,6 +45,94 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     log.info("findings: %d principal(s) at risk, paths found in %.2fs", len(result),
              time.perf_counter() - started)
 
+    missing = account_gaps(snapshot) + unexamined(ctx)
+    notes = report_notes(targets, verdicts, skipped_service_linked=skipped_service_linked, edges=edges,
+                         inventory=snapshot.inventory, has_inventory=snapshot.has_inventory)
+    details = account_details(snapshot)
+    return Report(
+        account_id=snapshot.account_id,
+        admins=verdicts,
+        findings=result,
+        edges=tuple(edges),
+        unexamined=tuple(missing),
+        notes=tuple(notes),
+        source=snapshot.source,
+        accounts=snapshot.all_accounts(),
+        account_details=details,
+        # Paths to the management account's admins rank critical; a scan of one account is as before.
+        management_account_id=management_account(snapshot) if details else "",
+    )
+
+
+def account_gaps(snapshot: Snapshot) -> list[str]:
+    """What an organization snapshot could not show: accounts that were not collected (never
+    silently dropped), and SCPs/RCPs when it holds no organization files."""
+    missing = [i.not_collected() for i in snapshot.account_infos.values() if not i.collected]
+    if snapshot.account_infos and not snapshot.organizations:
+        missing.append("SCPs and RCPs: the organization snapshot holds no organization files, so no SCP"
+                       " or RCP is applied to any account")
+    return missing
+
+
+def sources_of(
+    ctx: EdgeContext, principals: Iterable[str], admins: frozenset[str]
+) -> tuple[list[Principal], int]:
+    """The principals edges are searched from (sorted by ARN), and how many service-linked roles
+    were left out."""
+    sources = []
+    skipped_service_linked = 0
+    for arn in sorted(principals):
+        if arn in admins:
+            continue
+        principal = ctx.principals[arn]
+        if isinstance(principal, Role) and principal.is_service_linked:
+            skipped_service_linked += 1
+            continue
+        sources.append(principal)
+    return sources, skipped_service_linked
+
+
+def find_edges(
+    ctx: EdgeContext, sources: list[Principal], sinks: set[str], *, reaching: set[str] | None = None
+) -> dict[str, Edge]:
+    """Every edge from `sources` on some path to a sink, by Edge.id (phase 0 and what-ifs, then composition).
+
+    `reaching` are the sinks that count as "already escalates" when choosing who is composed
+    (default: `sinks`); analysis/split.py passes the admins and targets only, when `sinks` also holds
+    other accounts' roles that are merely on the way.
+    """
+    found: dict[str, Edge] = {}
+    _grow(ctx, sources, sinks, found)
+    # Composition (compose.py): principals that may rewrite or strip others' permissions and do
+    # not reach an admin already; their ancestors are grown like the sinks', then composed.
+    # A principal that already reaches one, even only conditionally (a shared `Allow * if MFA`),
+    # is a finding anyway; composing through it would only add more routes, at a cost that grows
+    # with the cube of the principals who can act as one another. The plan's verification cuts
+    # its direct edges first and then composes it (see docs/analysis.md).
+    actors, removers = actors_and_removers(
+        ctx, sources, can_reach(sinks if reaching is None else reaching, found.values())
+    )
+    if actors or removers:
+        log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
+                 len(actors), len(removers))
+        _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
+        for edge in compose(ctx, sources, found, actors=actors, removers=removers):
+            _merge(found, edge)
+    return found
+
+
+def report_notes(
+    targets: Sequence[str],
+    verdicts: Sequence[AdminVerdict],
+    *,
+    skipped_service_linked: int,
+    edges: Sequence[Edge],
+    inventory: Iterable[InventoryRecord],
+    has_inventory: bool,
+) -> list[str]:
+    """The report's notes: unmatched --target patterns, left-out service-linked roles, conditional
+    edges, incomplete inventory."""
+    admins = [v.arn for v in verdicts if not v.target_only]
     notes: list[str] = []
     for pattern in targets:
         if not any(v.target_only and _matches(v.arn, pattern) for v in verdicts) and not any(
@@ -85,34 +150,15 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
             f"{conditional} of {len(edges)} edges are conditional: they depend on request context or on "
             "facts the snapshot lacks (each edge names its conditions)"
         )
-    gaps = sorted({f"{rec.kind} in {rec.region}" for rec in snapshot.inventory if rec.state.value != "ok"})
+    gaps = sorted({f"{rec.kind} in {rec.region}" for rec in inventory if rec.state.value != "ok"})
     if gaps:
         notes.append("resource inventory incomplete for: " + ", ".join(gaps))
-    # Accounts of an organization snapshot that could not be collected: never silently dropped.
-    missing = [i.not_collected() for i in snapshot.account_infos.values() if not i.collected]
-    if snapshot.account_infos and not snapshot.organizations:
-        missing.append("SCPs and RCPs: the organization snapshot holds no organization files, so no SCP"
-                       " or RCP is applied to any account")
-    missing += unexamined(ctx)
-    if not snapshot.has_inventory:
+    if not has_inventory:
         notes.append(
             "the snapshot holds IAM data only (no resource inventory): techniques through existing "
             "resources are unexamined"
         )
-    details = account_details(snapshot)
-    return Report(
-        account_id=snapshot.account_id,
-        admins=verdicts,
-        findings=result,
-        edges=tuple(edges),
-        unexamined=tuple(missing),
-        notes=tuple(notes),
-        source=snapshot.source,
-        accounts=snapshot.all_accounts(),
-        account_details=details,
-        # Paths to the management account's admins rank critical; a scan of one account is as before.
-        management_account_id=management_account(snapshot) if details else "",
-    )
+    return notes
 
 
 def _grow(

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from deescalate.commands import report_output
+from deescalate.commands import parallel, report_output
 from deescalate.commands.report_output import add_options, emit, parse_outputs
 from deescalate.commands.snapshot_args import load_snapshot_args
 from deescalate.errors import UsageError
@@ -46,6 +46,7 @@ def register(sub: Any) -> None:
                    help="with --terraform-plan: the Terraform configuration, to point reports at the .tf "
                    "file and line of each resource that opens an escalation")
     add_options(p)
+    parallel.add_options(p)
     p.set_defaults(func=run)
 
 
@@ -65,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give a SNAPSHOT (directory or get-account-authorization-details file), --demo, "
                          "or --profile/--region/--endpoint-url to collect one first")
     report_output.check_outputs(args, args.snapshots, demo=args.demo)
+    organization = parallel.organization_dir(args)
+    if organization is not None and not args.with_plan:
+        return emit(parallel.analyze_organization(organization, args), args,
+                    sources=report_output.iam_files(args.snapshots))
     if args.snapshots or args.demo:
         snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
         return emit(report_output.analyze_snapshot(snapshot, args), args,

@@ -1,0 +1,369 @@
+"""Many accounts -> one Report, the per-account work run as independent tasks, then joined.
+
+An organization of a thousand accounts is too big for one process's analysis, but most of the
+work never crosses an account: who is admin, and the edges between a principal and the
+principals of its own account (IAM calls act on the caller's own account; PassRole hands over
+roles of the caller's account). The only way across is sts:AssumeRole on a role of another account
+whose trust policy admits the caller (edges/sts.py; both sides' policies decide,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+
+So the analysis runs in two maps over the accounts and one join:
+
+1. `export_account` (per account): the roles whose trust policy names another account, a
+   principal of another account, or everybody — the only roles an edge from another account can
+   end on — and which of them are admins or --target matches.
+2. `analyze_account` (per account): the account's admins and targets, and every edge from its
+   principals that leads to one of its admins or targets, to ADMIN, or to one of the other
+   accounts' exported roles whose trust may admit them (the cross-account edges, decided with this
+   account's policies and SCPs and the role's trust policy), and the edges into the principals
+   found so (edges/ and composition, through `analyze.find_edges`). A cross-account role is a
+   sink of this search even if it leads nowhere: which ones do is known only at the join.
+3. `join`: every account's edges together, reachability from the sinks of the whole organization
+   (an edge is kept only when its target reaches an admin or target, across any number of
+   accounts), findings and paths (graph.py), notes and unexamined techniques as `analyze` makes
+   them.
+
+Each task is a pure function of one account's snapshot on disk (and the organization's files),
+small picklable arguments in and compact results out: workers load their account themselves, so
+nothing ships a million-principal Snapshot. `Mapper` runs a task over a list (the built-in `map`,
+a process pool's, or Dask's): the result is the same whichever, by construction (each task's
+result depends on its arguments only, and the join sorts what it gathers).
+
+The price of the split: an account's composition (compose.py) treats a principal with an edge to
+another account's admin role as one that already escalates, and one with an edge to a role that
+merely leads further as one that does not; `analyze` over the merged snapshot may compose a few
+principals differently, which changes paths of composed edges, not who is at risk.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from deescalate.analysis.analyze import find_edges, report_notes, sources_of
+from deescalate.analysis.edges import EdgeContext, unexamined
+from deescalate.analysis.edges.trust import TrustIndex, admits
+from deescalate.analysis.graph import admin_verdicts, can_reach, findings
+from deescalate.arn import account_of
+from deescalate.model import (
+    ADMIN,
+    AdminVerdict,
+    Edge,
+    Effect,
+    InventoryRecord,
+    Organization,
+    Report,
+    Role,
+    Snapshot,
+)
+from deescalate.snapshot.accounts import is_org_dir, load_org_account, org_accounts
+
+log = logging.getLogger("deescalate.analysis")
+
+
+def _mappingproxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+# The model's read-only mappings (tags, policy versions) cross process boundaries as dicts and come
+# back read-only: pickle has no reducer for mappingproxy of its own.
+copyreg.pickle(MappingProxyType, lambda m: (_mappingproxy, (dict(m),)))
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Runs a task over every item, results in the items' order: `lambda f, xs: list(map(f, xs))`, a
+# process pool's map, a Dask client's map + gather.
+Mapper = Callable[[Callable[[T], R], Sequence[T]], list[R]]
+
+
+def local_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """The Mapper that runs every task in this process, one after another."""
+    return [func(item) for item in items]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountRef:
+    """Where one account's snapshot is: its directory (or file), and the organization directory
+    whose organization/ files give its SCPs (None: the snapshot's own, if any)."""
+
+    account_id: str
+    path: str
+    organization: str | None = None
+
+    def load(self) -> Snapshot:
+        return load_org_account(self.path, self.account_id, self.organization)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exported:
+    """Phase 1's result for one account: its roles another account's principals may assume."""
+
+    account_id: str
+    roles: tuple[Role, ...]
+    sinks: frozenset[str]  # those of them that are admins or --target matches
+    organization: Organization | None  # the account's own path (the roles' RCPs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountTask:
+    """Phase 2's input for one account: the other accounts' roles that may admit its principals."""
+
+    ref: AccountRef
+    targets: tuple[str, ...] = ()
+    foreign: tuple[Role, ...] = ()
+    foreign_sinks: frozenset[str] = frozenset()
+    foreign_orgs: tuple[tuple[str, Organization], ...] = ()  # (account id, its path): RCPs on `foreign`
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountPart:
+    """Phase 2's result for one account: what the join needs, nothing more."""
+
+    account_id: str
+    verdicts: tuple[AdminVerdict, ...]
+    edges: tuple[Edge, ...]
+    skipped_service_linked: int
+    inventory: tuple[InventoryRecord, ...]
+    has_inventory: bool
+    principals: int
+    seconds: float
+
+
+# ---------------------------------------------------------------------------- phase 1
+
+
+def _names_elsewhere(role: Role) -> bool:
+    """Whether the role's trust policy may admit a principal of another account (an AWS principal
+    of another account, `*`, or a NotPrincipal)."""
+    trust = role.trust_policy
+    if trust is None:
+        return False
+    for st in trust.statements:
+        if st.effect is not Effect.ALLOW or not admits(st.actions, st.not_actions, "sts:AssumeRole"):
+            continue
+        if st.not_principal is not None:
+            return True
+        for ptype, value in st.principal.entries if st.principal else ():
+            if ptype == "*" or (ptype == "AWS" and value == "*"):
+                return True
+            if ptype != "AWS":
+                continue
+            named = value if value.isdigit() else account_of(value)
+            if named != role.account_id:
+                return True
+    return False
+
+
+def export_account(ref: AccountRef, targets: tuple[str, ...] = ()) -> Exported:
+    """Phase 1: the account's roles whose trust policy may admit other accounts' principals."""
+    snapshot = ref.load()
+    roles = tuple(sorted((r for r in snapshot.roles.values() if _names_elsewhere(r)), key=lambda r: r.arn))
+    wanted = {r.arn for r in roles}
+    sinks = frozenset(v.arn for v in admin_verdicts(snapshot, targets) if v.arn in wanted)
+    return Exported(
+        account_id=snapshot.account_id, roles=roles, sinks=sinks, organization=snapshot.organization
+    )
+
+
+def _export(args: tuple[AccountRef, tuple[str, ...]]) -> Exported:
+    return export_account(args[0], args[1])
+
+
+# ---------------------------------------------------------------------------- phase 2
+
+
+def analyze_account(task: AccountTask) -> AccountPart:
+    """Phase 2: one account's admins and every edge from its principals worth joining."""
+    started = time.process_time()
+    own = task.ref.load()
+    verdicts = admin_verdicts(own, task.targets)
+    admins = frozenset(v.arn for v in verdicts if not v.target_only)
+    snapshot = own
+    if task.foreign:
+        roles = dict(own.roles)
+        for role in task.foreign:
+            roles.setdefault(role.arn, role)
+        snapshot = replace(own, roles=MappingProxyType(roles))
+    ctx = EdgeContext(snapshot, admins=admins)
+    sources, skipped = sources_of(ctx, own.principal_arns(), admins)
+    own_sinks = {v.arn for v in verdicts} | {ADMIN}
+    found = find_edges(
+        ctx, sources, own_sinks | {r.arn for r in task.foreign}, reaching=own_sinks | set(task.foreign_sinks)
+    )
+    edges = tuple(sorted(found.values(), key=lambda e: (e.source, e.target, e.id)))
+    log.info(
+        "account %s: %d principal(s), %d admin(s), %d edge(s) (%.2fs CPU)",
+        own.account_id,
+        len(own.principal_arns()),
+        len(admins),
+        len(edges),
+        time.process_time() - started,
+    )
+    return AccountPart(
+        account_id=own.account_id,
+        verdicts=verdicts,
+        edges=edges,
+        skipped_service_linked=skipped,
+        inventory=own.inventory,
+        has_inventory=own.has_inventory,
+        principals=len(own.principal_arns()),
+        seconds=time.process_time() - started,
+    )
+
+
+# ---------------------------------------------------------------------------- the whole
+
+
+def _tasks(
+    refs: Sequence[AccountRef], exported: Sequence[Exported], targets: tuple[str, ...]
+) -> list[AccountTask]:
+    """Each account's task, with the roles of the other accounts whose trust may admit its principals."""
+    roles = {r.arn: r for e in exported for r in e.roles}
+    index = TrustIndex(list(roles.values()))
+    for_account: dict[str, set[str]] = {}
+    for arn, named in index.by_arn.items():
+        for_account.setdefault(account_of(arn), set()).update(named)
+    for (account, _name), named in index.by_role_name.items():
+        for_account.setdefault(account, set()).update(named)
+    for account, named in index.by_account.items():
+        for_account.setdefault(account, set()).update(named)
+    sinks = frozenset(s for e in exported for s in e.sinks)
+    orgs = {e.account_id: e.organization for e in exported if e.organization is not None}
+    out = []
+    for ref in refs:
+        wanted = sorted(
+            a
+            for a in (for_account.get(ref.account_id, set()) | index.everyone)
+            if account_of(a) != ref.account_id
+        )
+        foreign = tuple(roles[a] for a in wanted)
+        accounts = {account_of(a) for a in wanted}
+        out.append(
+            AccountTask(
+                ref=ref,
+                targets=targets,
+                foreign=foreign,
+                foreign_sinks=frozenset(a for a in wanted if a in sinks),
+                foreign_orgs=tuple(sorted((k, v) for k, v in orgs.items() if k in accounts)),
+            )
+        )
+    return out
+
+
+def analyze_accounts(
+    refs: Sequence[AccountRef],
+    *,
+    targets: Sequence[str] = (),
+    mapper: Mapper[Any, Any] = local_map,
+    source: str = "",
+    extra_unexamined: Iterable[str] = (),
+) -> Report:
+    """The Report of several accounts (an organization), the per-account work run through `mapper`.
+
+    The home account (Report.account_id) is the first of `refs`.
+    """
+    if not refs:
+        raise ValueError("no account to analyse")
+    wanted = tuple(targets)
+    started = time.perf_counter()
+    exported = mapper(_export, [(ref, wanted) for ref in refs])
+    log.info(
+        "phase 1: %d account(s), %d role(s) other accounts may assume (%.2fs)",
+        len(refs),
+        sum(len(e.roles) for e in exported),
+        time.perf_counter() - started,
+    )
+    started = time.perf_counter()
+    parts = mapper(analyze_account, _tasks(refs, exported, wanted))
+    log.info(
+        "phase 2: %d account(s), %d edge(s), %.1fs CPU in the tasks (%.2fs)",
+        len(parts),
+        sum(len(p.edges) for p in parts),
+        sum(p.seconds for p in parts),
+        time.perf_counter() - started,
+    )
+    return join(parts, targets=wanted, source=source, extra_unexamined=extra_unexamined)
+
+
+def join(
+    parts: Sequence[AccountPart],
+    *,
+    targets: Sequence[str] = (),
+    source: str = "",
+    extra_unexamined: Iterable[str] = (),
+) -> Report:
+    """The accounts' parts as one Report: reachability, findings and paths over every account."""
+    started = time.perf_counter()
+    verdicts = tuple(sorted((v for p in parts for v in p.verdicts), key=lambda v: v.arn))
+    found: dict[str, Edge] = {}
+    for part in parts:
+        for edge in part.edges:
+            found.setdefault(edge.id, edge)
+    sinks = {v.arn for v in verdicts} | {ADMIN}
+    reach = can_reach(sinks, found.values())
+    edges = sorted((e for e in found.values() if e.target in reach), key=lambda e: (e.source, e.target, e.id))
+    result = findings({e.source for e in edges}, edges, verdicts)
+    home = parts[0].account_id
+    inventory = tuple(r for p in parts for r in p.inventory)
+    has_inventory = all(p.has_inventory for p in parts)
+    light = Snapshot(account_id=home, inventory=inventory, has_inventory=has_inventory)
+    missing = [*unexamined(EdgeContext(light)), *extra_unexamined]
+    notes = report_notes(
+        targets,
+        verdicts,
+        skipped_service_linked=sum(p.skipped_service_linked for p in parts),
+        edges=edges,
+        inventory=inventory,
+        has_inventory=has_inventory,
+    )
+    log.info(
+        "join: %d edge(s) kept of %d, %d principal(s) at risk (%.2fs)",
+        len(edges),
+        len(found),
+        len(result),
+        time.perf_counter() - started,
+    )
+    return Report(
+        account_id=home,
+        admins=verdicts,
+        findings=result,
+        edges=tuple(edges),
+        unexamined=tuple(missing),
+        notes=tuple(notes),
+        source=source,
+        accounts=tuple(p.account_id for p in parts),
+    )
+
+
+def organization_refs(root: str | Path) -> tuple[list[AccountRef], list[str]]:
+    """The collected accounts of an organization snapshot directory (management account first),
+    and one unexamined line per account that was not collected."""
+    accounts, missing = org_accounts(root)
+    return [AccountRef(account_id=a, path=p, organization=str(root)) for a, p in accounts], missing
+
+
+def is_organization(path: str | Path) -> bool:
+    """Whether `path` is an organization snapshot directory."""
+    return is_org_dir(path)
+
+
+__all__ = [
+    "AccountPart",
+    "AccountRef",
+    "AccountTask",
+    "Exported",
+    "Mapper",
+    "analyze_account",
+    "analyze_accounts",
+    "export_account",
+    "is_organization",
+    "join",
+    "local_map",
+    "organization_refs",
+]
