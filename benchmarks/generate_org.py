@@ -59,9 +59,9 @@ COLLECTED_AT = "2026-01-01T00:00:00Z"
 OUS = {  # id -> (name, parent)
     "ou-gen0-security": ("security", ROOT),
     "ou-gen0-workloads": ("workloads", ROOT),
-    "ou-gen0-prod": ("prod", "ou-gen0-workloads"),
-    "ou-gen0-dev": ("dev", "ou-gen0-workloads"),
-    "ou-gen0-sandbox": ("sandbox", ROOT),
+    "ou-gen0-production": ("prod", "ou-gen0-workloads"),
+    "ou-gen0-development": ("dev", "ou-gen0-workloads"),
+    "ou-gen0-sandboxes": ("sandbox", ROOT),
 }
 DEFAULT_SHAPES = tuple(s for s in SHAPES if s != "mfa-wildcard")
 TEMPLATE_SEEDS = 2  # distinct generated accounts per shape
@@ -78,7 +78,7 @@ INVENTORY = (
 )
 
 
-_SPREAD = ("ou-gen0-prod",) * 5 + ("ou-gen0-dev",) * 3 + ("ou-gen0-sandbox",) * 2
+_SPREAD = ("ou-gen0-production",) * 5 + ("ou-gen0-development",) * 3 + ("ou-gen0-sandboxes",) * 2
 
 
 def account_id(index: int) -> str:
@@ -264,8 +264,8 @@ SCPS = {
 }
 ATTACHED = {
     ROOT: ["p-FullAWSAccess", "p-gen0denyleave"],
-    "ou-gen0-prod": ["p-FullAWSAccess", "p-gen0prodtrail"],
-    "ou-gen0-sandbox": ["p-FullAWSAccess", "p-gen0sandbox"],
+    "ou-gen0-production": ["p-FullAWSAccess", "p-gen0prodtrail"],
+    "ou-gen0-sandboxes": ["p-FullAWSAccess", "p-gen0sandbox"],
 }
 
 
@@ -376,7 +376,7 @@ class _Plan:
 
 def _plant(plan: _Plan, admin_policy: str) -> None:
     count = max(2, plan.accounts // 100)
-    workloads = ("ou-gen0-prod", "ou-gen0-dev")
+    workloads = ("ou-gen0-production", "ou-gen0-development")
     for k in range(count):
         # direct: a CI user of a workload account -> an admin role in the management account
         w = plan.pick(*workloads)
@@ -391,7 +391,7 @@ def _plant(plan: _Plan, admin_policy: str) -> None:
         stranger = plan.user(x, f"stranger-{k}", _may_assume(target))
         plan.traps.append({"kind": "trust-names-another", "principal": stranger, "must_not_reach": target})
         # trap: the same set-up from a sandbox account; its OU's SCP denies assuming management roles
-        s = plan.pick("ou-gen0-sandbox")
+        s = plan.pick("ou-gen0-sandboxes")
         blocked = _iam_arn(s, "user", f"blocked-ci-{k}")
         blocked_target = plan.role(
             MANAGEMENT, f"org-deploy-sandbox-{k}", _trust(blocked), managed=[admin_policy]
@@ -399,7 +399,7 @@ def _plant(plan: _Plan, admin_policy: str) -> None:
         plan.user(s, f"blocked-ci-{k}", _may_assume(blocked_target))
         plan.traps.append({"kind": "scp-blocks", "principal": blocked, "must_not_reach": blocked_target})
         # external-id: a partner user -> an admin role trusting the partner's account on an ExternalId
-        a, b = plan.pick("ou-gen0-dev"), plan.pick("ou-gen0-prod")
+        a, b = plan.pick("ou-gen0-development"), plan.pick("ou-gen0-production")
         vendor_target = plan.role(
             b, f"vendor-admin-{k}", _trust(a, external_id=f"ext-{k}-{b}"), managed=[admin_policy]
         )
@@ -414,7 +414,7 @@ def _plant(plan: _Plan, admin_policy: str) -> None:
             }
         )
         # chain: a user -> a relay role in a second account -> an admin role in a third
-        a, b = plan.pick("ou-gen0-dev"), plan.pick("ou-gen0-prod")
+        a, b = plan.pick("ou-gen0-development"), plan.pick("ou-gen0-production")
         c = plan.pick(*workloads, besides=(a, b))
         relay = _iam_arn(b, "role", f"relay-{k}")
         landing = plan.role(c, f"landing-{k}", _trust(relay), managed=[admin_policy])

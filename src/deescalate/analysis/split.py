@@ -62,7 +62,7 @@ from deescalate.model import (
     Role,
     Snapshot,
 )
-from deescalate.snapshot.accounts import is_org_dir, load_org_account, org_accounts
+from deescalate.snapshot.load import is_org_dir, load_org_account, org_accounts
 
 log = logging.getLogger("deescalate.analysis")
 
@@ -89,15 +89,13 @@ def local_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountRef:
-    """Where one account's snapshot is: its directory (or file), and the organization directory
-    whose organization/ files give its SCPs (None: the snapshot's own, if any)."""
+    """One collected account of an organization snapshot directory (`organization`)."""
 
     account_id: str
-    path: str
-    organization: str | None = None
+    organization: str
 
     def load(self) -> Snapshot:
-        return load_org_account(self.path, self.account_id, self.organization)
+        return load_org_account(self.organization, self.account_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +187,9 @@ def analyze_account(task: AccountTask) -> AccountPart:
         roles = dict(own.roles)
         for role in task.foreign:
             roles.setdefault(role.arn, role)
-        snapshot = replace(own, roles=MappingProxyType(roles))
+        orgs = dict(task.foreign_orgs)
+        orgs.update(own.organizations)
+        snapshot = replace(own, roles=MappingProxyType(roles), organizations=MappingProxyType(orgs))
     ctx = EdgeContext(snapshot, admins=admins)
     sources, skipped = sources_of(ctx, own.principal_arns(), admins)
     own_sinks = {v.arn for v in verdicts} | {ADMIN}
@@ -342,10 +342,11 @@ def join(
 
 
 def organization_refs(root: str | Path) -> tuple[list[AccountRef], list[str]]:
-    """The collected accounts of an organization snapshot directory (management account first),
+    """The collected accounts of an organization snapshot directory (the management account first),
     and one unexamined line per account that was not collected."""
-    accounts, missing = org_accounts(root)
-    return [AccountRef(account_id=a, path=p, organization=str(root)) for a, p in accounts], missing
+    manifest, order = org_accounts(root)
+    missing = [info.not_collected() for info in manifest.accounts if not info.collected]
+    return [AccountRef(account_id=a, organization=str(root)) for a in order], missing
 
 
 def is_organization(path: str | Path) -> bool:

@@ -139,7 +139,7 @@ def organization_dir(args: argparse.Namespace) -> str | None:
 
     `--workers`/`--dask` given for anything else is a usage error: they would silently do nothing.
     """
-    from deescalate.snapshot.accounts import is_org_dir
+    from deescalate.snapshot.load import is_org_dir
 
     paths: list[str] = list(getattr(args, "snapshots", None) or [])
     if len(paths) == 1 and not getattr(args, "demo", False) and is_org_dir(paths[0]):

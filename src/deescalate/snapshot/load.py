@@ -29,7 +29,7 @@ from deescalate.snapshot.iam import (
     parse_instance_profiles,
 )
 from deescalate.snapshot.org import parse_organization, parse_organizations
-from deescalate.snapshot.orgdir import contained, inside, is_org_manifest, read_manifest
+from deescalate.snapshot.orgdir import OrgManifest, contained, inside, is_org_manifest, read_manifest
 from deescalate.snapshot.resources import Ctx, read_region
 from deescalate.snapshot.usage import parse_last_accessed
 from deescalate.snapshot.where import At, as_object, get_list, get_objects, get_opt_str, get_str
@@ -317,6 +317,62 @@ def _load_org_dir(root: Path, shown: str, raw_manifest: Any) -> Snapshot:
         account_infos=MappingProxyType({a.id: a for a in man.accounts}),
         organizations=MappingProxyType(orgs),
     )
+
+
+def is_org_dir(path: str | Path) -> bool:
+    """Whether `path` is an organization snapshot directory (its manifest's format says so)."""
+    manifest = Path(path) / L.MANIFEST
+    return manifest.is_file() and is_org_manifest(read_json(manifest, str(manifest)))
+
+
+def org_accounts(path: str | Path) -> tuple[OrgManifest, list[str]]:
+    """An organization directory's manifest, and its collected accounts in the order they are
+    analysed (the management account first when collected). For the split analysis
+    (analysis/split.py), which loads one account at a time with `load_org_account`."""
+    root = Path(path)
+    d = _Dir(root, str(path), jail=root)
+    raw, at = d.need(L.MANIFEST)
+    if not is_org_manifest(raw):
+        raise SnapshotError(f"{at.file}: not an organization snapshot's manifest")
+    man = read_manifest(raw, at.file)
+    if not man.snapshots:
+        raise SnapshotError(
+            f"{at.file}: no account was collected ({len(man.accounts)} listed), nothing to analyse"
+        )
+    order = list(man.snapshots)
+    if man.management_account_id in man.snapshots:
+        order.remove(man.management_account_id)
+        order.insert(0, man.management_account_id)
+    for aid in order:  # every path checked before any work is done
+        rel, place = man.snapshots[aid]
+        inside(root, rel, at.file, place)
+    return man, order
+
+
+def load_org_account(path: str | Path, account_id: str) -> Snapshot:
+    """One collected account of an organization directory, with its own organization path, as
+    `load_snapshot(path)` loads it among the others."""
+    root = Path(path)
+    shown = str(path)
+    d = _Dir(root, shown, jail=root)
+    raw, at = d.need(L.MANIFEST)
+    man = read_manifest(raw, at.file)
+    if account_id not in man.snapshots:
+        raise SnapshotError(f"{at.file}: account {account_id} is not listed as collected")
+    rel, place = man.snapshots[account_id]
+    account_dir = inside(root, rel, at.file, place)
+    if not account_dir.is_dir():
+        raise SnapshotError(f"{at.file}: {place}: {rel} is not a snapshot directory")
+    snap = _load_dir(account_dir, d.name(rel), jail=root)
+    if snap.account_id != account_id:
+        raise SnapshotError(
+            f"{d.name(rel)}/{L.MANIFEST}: account_id: {snap.account_id}, but the organization's"
+            f" manifest lists this snapshot for account {account_id}"
+        )
+    org_dir = inside(root, L.ORG_FILES_DIR, at.file, L.ORG_FILES_DIR)
+    org = parse_organization(_org_files(_Dir(org_dir, d.name(L.ORG_FILES_DIR), jail=root)), account_id)
+    return replace(snap, organization=org,
+                   organizations=MappingProxyType({account_id: org} if org is not None else {}))
 
 
 def _pair(got: tuple[Any, At] | None) -> tuple[Any, str] | None:
