@@ -62,7 +62,7 @@ from deescalate.model import (
     Role,
     Snapshot,
 )
-from deescalate.snapshot.load import is_org_dir, load_org_account, org_accounts
+from deescalate.snapshot.load import OrgAccount, is_org_dir, load_org_account, org_accounts
 
 log = logging.getLogger("deescalate.analysis")
 
@@ -89,13 +89,17 @@ def local_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountRef:
-    """One collected account of an organization snapshot directory (`organization`)."""
+    """One collected account of the organization snapshot directory `root`."""
 
-    account_id: str
-    organization: str
+    root: str
+    account: OrgAccount
+
+    @property
+    def account_id(self) -> str:
+        return self.account.id
 
     def load(self) -> Snapshot:
-        return load_org_account(self.organization, self.account_id)
+        return load_org_account(self.root, self.account)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -344,9 +348,9 @@ def join(
 def organization_refs(root: str | Path) -> tuple[list[AccountRef], list[str]]:
     """The collected accounts of an organization snapshot directory (the management account first),
     and one unexamined line per account that was not collected."""
-    manifest, order = org_accounts(root)
+    accounts, manifest = org_accounts(root)
     missing = [info.not_collected() for info in manifest.accounts if not info.collected]
-    return [AccountRef(account_id=a, organization=str(root)) for a in order], missing
+    return [AccountRef(root=str(root), account=a) for a in accounts], missing
 
 
 def is_organization(path: str | Path) -> bool:

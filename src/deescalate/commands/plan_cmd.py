@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from deescalate.arn import account_of, parse_arn
+from deescalate.commands import parallel
 from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwriting_inputs
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
 from deescalate.model import Edge, Plan, Snapshot
@@ -60,6 +61,7 @@ def register(sub: Any) -> None:
     p.add_argument("--fail-on-impact", type=int, metavar="DAYS", dest="fail_on_impact",
                    help="exit 1 when a deny blocks an action the principal used within DAYS days "
                    "(needs `collect --last-accessed` data; denies of used actions are always warned about)")
+    parallel.add_options(p)
     p.set_defaults(func=run)
 
 
@@ -141,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         refuse_overwriting_inputs([(f"--check {args.check}", Path(args.check))], inputs)
     elif args.out:
         refuse_overwriting_inputs([(f"-o {args.out}", Path(args.out))], inputs)
+    organization = parallel.organization_dir(args)
     snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
     if args.check:
         return _check(args, snapshot)
@@ -153,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
     principals = list(dict.fromkeys(resolve_principal(snapshot, name) for name in args.principals))
     targets = tuple(args.targets)
     started = time.perf_counter()
-    report = analyze(snapshot, targets=targets)
+    # An organization: the findings account by account (--workers/--dask); the plan's verification
+    # re-analyses the snapshot with each deny in place.
+    report = (analyze(snapshot, targets=targets) if organization is None
+              else parallel.analyze_organization(organization, args))
     log.info("analysis: %d finding(s) in %.2fs", len(report.findings), time.perf_counter() - started)
     at_risk = [f.principal for f in report.findings]
     for arn in principals:

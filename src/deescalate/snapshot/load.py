@@ -11,7 +11,7 @@ import codecs
 import json
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -325,10 +325,22 @@ def is_org_dir(path: str | Path) -> bool:
     return manifest.is_file() and is_org_manifest(read_json(manifest, str(manifest)))
 
 
-def org_accounts(path: str | Path) -> tuple[OrgManifest, list[str]]:
-    """An organization directory's manifest, and its collected accounts in the order they are
-    analysed (the management account first when collected). For the split analysis
-    (analysis/split.py), which loads one account at a time with `load_org_account`."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgAccount:
+    """One collected account of an organization directory: where its snapshot is (checked to lie
+    inside the directory) and its own organization path. Small and picklable: what a worker of
+    the split analysis (analysis/split.py) needs to load the account by itself."""
+
+    id: str
+    path: str
+    shown: str  # how error messages name its directory
+    organization: Organization | None
+
+
+def org_accounts(path: str | Path) -> tuple[list[OrgAccount], OrgManifest]:
+    """The collected accounts of an organization directory in the order they are analysed (the
+    management account first when collected), each with its organization path; and the manifest.
+    The manifest and the organization's files are read once, here."""
     root = Path(path)
     d = _Dir(root, str(path), jail=root)
     raw, at = d.need(L.MANIFEST)
@@ -343,36 +355,30 @@ def org_accounts(path: str | Path) -> tuple[OrgManifest, list[str]]:
     if man.management_account_id in man.snapshots:
         order.remove(man.management_account_id)
         order.insert(0, man.management_account_id)
-    for aid in order:  # every path checked before any work is done
-        rel, place = man.snapshots[aid]
-        inside(root, rel, at.file, place)
-    return man, order
-
-
-def load_org_account(path: str | Path, account_id: str) -> Snapshot:
-    """One collected account of an organization directory, with its own organization path, as
-    `load_snapshot(path)` loads it among the others."""
-    root = Path(path)
-    shown = str(path)
-    d = _Dir(root, shown, jail=root)
-    raw, at = d.need(L.MANIFEST)
-    man = read_manifest(raw, at.file)
-    if account_id not in man.snapshots:
-        raise SnapshotError(f"{at.file}: account {account_id} is not listed as collected")
-    rel, place = man.snapshots[account_id]
-    account_dir = inside(root, rel, at.file, place)
-    if not account_dir.is_dir():
-        raise SnapshotError(f"{at.file}: {place}: {rel} is not a snapshot directory")
-    snap = _load_dir(account_dir, d.name(rel), jail=root)
-    if snap.account_id != account_id:
-        raise SnapshotError(
-            f"{d.name(rel)}/{L.MANIFEST}: account_id: {snap.account_id}, but the organization's"
-            f" manifest lists this snapshot for account {account_id}"
-        )
     org_dir = inside(root, L.ORG_FILES_DIR, at.file, L.ORG_FILES_DIR)
-    org = parse_organization(_org_files(_Dir(org_dir, d.name(L.ORG_FILES_DIR), jail=root)), account_id)
+    orgs = parse_organizations(_org_files(_Dir(org_dir, d.name(L.ORG_FILES_DIR), jail=root)), order)
+    out = []
+    for aid in order:
+        rel, place = man.snapshots[aid]
+        account_dir = inside(root, rel, at.file, place)
+        if not account_dir.is_dir():
+            raise SnapshotError(f"{at.file}: {place}: {rel} is not a snapshot directory")
+        out.append(OrgAccount(id=aid, path=str(account_dir), shown=d.name(rel), organization=orgs.get(aid)))
+    return out, man
+
+
+def load_org_account(root: str | Path, account: OrgAccount) -> Snapshot:
+    """One account of an organization directory (listed by `org_accounts`), with its organization
+    path, as `load_snapshot` loads it among the others."""
+    snap = _load_dir(Path(account.path), account.shown, jail=Path(root))
+    if snap.account_id != account.id:
+        raise SnapshotError(
+            f"{account.shown}/{L.MANIFEST}: account_id: {snap.account_id}, but the organization's"
+            f" manifest lists this snapshot for account {account.id}"
+        )
+    org = account.organization
     return replace(snap, organization=org,
-                   organizations=MappingProxyType({account_id: org} if org is not None else {}))
+                   organizations=MappingProxyType({account.id: org} if org is not None else {}))
 
 
 def _pair(got: tuple[Any, At] | None) -> tuple[Any, str] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def test_a_snapshot_path_out_of_the_directory_is_refused(org: Path, tmp_path: Pa
     manifest = json.loads((org / "manifest.json").read_text())
     manifest["accounts"][3]["snapshot"] = "../elsewhere"
     bad = tmp_path / "bad"
-    bad.mkdir()
+    shutil.copytree(org, bad)
     (bad / "manifest.json").write_text(json.dumps(manifest))
     assert main(["scan", str(bad)]) == 3
     err = capsys.readouterr().err.strip().splitlines()
@@ -167,6 +168,7 @@ def test_an_account_ref_loads_its_own_account_only(org: Path) -> None:
     refs, _ = organization_refs(org)
     assert refs[2].load().account_id == refs[2].account_id
     assert set(refs[2].load().organizations) == {refs[2].account_id}
-    wrong = AccountRef(account_id="999999999999", organization=str(org))
-    with pytest.raises(SnapshotError, match="account 999999999999 is not listed as collected"):
+    wrong = AccountRef(root=str(org), account=replace(refs[2].account, id="999999999999"))
+    with pytest.raises(SnapshotError, match="account_id: 100000000002, but the organization's manifest lists "
+                       "this snapshot for account 999999999999"):
         wrong.load()
