@@ -54,16 +54,16 @@ def _worker_usage() -> tuple[float, int]:  # run on each Dask worker
 
 
 def run_pool(org: Path, workers: int) -> tuple[Report, dict[str, Any]]:
-    refs, missing = organization_refs(org)
+    refs, infos = organization_refs(org)
     if workers == 1:
-        report = analyze_accounts(refs, mapper=local_map, source=str(org), extra_unexamined=missing)
+        report = analyze_accounts(refs, mapper=local_map, source=str(org), infos=infos)
         return report, {"workers": []}
     with ProcessPoolExecutor(max_workers=workers) as pool:
 
         def run(func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
             return list(pool.map(func, items))
 
-        report = analyze_accounts(refs, mapper=run, source=str(org), extra_unexamined=missing)
+        report = analyze_accounts(refs, mapper=run, source=str(org), infos=infos)
         usage = [_proc(pid) for pid in list(pool._processes)]  # the pool's worker pids
     return report, {"workers": usage}
 
@@ -80,8 +80,8 @@ def run_dask(org: Path, workers: int) -> tuple[Report, dict[str, Any]]:
         def run(func: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
             return list(client.gather(client.map(func, list(items), pure=False)))
 
-        refs, missing = organization_refs(org)
-        report = analyze_accounts(refs, mapper=run, source=str(org), extra_unexamined=missing)
+        refs, infos = organization_refs(org)
+        report = analyze_accounts(refs, mapper=run, source=str(org), infos=infos)
         after = client.run(_worker_usage)
     usage = [(after[w][0] - before[w][0], after[w][1]) for w in sorted(after)]
     return report, {"workers": usage, "cluster_startup_s": round(startup, 2)}

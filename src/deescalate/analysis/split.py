@@ -40,12 +40,13 @@ from __future__ import annotations
 import copyreg
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from deescalate.analysis.accounts import account_details, management_account
 from deescalate.analysis.analyze import find_edges, report_notes, sources_of
 from deescalate.analysis.edges import EdgeContext, unexamined
 from deescalate.analysis.edges.trust import TrustIndex, admits
@@ -53,6 +54,7 @@ from deescalate.analysis.graph import admin_verdicts, can_reach, findings
 from deescalate.arn import account_of
 from deescalate.model import (
     ADMIN,
+    AccountInfo,
     AdminVerdict,
     Edge,
     Effect,
@@ -266,11 +268,12 @@ def analyze_accounts(
     targets: Sequence[str] = (),
     mapper: Mapper[Any, Any] = local_map,
     source: str = "",
-    extra_unexamined: Iterable[str] = (),
+    infos: Sequence[AccountInfo] = (),
 ) -> Report:
     """The Report of several accounts (an organization), the per-account work run through `mapper`.
 
-    The home account (Report.account_id) is the first of `refs`.
+    The home account (Report.account_id) is the first of `refs`; `infos` are the accounts the
+    organization's manifest lists (those not collected are unexamined, named in the report).
     """
     if not refs:
         raise ValueError("no account to analyse")
@@ -292,7 +295,8 @@ def analyze_accounts(
         sum(p.seconds for p in parts),
         time.perf_counter() - started,
     )
-    return join(parts, targets=wanted, source=source, extra_unexamined=extra_unexamined)
+    organizations = {r.account_id: r.account.organization for r in refs if r.account.organization is not None}
+    return join(parts, targets=wanted, source=source, organizations=organizations, infos=infos)
 
 
 def join(
@@ -300,9 +304,13 @@ def join(
     *,
     targets: Sequence[str] = (),
     source: str = "",
-    extra_unexamined: Iterable[str] = (),
+    organizations: Mapping[str, Organization] = MappingProxyType({}),
+    infos: Sequence[AccountInfo] = (),
 ) -> Report:
-    """The accounts' parts as one Report: reachability, findings and paths over every account."""
+    """The accounts' parts as one Report: reachability, findings and paths over every account.
+
+    `organizations` (each account's own path) and `infos` (the manifest's accounts) make the
+    report's account summary, as `analyze` makes it from a merged snapshot."""
     started = time.perf_counter()
     verdicts = tuple(sorted((v for p in parts for v in p.verdicts), key=lambda v: v.arn))
     found: dict[str, Edge] = {}
@@ -316,8 +324,20 @@ def join(
     home = parts[0].account_id
     inventory = tuple(r for p in parts for r in p.inventory)
     has_inventory = all(p.has_inventory for p in parts)
-    light = Snapshot(account_id=home, inventory=inventory, has_inventory=has_inventory)
-    missing = [*unexamined(EdgeContext(light)), *extra_unexamined]
+    # What the report says of the accounts, from a snapshot without principals: the same functions
+    # as analyze()'s, so the same result.
+    light = Snapshot(
+        account_id=home,
+        organization=organizations.get(home),
+        inventory=inventory,
+        has_inventory=has_inventory,
+        accounts=tuple(p.account_id for p in parts),
+        organizations=MappingProxyType(dict(organizations)),
+        account_infos=MappingProxyType({i.id: i for i in infos}),
+    )
+    missing = [i.not_collected() for i in infos if not i.collected]
+    missing += unexamined(EdgeContext(light))
+    details = account_details(light)
     notes = report_notes(
         targets,
         verdicts,
@@ -341,16 +361,17 @@ def join(
         unexamined=tuple(missing),
         notes=tuple(notes),
         source=source,
-        accounts=tuple(p.account_id for p in parts),
+        accounts=light.all_accounts(),
+        account_details=details,
+        management_account_id=management_account(light) if details else "",
     )
 
 
-def organization_refs(root: str | Path) -> tuple[list[AccountRef], list[str]]:
+def organization_refs(root: str | Path) -> tuple[list[AccountRef], tuple[AccountInfo, ...]]:
     """The collected accounts of an organization snapshot directory (the management account first),
-    and one unexamined line per account that was not collected."""
+    and every account its manifest lists (collected or not)."""
     accounts, manifest = org_accounts(root)
-    missing = [info.not_collected() for info in manifest.accounts if not info.collected]
-    return [AccountRef(root=str(root), account=a) for a in accounts], missing
+    return [AccountRef(root=str(root), account=a) for a in accounts], manifest.accounts
 
 
 def is_organization(path: str | Path) -> bool:

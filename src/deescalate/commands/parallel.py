@@ -156,12 +156,12 @@ def analyze_organization(root: str, args: argparse.Namespace) -> Report:
     """The organization's report, its accounts analysed by the Mapper `--workers`/`--dask` ask for."""
     from deescalate.analysis.split import analyze_accounts, organization_refs
 
-    refs, missing = organization_refs(root)
-    log.info("organization %s: %d account(s) collected, %d not", root, len(refs), len(missing))
+    refs, infos = organization_refs(root)
+    log.info("organization %s: %d account(s) collected, %d not", root, len(refs), len(infos) - len(refs))
     started = time.perf_counter()
     with mapper(args) as run:
         report = analyze_accounts(
-            refs, targets=tuple(args.targets), mapper=run, source=root, extra_unexamined=missing
+            refs, targets=tuple(args.targets), mapper=run, source=root, infos=infos
         )
     log.info(
         "analysis done: %d admin(s), %d finding(s), %d edge(s) in %.2fs",

@@ -80,9 +80,9 @@ def test_same_report_in_process_in_a_pool_and_on_dask(org: Path, tmp_path: Path)
 
 
 def test_the_split_reports_what_the_merged_analysis_reports(org: Path) -> None:
-    refs, missing = organization_refs(org)
-    assert not missing and len(refs) == 12 and refs[0].account_id == "100000000000"
-    split = analyze_accounts(refs, source=str(org))
+    refs, infos = organization_refs(org)
+    assert len(refs) == len(infos) == 12 and refs[0].account_id == "100000000000"
+    split = analyze_accounts(refs, source=str(org), infos=infos)
     merged = analyze(load_snapshot(org))
     assert split.findings and split.edges
     assert split == replace(merged, source=str(org))
@@ -95,10 +95,12 @@ def test_accounts_that_were_not_collected_are_unexamined(org: Path, tmp_path: Pa
     copy = tmp_path / "org"
     shutil.copytree(org, copy)
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    refs, missing = organization_refs(copy)
-    assert len(refs) == 11
+    refs, infos = organization_refs(copy)
+    assert len(refs) == 11 and len(infos) == 12
     acct = manifest["accounts"][5]
-    assert missing == [f"account {acct['id']} ({acct['name']}): failed: AccessDenied assuming "
+    report = analyze_accounts(refs, source=str(copy), infos=infos)
+    assert report == replace(analyze(load_snapshot(copy)), source=str(copy))
+    assert [u for u in report.unexamined if u.startswith("account ")] == [f"account {acct['id']} ({acct['name']}): failed: AccessDenied assuming "
                        "OrganizationAccountAccessRole; its principals and resources are not analysed"]
 
 
