@@ -47,7 +47,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from deescalate.analysis.accounts import account_details, management_account
-from deescalate.analysis.analyze import find_edges, report_notes, sources_of
+from deescalate.analysis.analyze import account_gaps, find_edges, report_notes, sources_of
 from deescalate.analysis.edges import EdgeContext, unexamined
 from deescalate.analysis.edges.trust import TrustIndex, admits
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
@@ -335,8 +335,7 @@ def join(
         organizations=MappingProxyType(dict(organizations)),
         account_infos=MappingProxyType({i.id: i for i in infos}),
     )
-    missing = [i.not_collected() for i in infos if not i.collected]
-    missing += unexamined(EdgeContext(light))
+    missing = account_gaps(light) + unexamined(EdgeContext(light))
     details = account_details(light)
     notes = report_notes(
         targets,
