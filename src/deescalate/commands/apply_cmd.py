@@ -204,6 +204,10 @@ def _run_organization(args: argparse.Namespace) -> int:
         raise UsageError("--journal names one account's journal; with --organization each account's journal "
                          "is written beside its plan file")
     plans, refused, journals = organization_plans(Path(args.plan))
+    if not plans:  # every file refused: nothing to ask AWS
+        failed: list[AccountResult[Applied]] = [AccountResult(account=a, via="", error=e)
+                                                for a, e in sorted(refused.items())]
+        return report_accounts(failed, "Applied to" if args.yes else "Dry run of")
     base = connect(profile=args.profile, endpoint_url=args.endpoint_url)
     caller = caller_principal(base.sts)
 

@@ -382,3 +382,30 @@ def test_plan_to_json_of_a_split_plan_names_one_account() -> None:
     a = stub(A)
     part = split_plan(join_plans([account_plan(a, A)]))[A]
     assert plan_to_json(part)["account_id"] == A
+
+
+def test_revert_organization_refuses_a_forged_journal_and_reverts_the_others(
+    org: Org, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans = tmp_path / "plans"
+    write_plan_dir({A: account_plan(org.accounts[A], A), B: account_plan(org.accounts[B], B, first=10)}, plans)
+    start = {k: v.dump() for k, v in org.accounts.items()}
+    assert main(["apply", str(plans), "--organization", "--yes"]) == 0
+    applied_b = org.accounts[B].dump()
+    # B's journal gains a line apply never writes: attach AdministratorAccess to B's dev on "undo"
+    journal = plans / f"{B}.plan.journal.jsonl"
+    lines = [json.loads(x) for x in journal.read_text().splitlines()]
+    forged = json.loads(json.dumps(lines[0]))
+    forged["seq"] = max(x["seq"] for x in lines) + 1
+    forged["call"]["undo"] = [{"api": "AttachUserPolicy", "note": "", "principal": "", "undo": [],
+                               "params": {"UserName": "dev",
+                                          "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}}]
+    journal.write_text(journal.read_text() + json.dumps(forged) + "\n")
+    capsys.readouterr()
+    mutations_b = len(org.accounts[B].mutations)
+    assert main(["revert", "--organization", "--journal", str(plans), "--yes"]) == EXIT_RUNTIME
+    cap = capsys.readouterr()
+    assert f"{journal}" in cap.err and "1 journal(s) refused" in cap.out
+    assert "Reverted 1 of 1 account(s)." in cap.out
+    assert org.accounts[A].dump() == start[A]  # A reverted
+    assert org.accounts[B].dump() == applied_b and len(org.accounts[B].mutations) == mutations_b  # B untouched
