@@ -520,6 +520,9 @@ class Report:
     # collected; and the organization's management account (paths to its admins are critical).
     account_details: tuple[AccountDetail, ...] = ()
     management_account_id: str = ""
+    # Holders of a conditional `Allow * on *` whose edges only that statement allows are summarised
+    # by their edges to admin (analysis/edges/wildcards.py); a plan re-analyses without summaries.
+    summarised: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- the plan

@@ -18,7 +18,8 @@ from dataclasses import replace
 from deescalate.analysis.accounts import account_details, management_account
 from deescalate.analysis.compose import actors_and_removers, compose
 from deescalate.analysis.edges import EdgeContext, explore, unexamined
-from deescalate.analysis.edges.base import Principal
+from deescalate.analysis.edges.base import Principal, Summary
+from deescalate.analysis.edges.wildcards import strip
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
 from deescalate.model import ADMIN, AdminVerdict, Edge, InventoryRecord, Report, Role, Snapshot
 from deescalate.policy.match import resource_matches
@@ -26,13 +27,23 @@ from deescalate.policy.match import resource_matches
 log = logging.getLogger("deescalate.analysis")
 
 
-def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
+def analyze(snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool = True) -> Report:
+    """The report of `snapshot`. With `summarise` (the default), holders of a conditional
+    `Allow * on *` that can make themselves admin have the edges only that statement allows
+    summarised by their edges to admin (edges/wildcards.py); a plan asks for summarise=False."""
     started = time.perf_counter()
     verdicts = admin_verdicts(snapshot, targets)
     admins = frozenset(v.arn for v in verdicts if not v.target_only)
     log.info("admins: %d, targets: %d, of %d principals (%.2fs)", len(admins), len(verdicts) - len(admins),
              len(snapshot.principal_arns()), time.perf_counter() - started)
-    ctx = EdgeContext(snapshot, admins=admins)
+    # Holders of a conditional `Allow * on *` are summarised (edges/wildcards.py, docs/analysis.md).
+    stripped = strip(snapshot) if summarise else None
+    summary = (
+        None
+        if stripped is None
+        else Summary(holders=stripped.holders, stripped=EdgeContext(stripped.snapshot, admins=admins))
+    )
+    ctx = EdgeContext(snapshot, admins=admins, summary=summary)
     sources, skipped_service_linked = sources_of(ctx, snapshot.principal_arns(), admins)
     sinks = {v.arn for v in verdicts} | {ADMIN}
     found = find_edges(ctx, sources, sinks)
@@ -48,6 +59,13 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
     missing = account_gaps(snapshot) + unexamined(ctx)
     notes = report_notes(targets, verdicts, skipped_service_linked=skipped_service_linked, edges=edges,
                          inventory=snapshot.inventory, has_inventory=snapshot.has_inventory)
+    held = () if summary is None else tuple(sorted(a for a, e in summary.admin_edges.items() if e))
+    if held:
+        notes.append(
+            f"{len(held)} principal(s) hold a conditional Allow of * on * and can make themselves admin: "
+            "their edges that only that statement allows are summarised by their edges to admin "
+            "(see docs/analysis.md, Conditional wildcards)"
+        )
     details = account_details(snapshot)
     return Report(
         account_id=snapshot.account_id,
@@ -61,6 +79,7 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = ()) -> Report:
         account_details=details,
         # Paths to the management account's admins rank critical; a scan of one account is as before.
         management_account_id=management_account(snapshot) if details else "",
+        summarised=held,
     )
 
 

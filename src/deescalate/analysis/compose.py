@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 
 from deescalate.analysis.admins import boundary_caps, identity_policies
 from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
-from deescalate.analysis.edges.direct import direct_edges
+from deescalate.analysis.edges.direct import direct_edges, summarised
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
 from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
@@ -227,7 +227,11 @@ class Composer:
         edges: dict[str, Edge] = {}
         source = self.sources.get(arn)
         if source is not None:
-            for e in direct_edges(self.ctx, source).values():
+            # A summarised conditional-wildcard holder (edges/wildcards.py): its edges to others are
+            # those of the snapshot without its conditional wildcards.
+            summary = summarised(self.ctx, source)
+            ctx, source = (self.ctx, source) if summary is None else summary[:2]
+            for e in direct_edges(ctx, source).values():
                 if e.target != ADMIN and e.target in self.ctx.principals:
                     edges[e.id] = e
         hit = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
@@ -603,8 +607,10 @@ class Composer:
         others = list(self.g.members(mask & helpers))
         if not others:
             return
-        changes_of: list[tuple[str, Removal]] = [("X-RemoveDeny", r) for r in own_removals(self.ctx, source)]
-        lift = boundary_lift(self.ctx, source)
+        summary = summarised(self.ctx, source)
+        ctx, source = (self.ctx, source) if summary is None else summary[:2]
+        changes_of: list[tuple[str, Removal]] = [("X-RemoveDeny", r) for r in own_removals(ctx, source)]
+        lift = boundary_lift(ctx, source)
         if lift is not None:
             changes_of.append(("X-Boundary", lift))
         for technique, (changed, changes, via, description) in changes_of:
@@ -615,7 +621,7 @@ class Composer:
                     mine = tuple(replace(g, principal=r) for g in change)
                     alts.extend((*p, *mine) for p in path)
             yield from what_if(
-                self.ctx,
+                ctx,
                 source,
                 prior,
                 changed,

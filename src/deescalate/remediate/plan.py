@@ -368,6 +368,10 @@ def build_plan(
     With `principals`, the principals their paths run through are planned too when those hold the
     escalation edges (a user who can only assume a role that escalates is fixed at the role).
     """
+    if report.summarised:
+        # The scan summarised holders of a conditional `Allow * on *` (docs/analysis.md): a plan must
+        # cut every one of their routes, so it starts from the analysis without summaries.
+        report = analyze_fn(snapshot)
     by_principal = {f.principal: f for f in report.findings}
     wanted = set(by_principal) if principals is None else set(principals) & set(by_principal)
     for arn in list(wanted):
@@ -530,10 +534,11 @@ def check_plan(
 
 
 def default_analyze(targets: tuple[str, ...] = ()) -> Callable[[Snapshot], Report]:
-    """The project's one analysis (no second copy of escalation logic here)."""
+    """The project's one analysis (no second copy of escalation logic here), without summaries:
+    a plan and its verification need every route of a conditional wildcard's holders."""
 
     def run(snapshot: Snapshot) -> Report:
-        report: Report = analyze(snapshot, targets=targets)
+        report: Report = analyze(snapshot, targets=targets, summarise=False)
         return report
 
     return run

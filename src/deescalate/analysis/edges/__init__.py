@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from deescalate.analysis.edges import whatif
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
-from deescalate.analysis.edges.direct import DIRECT, direct_edges, ordered, run_phase
+from deescalate.analysis.edges.direct import DIRECT, direct_edges, ordered, run_phase, summarised
 from deescalate.model import ADMIN, Edge
 
 REGISTRY: tuple[Checker, ...] = (*DIRECT, *whatif.CHECKERS)
@@ -36,8 +36,20 @@ def explore(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> Exp
     already make itself admin outright (a finding either way: once a plan cuts those edges the
     verification run examines its what-ifs, removing the new deny included), and when `what_if`
     is False.
+
+    A holder of a conditional `Allow * on *` that can make itself admin (edges/wildcards.py) has its
+    edges to ADMIN decided on the full snapshot and everything else, what-ifs included, on the
+    snapshot without its conditional wildcards.
     """
-    found = direct_edges(ctx, source)
+    summary = summarised(ctx, source)
+    if summary is None:
+        found = direct_edges(ctx, source)
+    else:
+        view, stripped, admin_edges = summary
+        found = {e.id: e for e in admin_edges} if ctx.wants(source.arn, ADMIN) else {}
+        for eid, e in direct_edges(view, stripped).items():
+            found.setdefault(eid, e)
+        ctx, source = view, stripped
     outright = any(e.target == ADMIN and not e.conditional for e in found.values())
     if what_if and not outright:
         run_phase(ctx, source, ctx.applicable(source, whatif.CHECKERS), 2, found)

@@ -106,11 +106,28 @@ class SharedIndex:
     gaps: dict[str, tuple[Gap, ...]] = field(default_factory=dict)
     trust: TrustIndex | None = None  # built on first use (EdgeContext.trust_index)
     users_by_account: dict[str, tuple[User, ...]] = field(default_factory=dict)
+    roles_by_account: dict[str, tuple[Role, ...]] = field(default_factory=dict)
+    # id of a tuple of principals sorted by ARN (the ones above, service_roles) -> (it, by ARN):
+    # lets `EdgeContext.others` walk a small wanted set instead of the whole tuple.
+    sorted_members: dict[int, tuple[tuple[User | Role, ...], dict[str, User | Role]]] = field(
+        default_factory=dict
+    )
     profiled: frozenset[str] | None = None  # roles in some instance profile
     # (id of the policies mapping, account) -> (that mapping, admin-grade managed policy ARNs)
     admin_policies: dict[tuple[int, str], tuple[Mapping[str, ManagedPolicy], list[str]]] = field(
         default_factory=dict
     )
+
+
+@dataclass(slots=True)
+class Summary:
+    """Holders of a conditional `Allow * on *` (edges/wildcards.py): the context over the snapshot
+    without those statements, and each holder's edges to ADMIN over the full snapshot once asked
+    (`direct.summarised`; empty: the holder is analysed in full)."""
+
+    holders: frozenset[str]
+    stripped: EdgeContext
+    admin_edges: dict[str, tuple[Edge, ...]] = field(default_factory=dict)
 
 
 class EdgeContext:
@@ -127,6 +144,8 @@ class EdgeContext:
         "_applicable",
         "_decisions",
         "_may",
+        "_signatures",
+        "_wanted_sorted",
         "_whatifs",
         "admins",
         "authorizer",
@@ -134,6 +153,7 @@ class EdgeContext:
         "now",
         "principals",
         "snapshot",
+        "summary",
         "wanted",
     )
 
@@ -145,8 +165,10 @@ class EdgeContext:
         admins: frozenset[str] = frozenset(),
         index: SharedIndex | None = None,
         wanted: frozenset[str] | None = None,
+        summary: Summary | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.summary = summary
         self.authorizer = authorizer if authorizer is not None else Authorizer(snapshot)
         self.admins = admins
         self.index = index if index is not None else SharedIndex()
@@ -157,7 +179,9 @@ class EdgeContext:
         # What-if sub-analyses by (source, technique, via), kept across analyze()'s rounds so each
         # round only decides the edges into its new frontier (edges/whatif.py).
         self._whatifs: dict[tuple[str, str, str], EdgeContext] = {}
-        self._applicable: dict[tuple[str, int], tuple[Checker, ...]] = {}
+        self._applicable: dict[tuple[object, int], tuple[Checker, ...]] = {}
+        self._signatures: dict[str, object] = {}
+        self._wanted_sorted: tuple[str, ...] | None = None
         # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
         self.now = parse_time(snapshot.collected_at) if snapshot.collected_at else None
 
@@ -165,6 +189,7 @@ class EdgeContext:
         """The same snapshot and caches, asking only for edges into `wanted`."""
         ctx = EdgeContext.__new__(EdgeContext)
         ctx.snapshot = self.snapshot
+        ctx.summary = self.summary
         ctx.authorizer = self.authorizer
         ctx.admins = self.admins
         ctx.index = self.index
@@ -174,16 +199,46 @@ class EdgeContext:
         ctx._decisions = self._decisions
         ctx._whatifs = self._whatifs
         ctx._applicable = self._applicable
+        ctx._signatures = self._signatures
+        ctx._wanted_sorted = None
         ctx.now = self.now
         return ctx
 
     def applicable(self, source: Principal, checkers: tuple[Checker, ...]) -> tuple[Checker, ...]:
-        """The checkers whose prefilter the source passes (asked once per source and registry)."""
-        key = (source.arn, id(checkers))
+        """The checkers whose prefilter the source passes (asked once per registry and policy set).
+
+        The prefilter reads only the kind of principal and its identity policies (`may`), so
+        principals with the same policies (the same groups and managed policies, no inline ones)
+        share the answer.
+        """
+        key = (self._signature(source), id(checkers))
         hit = self._applicable.get(key)
         if hit is None:
             hit = self._applicable[key] = tuple(c for c in checkers if c.applies(self, source))
         return hit
+
+    def _signature(self, source: Principal) -> object:
+        """What `may` depends on for this principal: its kind and identity policies (by identity).
+        A principal with inline policies, or naming a policy or group the snapshot lacks, is its own."""
+        hit = self._signatures.get(source.arn)
+        if hit is not None:
+            return hit
+        snap = self.snapshot
+        key: object = source.arn
+        if not source.inline_policies:
+            policies: list[int] = [id(snap.policies.get(a)) for a in source.managed_policy_arns]
+            missing = any(a not in snap.policies for a in source.managed_policy_arns)
+            if isinstance(source, User):
+                for garn in source.group_arns:
+                    group = snap.groups.get(garn)
+                    if group is None:
+                        missing = True
+                        break
+                    policies.append(id(group))
+            if not missing:
+                key = (type(source).__name__, tuple(policies))
+        self._signatures[source.arn] = key
+        return key
 
     # ------------------------------------------------------------------ permissions
 
@@ -284,40 +339,69 @@ class EdgeContext:
         )
 
     def others(self, source: Principal, principals: Iterable[P]) -> Iterator[P]:
-        """The principals an edge from `source` may go to: not the source itself, and wanted."""
+        """The principals an edge from `source` may go to: not the source itself, and wanted.
+
+        For one of the context's tuples sorted by ARN (`account_users`, `account_roles`,
+        `roles_trusting`) and a smaller wanted set, the wanted set is walked instead (same order).
+        """
+        wanted = self.wanted
+        if wanted is not None and isinstance(principals, tuple) and len(wanted) < len(principals):
+            known = self.index.sorted_members.get(id(principals))
+            if known is not None and known[0] is principals:
+                members = known[1]
+                if self._wanted_sorted is None:
+                    self._wanted_sorted = tuple(sorted(wanted))
+                for arn in self._wanted_sorted:
+                    p = members.get(arn)
+                    if p is not None and arn != source.arn:
+                        yield p  # type: ignore[misc]  # a member of `principals`, so a P
+                return
         for p in principals:
             if p.arn != source.arn and self.wants(source.arn, p.arn):
                 yield p
+
+    def _sorted(self, principals: tuple[P, ...]) -> tuple[P, ...]:
+        """Register a tuple sorted by ARN for `others`' fast walk."""
+        self.index.sorted_members[id(principals)] = (principals, {p.arn: p for p in principals})
+        return principals
 
     # ------------------------------------------------------------------ the account
 
     def account_users(self, account: str) -> tuple[User, ...]:
         hit = self.index.users_by_account.get(account)
         if hit is None:
-            hit = tuple(
-                sorted(
-                    (u for u in self.snapshot.users.values() if u.account_id == account), key=lambda u: u.arn
+            hit = self._sorted(
+                tuple(
+                    sorted(
+                        (u for u in self.snapshot.users.values() if u.account_id == account),
+                        key=lambda u: u.arn,
+                    )
                 )
             )
             self.index.users_by_account[account] = hit
         return hit
 
-    def account_roles(self, account: str) -> Iterator[Role]:
-        for role in self.snapshot.roles.values():
-            if role.account_id == account:
-                yield role
+    def account_roles(self, account: str) -> tuple[Role, ...]:
+        """The roles of `account`, sorted by ARN."""
+        hit = self.index.roles_by_account.get(account)
+        if hit is None:
+            hit = self._sorted(
+                tuple(
+                    sorted(
+                        (r for r in self.snapshot.roles.values() if r.account_id == account),
+                        key=lambda r: r.arn,
+                    )
+                )
+            )
+            self.index.roles_by_account[account] = hit
+        return hit
 
     def roles_trusting(self, service: str, account: str) -> tuple[Role, ...]:
         """Roles of `account` a service can assume: what a PassRole technique can hand over."""
         key = (service, account)
         hit = self.index.service_roles.get(key)
         if hit is None:
-            hit = tuple(
-                sorted(
-                    (r for r in self.account_roles(account) if trusts_service(r, service)),
-                    key=lambda r: r.arn,
-                )
-            )
+            hit = self._sorted(tuple(r for r in self.account_roles(account) if trusts_service(r, service)))
             self.index.service_roles[key] = hit
         return hit
 

@@ -67,7 +67,7 @@ def _pool_resource(source: Principal, pool: str) -> str:
 
 def set_pool_roles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     account = source.account_id
-    for role in ctx.others(source, sorted(ctx.account_roles(account), key=lambda r: r.arn)):
+    for role in ctx.others(source, ctx.account_roles(account)):
         pools = identity_pools(role)
         if not pools:
             continue

@@ -32,7 +32,7 @@ from deescalate.analysis.edges import (
     sts,
 )
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
-from deescalate.model import Edge
+from deescalate.model import ADMIN, Edge
 
 DIRECT: tuple[Checker, ...] = (
     *iam_self.CHECKERS,
@@ -76,6 +76,24 @@ def direct_edges(ctx: EdgeContext, source: Principal) -> dict[str, Edge]:
     applicable = ctx.applicable(source, DIRECT)
     run_phase(ctx, source, applicable, 0, found)
     return found
+
+
+def summarised(ctx: EdgeContext, source: Principal) -> tuple[EdgeContext, Principal, tuple[Edge, ...]] | None:
+    """How a summarised holder of a conditional wildcard is explored (edges/wildcards.py): the
+    stripped snapshot's context for this round, the holder as it stands there, and its edges to
+    ADMIN over the full snapshot. None for any other source, and for a holder without an edge to
+    ADMIN (it is explored in full)."""
+    summary = ctx.summary
+    if summary is None or source.arn not in summary.holders:
+        return None
+    edges = summary.admin_edges.get(source.arn)
+    if edges is None:
+        full = ctx.for_round(frozenset({ADMIN}))
+        edges = summary.admin_edges[source.arn] = tuple(ordered(direct_edges(full, source).values()))
+    if not edges:
+        return None
+    view = summary.stripped.for_round(ctx.wanted)
+    return view, view.principals[source.arn], edges
 
 
 def ordered(edges: Iterable[Edge]) -> list[Edge]:

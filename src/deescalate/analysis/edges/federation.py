@@ -58,7 +58,7 @@ def saml_providers(role: Role) -> dict[str, tuple[str, ...]]:
 
 def rewrite_provider(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     account = source.account_id
-    for role in ctx.others(source, sorted(ctx.account_roles(account), key=lambda r: r.arn)):
+    for role in ctx.others(source, ctx.account_roles(account)):
         for provider, conditions in sorted(saml_providers(role).items()):
             parsed = parse_arn(provider)
             if parsed is None or parsed.account != account:

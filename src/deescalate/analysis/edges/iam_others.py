@@ -102,8 +102,8 @@ def assume_blocked(ctx: EdgeContext, source: Principal, role: str) -> bool:
 
 
 def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
-    for role in sorted(ctx.account_roles(source.account_id), key=lambda r: r.arn):
-        if role.arn == source.arn or role.is_service_linked or not ctx.wants(source.arn, role.arn):
+    for role in ctx.others(source, ctx.account_roles(source.account_id)):
+        if role.is_service_linked:
             continue
         if assume_blocked(ctx, source, role.arn):
             continue
