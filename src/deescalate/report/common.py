@@ -210,10 +210,25 @@ def account_heading(g: AccountGroup) -> str:
     return f"{g.detail.label()}{where}{mgmt}"
 
 
-def account_lines(v: View) -> list[str]:
+ACCOUNTS_SHOWN = 20  # past this many accounts, a summary lists only those with something to say
+
+
+def accounts_shown(v: View, options: RenderOptions) -> tuple[list[AccountGroup], int]:
+    """The accounts a report for people lists, and how many quiet ones it leaves out: in summary
+    detail, past `ACCOUNTS_SHOWN` accounts, those with no principal at risk (other than the
+    management account, and accounts not analysed) are counted, not listed."""
+    groups = list(v.accounts)
+    if options.detail is Detail.FULL or len(groups) <= ACCOUNTS_SHOWN:
+        return groups, 0
+    shown = [g for g in groups if g.at_risk or g.detail.management or g.detail.collection != "collected"]
+    return shown, len(groups) - len(shown)
+
+
+def account_lines(v: View, options: RenderOptions = DEFAULT_OPTIONS) -> list[str]:
     """One line per account: its findings by severity and administrators, or why it was not analysed."""
     out = []
-    for g in v.accounts:
+    groups, quiet = accounts_shown(v, options)
+    for g in groups:
         if g.detail.collection != "collected":
             why = f": {g.detail.error}" if g.detail.error else ""
             out.append(f"{account_heading(g)}: not analysed ({g.detail.collection}{why})")
@@ -221,6 +236,8 @@ def account_lines(v: View) -> list[str]:
         by_sev = ", ".join(f"{n} {s.value}" for s, n in g.counts.items())
         out.append(f"{account_heading(g)}: {g.at_risk} principal(s) at risk ({by_sev}), "
                    f"{g.admins} administrator(s)")
+    if quiet:
+        out.append(f"... and {quiet:,} more account(s) with no principal at risk (--detail full lists them)")
     return out
 
 

@@ -37,6 +37,7 @@ from deescalate.report.common import (
     View,
     account_heading,
     accounts_named,
+    accounts_shown,
     brief,
     digest,
     more_text,
@@ -330,6 +331,7 @@ def context(report: Report, gate: GateResult | None = None,
             ],
             "resolved": list(c.resolved),
         }
+    shown_accounts, quiet_accounts = accounts_shown(v, options)
     return {
         "change": change,
         "csp": CSP,
@@ -340,8 +342,9 @@ def context(report: Report, gate: GateResult | None = None,
         "account_rows": [
             {"heading": account_heading(g), "collection": g.detail.collection, "error": g.detail.error or "",
              "at_risk": g.at_risk, "counts": [(s.value, n) for s, n in g.counts.items()], "admins": g.admins}
-            for g in v.accounts
+            for g in shown_accounts
         ],
+        "accounts_quiet": quiet_accounts,
         "account_heads": {g.findings[0].principal: account_heading(g) for g in v.accounts if g.findings},
         "source": report.source,
         "version": __version__,

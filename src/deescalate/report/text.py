@@ -96,7 +96,7 @@ def render(report: Report, *, gate: GateResult | None = None, color: bool = Fals
     if v.accounts:
         out.append("")
         out.append(head(f"Accounts ({len(v.accounts)})"))
-        out += [f"  {_clean(line)}" for line in account_lines(v)]
+        out += [f"  {_clean(line)}" for line in account_lines(v, options)]
     out.append("")
     out.append(head(f"Administrators ({len(v.full_admins)})"))
     reasons = {a.arn: a.reason for a in report.admins}

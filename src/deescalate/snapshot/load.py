@@ -453,7 +453,9 @@ def merge_snapshots(snapshots: list[Snapshot]) -> Snapshot:
         for aid, org in s.organizations.items():
             organizations.setdefault(aid, org)
         for aid, info in s.account_infos.items():
-            infos.setdefault(aid, info)
+            # The same account in two organization snapshots: the one that collected it wins.
+            if aid not in infos or (info.collected and not infos[aid].collected):
+                infos[aid] = info
     return Snapshot(
         account_id=first.account_id,
         caller_arn=first.caller_arn,

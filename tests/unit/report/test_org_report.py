@@ -119,3 +119,40 @@ def test_scan_of_an_organization_directory(tmp_path: Path, capsys: pytest.Captur
     # W1: 2 critical (into the management account), 1 high, 1 medium; W2: hop2 one step from its admin.
     assert obj["summary"]["by_severity"] == {"critical": 3, "high": 1, "medium": 1, "low": 0}
     assert any("account 333333333333 (legacy): failed" in u for u in obj["unexamined"])
+
+
+def test_past_twenty_accounts_the_summary_counts_the_quiet_ones(tmp_path: Path) -> None:
+    from deescalate.report.common import Detail, RenderOptions
+
+    org = OrgDir()
+    org.account(Account(account_id=MGMT), name="management")
+    for i in range(25):
+        org.account(Account(account_id=f"{400000000000 + i}"), name=f"quiet{i}")
+    risky = Account(account_id=W1)
+    risky.user("dev", doc(allow("iam:PutUserPolicy", f"arn:aws:iam::{W1}:user/dev")))
+    org.account(risky, name="risky")
+    rep = analyze(load_snapshot(org.write(tmp_path / "org")))
+    out = text.render(rep)
+    assert "Accounts (27)\n" in out
+    assert f"  {W1} (risky), Root: 1 principal(s) at risk" in out
+    assert f"  {MGMT} (management), Root [management account]" in out
+    assert "quiet3" not in out
+    assert "  ... and 25 more account(s) with no principal at risk (--detail full lists them)" in out
+    full = text.render(rep, options=RenderOptions(detail=Detail.FULL))
+    assert "quiet3" in full and "more account(s)" not in full
+    html = html_report.render(rep)
+    assert "Accounts (27)" in html and "25 more account(s) with no principal at risk" in html
+
+
+def test_the_same_account_in_two_organization_snapshots_counts_as_collected(tmp_path: Path) -> None:
+    from deescalate.snapshot import load_snapshots
+
+    one, two = OrgDir(), OrgDir()
+    w1 = Account(account_id=W1)
+    one.account(Account(account_id=MGMT))
+    one.account(W1, collection="failed", error="AccessDenied")
+    two.account(w1)
+    snap = load_snapshots([one.write(tmp_path / "one"), two.write(tmp_path / "two")])
+    assert snap.account_infos[W1].collected
+    rep = analyze(snap)
+    assert not any(u.startswith(f"account {W1}") for u in rep.unexamined)
