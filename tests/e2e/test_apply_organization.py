@@ -179,3 +179,87 @@ def test_plan_apply_revert_over_two_accounts(
     reverted = collect_both(url, tmp_path, "reverted", monkeypatch)
     checker = Checker(*reverted)
     assert checker.escalation(attackers["cross"]) is not None
+
+
+def test_an_organization_collected_planned_applied_with_one_account_refusing_the_role(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`collect --organization` → `plan DIR -o plans/` → `apply --organization`, one account's role
+    refused (a proxy answers its sts:AssumeRole as AWS does): reported in one line, exit 3, the others
+    applied; then applied without the proxy; then reverted. The management account is the caller's."""
+    from org_seed import DenyingProxy
+
+    url = moto_endpoint
+    org = boto3.client("organizations", endpoint_url=url, region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    work = org.create_account(AccountName="work", Email="work@example.com")["CreateAccountStatus"]["AccountId"]
+    locked = org.create_account(AccountName="locked", Email="locked@example.com")["CreateAccountStatus"]["AccountId"]
+
+    def member_env(account: str) -> dict[str, str]:
+        sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1")
+        c = sts.assume_role(RoleArn=arn(account, "role", ORG_ROLE), RoleSessionName="seed")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": c["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": c["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": c["SessionToken"]}
+
+    m, w, lk = iam_client(url), iam_client(url, member_env(work)), iam_client(url, member_env(locked))
+    # work: an admin role trusting the management account's CI user; an in-account escalation
+    w.create_role(RoleName="deploy-admin", AssumeRolePolicyDocument=trust(arn(A, "user", "ci")))
+    w.attach_role_policy(RoleName="deploy-admin", PolicyArn=ADMIN)
+    for iam, account in ((w, work), (lk, locked)):
+        iam.create_user(UserName="boss")
+        iam.attach_user_policy(UserName="boss", PolicyArn=ADMIN)
+        iam.create_user(UserName="dev")
+        iam.put_user_policy(UserName="dev", PolicyName="work", PolicyDocument=pol(
+            allow("iam:CreateAccessKey", arn(account, "user", "boss"))))
+    m.create_user(UserName="ci")
+    m.put_user_policy(UserName="ci", PolicyName="work", PolicyDocument=pol(
+        allow("sts:AssumeRole", arn(work, "role", "deploy-admin"))))
+    attackers = [arn(A, "user", "ci"), arn(work, "user", "dev"), arn(locked, "user", "dev")]
+    start = {a: iam_dump(c) for a, c in ((A, m), (work, w), (locked, lk))}
+
+    def collect_org(out: Path) -> list[Path]:
+        argv = ["collect", "--organization", "-o", str(out), "--endpoint-url", url, "--region", "us-east-1",
+                "--refresh"]
+        assert main(argv) == 0
+        return [out / "accounts" / a for a in (A, work, locked)]
+
+    before = collect_org(tmp_path / "before")
+    checker = Checker(*before)
+    for who in attackers:
+        assert checker.escalation(who) is not None, who
+    plans = tmp_path / "plans"
+    capsys.readouterr()
+    assert main(["plan", str(tmp_path / "before"), "-o", f"{plans}/"]) == 0
+    files = read_plan_dir(plans, checked=True)
+    assert sorted(files) == sorted([A, work, locked]) and all(p.verified for p in files.values())
+    assert ("sts:AssumeRole", arn(work, "role", "deploy-admin")) in {
+        (d.action, d.resource) for p in files[A].principals for d in p.denies}
+
+    refused_role = arn(locked, "role", ORG_ROLE)
+    with DenyingProxy(url, {refused_role}) as proxy:
+        code = main(["apply", str(plans), "--organization", "--yes", "--endpoint-url", proxy.url])
+    cap = capsys.readouterr()
+    assert code == 3, cap.err
+    failed = [line for line in cap.err.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and failed[0].startswith(f"deescalate: account {locked}: FAILED: sts:AssumeRole")
+    assert "AccessDenied" in failed[0]
+    assert f"Applied to 2 of 3 account(s); 1 failed: {locked}." in cap.out
+    assert iam_dump(lk) == start[locked] and iam_dump(w) != start[work] and iam_dump(m) != start[A]
+
+    middle = collect_org(tmp_path / "middle")
+    checker = Checker(*middle)
+    assert checker.escalation(arn(locked, "user", "dev")) is not None  # its account was not applied
+    assert checker.escalation(arn(A, "user", "ci")) is None and checker.escalation(arn(work, "user", "dev")) is None
+
+    assert main(["apply", str(plans), "--organization", "--yes", "--endpoint-url", url]) == 0
+    cap = capsys.readouterr()
+    assert cap.out.count("Nothing to do") == 2 and "Applied to 3 of 3 account(s)." in cap.out
+    after = collect_org(tmp_path / "after")
+    capsys.readouterr()
+    assert main(["scan", str(tmp_path / "after")]) == 0
+    checker = Checker(*after)
+    for who in attackers:
+        assert checker.escalation(who) is None, (who, checker.escalation(who))
+
+    assert main(["revert", "--organization", "--journal", str(plans), "--yes", "--endpoint-url", url]) == 0
+    assert {a: iam_dump(c) for a, c in ((A, m), (work, w), (locked, lk))} == start
