@@ -106,3 +106,32 @@ def test_check_of_a_directory_refuses_a_plan_of_an_account_the_snapshot_lacks(
     capsys.readouterr()
     assert main(["plan", "--check", str(plans), "--demo"]) == 2
     assert f"is a plan for account {W1}, the snapshot is of 111111111111" in capsys.readouterr().err
+
+
+def test_a_managed_deny_of_another_accounts_principal_lives_in_that_account() -> None:
+    """The home account is A; B's user has no inline space left, so its deny goes to a customer
+    managed policy — in B, where apply creates it, and where the verification must put it."""
+    from builders import ADMIN_ACCESS
+
+    from deescalate.analysis.analyze import analyze
+    from deescalate.model import PolicyPlacement
+    from deescalate.remediate.plan import build_plan, default_analyze
+    from deescalate.remediate.quotas import managed_policy_arn
+    from deescalate.remediate.verify import apply_to_snapshot
+    from deescalate.snapshot.load import merge_snapshots
+
+    a, b = Account(account_id=W1), Account(account_id=W2)
+    a.user("someone", doc(allow("s3:GetObject")))
+    b.user("boss", managed=(ADMIN_ACCESS,))
+    filler = doc(*[allow(f"s3:GetObject{n}", f"arn:aws:s3:::bucket-with-a-long-name-{n:04d}/*") for n in range(20)])
+    b.user("dev", doc(allow("iam:CreateAccessKey", arn(W2, "user", "boss"))), filler)
+    snap = merge_snapshots([a.build(), b.build()])
+    assert snap.account_id == W1
+    plan = build_plan(snap, analyze(snap), default_analyze())
+    (pp,) = plan.principals
+    assert pp.principal == arn(W2, "user", "dev") and pp.placement is PolicyPlacement.MANAGED
+    assert plan.verified
+    after = apply_to_snapshot(snap, plan)
+    own = managed_policy_arn(W2, pp.principal)
+    assert own.startswith(f"arn:aws:iam::{W2}:policy/") and own in after.policies
+    assert own in after.users[pp.principal].managed_policy_arns
