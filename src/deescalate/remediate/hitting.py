@@ -21,6 +21,7 @@ when it runs out the best solution found so far is returned with `optimal=False`
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -46,14 +47,19 @@ class HittingSolution:
 def reduce_sets(sets: Iterable[frozenset[Key]]) -> list[frozenset[Key]]:
     """Drop duplicates, empty sets and supersets: hitting a subset hits every superset of it."""
     unique = sorted({s for s in sets if s}, key=lambda s: (len(s), sorted(s)))
-    kept: list[frozenset[Key]] = []
-    holding: dict[Key, list[int]] = {}  # key -> indexes of kept sets holding it
+    # Each kept set is filed under its rarest key (fewest sets hold it; ties by key). A kept subset
+    # t of s has its rarest key in s, so only the sets filed under s's keys need checking; filing
+    # under every key made a key shared by tens of thousands of sets (composed edges through one
+    # helper) cost a check against each of them, for every set: quadratic.
+    frequency: dict[Key, int] = {}
     for s in unique:
-        # A kept subset of s holds some key of s: only those kept sets need checking.
-        candidates = {i for k in s for i in holding.get(k, ())}
-        if not any(kept[i] <= s for i in candidates):
-            for k in s:
-                holding.setdefault(k, []).append(len(kept))
+        for k in s:
+            frequency[k] = frequency.get(k, 0) + 1
+    kept: list[frozenset[Key]] = []
+    filed: dict[Key, list[frozenset[Key]]] = {}  # rarest key -> kept sets filed under it
+    for s in unique:
+        if not any(t <= s for k in s for t in filed.get(k, ())):
+            filed.setdefault(min(s, key=lambda k: (frequency[k], k)), []).append(s)
             kept.append(s)
     return kept
 
@@ -201,16 +207,31 @@ class _Search:
 
     def _greedy(self) -> list[Key]:
         # The least disruptive key hitting the most unhit sets, cheapest first on ties: a first bound.
-        remaining = list(self.sets)
+        # A key's count of unhit sets only falls, so its priority only worsens: a heap whose stale
+        # entries are re-pushed when popped yields exactly the minimum of a full recount each step.
+        holding: dict[Key, list[int]] = {}
+        for i, s in enumerate(self.sets):
+            for k in s:
+                holding.setdefault(k, []).append(i)
+        counts = {k: len(ids) for k, ids in holding.items()}
+        hit = [False] * len(self.sets)
+        heap = [(self.harm[k], -n, self.costs[k], k) for k, n in counts.items()]
+        heapq.heapify(heap)
         picked: list[Key] = []
-        while remaining:
-            counts: dict[Key, int] = {}
-            for s in remaining:
-                for k in s:
-                    counts[k] = counts.get(k, 0) + 1
-            k = min(counts, key=lambda x: (self.harm[x], -counts[x], self.costs[x], x))
+        left = len(self.sets)
+        while left:
+            harm, neg, cost, k = heapq.heappop(heap)
+            if -neg != counts[k]:
+                if counts[k]:
+                    heapq.heappush(heap, (harm, -counts[k], cost, k))
+                continue
             picked.append(k)
-            remaining = [s for s in remaining if k not in s]
+            for i in holding[k]:
+                if not hit[i]:
+                    hit[i] = True
+                    left -= 1
+                    for other in self.sets[i]:
+                        counts[other] -= 1
         return picked
 
     def _lower_bound(

@@ -78,7 +78,7 @@ from deescalate.model import (
     Report,
     Snapshot,
 )
-from deescalate.policy.match import action_matches, resource_matches
+from deescalate.policy.match import action_matches, has_wildcard, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
 from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
 from deescalate.remediate.quotas import choose_placement, render_document, widen
@@ -305,13 +305,54 @@ def principal_plan(
     )
 
 
-def _denies_grant(pairs: Iterable[Key], action: str, resource: str) -> bool:
-    return any(
-        action_matches(k[0], action) and resource_matches(k[1], resource) for k in pairs
-    )
+class _DenyIndex:
+    """The plan's denies by principal, indexed for "does a deny of P match this grant?" (memoised).
+
+    Matching is `action_matches` / `resource_matches`; a deny without wildcards in its action is
+    found through its lower-cased action (actions match case-insensitively), one without wildcards
+    in its resource by equality (resources match case-sensitively, every other character literal).
+    """
+
+    __slots__ = ("_exact", "_memo", "_wild")
+
+    def __init__(self, pairs: Mapping[str, Iterable[Key]]) -> None:
+        self._exact: dict[str, dict[str, tuple[set[str], list[str]]]] = {}
+        self._wild: dict[str, list[Key]] = {}
+        self._memo: dict[tuple[str, str, str], bool] = {}
+        for who, keys in pairs.items():
+            exact = self._exact.setdefault(who, {})
+            for k in keys:
+                action, resource = k[0], k[1]
+                if has_wildcard(action):
+                    self._wild.setdefault(who, []).append(k)
+                    continue
+                same, patterns = exact.setdefault(action.lower(), (set(), []))
+                if has_wildcard(resource):
+                    patterns.append(resource)
+                else:
+                    same.add(resource)
+
+    def denies(self, who: str, action: str, resource: str) -> bool:
+        key = (who, action, resource)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._test(who, action, resource)
+        return hit
+
+    def _test(self, who: str, action: str, resource: str) -> bool:
+        found = self._exact.get(who, {}).get(action.lower())
+        if found is not None and (
+            resource in found[0] or any(resource_matches(p, resource) for p in found[1])
+        ):
+            return True
+        return any(
+            action_matches(k[0], action) and resource_matches(k[1], resource) for k in self._wild.get(who, ())
+        )
 
 
-def strip_denied(edge: Edge, denied: Mapping[str, Iterable[Key]] | Iterable[Key]) -> Edge:
+def strip_denied(
+    edge: Edge, denied: Mapping[str, Iterable[Key]] | Iterable[Key], *, index: _DenyIndex | None = None
+) -> Edge:
     """An edge that survived verification, without the grants the plan already denies.
 
     If the analysis still finds an edge whose alternatives the plan's denies all hit, those denies
@@ -320,19 +361,13 @@ def strip_denied(edge: Edge, denied: Mapping[str, Iterable[Key]] | Iterable[Key]
     count, only denying the removal does. So the surviving edge keeps, in each alternative, only
     the grants the plan does not deny yet; an alternative left empty makes the edge uncuttable.
     A grant a helper makes (`Grant.principal`) counts as denied only by that helper's denies.
+    `index` (`_DenyIndex` of the same denies) shares the matching work between edges.
     """
-    # Denies by principal; a plain list of (action, resource) is the edge's source's own denies.
-    pairs = (
-        {who: list(keys) for who, keys in denied.items()}
-        if isinstance(denied, Mapping)
-        else {edge.source: list(denied)}
-    )
+    if index is None:
+        # Denies by principal; a plain list of (action, resource) is the edge's source's own denies.
+        index = _DenyIndex(denied if isinstance(denied, Mapping) else {edge.source: list(denied)})
     alternatives = tuple(
-        tuple(
-            g
-            for g in alt
-            if not _denies_grant(pairs.get(g.principal or edge.source, ()), g.action, g.resource)
-        )
+        tuple(g for g in alt if not index.denies(g.principal or edge.source, g.action, g.resource))
         for alt in edge.alternatives
     )
     return replace(edge, alternatives=alternatives)
@@ -390,8 +425,9 @@ def build_plan(
                  time.perf_counter() - started)
         grew = False
         denied = {p.principal: [(d.action, d.resource) for d in p.denies if d.apply] for p in plan.principals}
+        index = _DenyIndex(denied)
         for edge in remaining:
-            residual = strip_denied(edge, denied)
+            residual = strip_denied(edge, denied, index=index)
             grew = _merge_edge(instance.setdefault(edge.source, {}), residual) or grew
         if not remaining or not grew:
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
