@@ -70,18 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            doc = generate(n, seed=args.seed) if args.shape == "default" else _shaped(args.shape, n, args.seed)
+            doc = (generate(n, seed=args.seed) if args.shape == "default"
+                   else _shaped(args.shape, n, args.seed))
             account = Path(tmp) / f"{args.shape}-{n}.json"
             account.write_text(json.dumps(doc))
             principals = len(doc["UserDetailList"]) + len(doc["RoleDetailList"])
             row = run_one(account, Path(tmp) / f"plan-{n}.json", args.timeout)
             if row is None:
-                print(f"{args.shape} | {principals} | killed after {args.timeout:.0f} s: larger sizes skipped",
-                      flush=True)
+                print(f"{args.shape} | {principals} | killed after {args.timeout:.0f} s: "
+                      "larger sizes skipped", flush=True)
                 break
-            print(f"{args.shape} | {principals} | {row['wall']:.1f} | {row['cpu']:.1f} | {row['rss_mib']:.0f} | "
-                  f"{row['planned']} | {row['denies']} | {row['rounds']} | {row['verified']} | {row['load']:.1f}",
-                  flush=True)
+            print(f"{args.shape} | {principals} | {row['wall']:.1f} | {row['cpu']:.1f} | "
+                  f"{row['rss_mib']:.0f} | {row['planned']} | {row['denies']} | {row['rounds']} | "
+                  f"{row['verified']} | {row['load']:.1f}", flush=True)
     return 0
 
 

@@ -109,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             break
         heap = f" (peak heap {row['heap'] / 2**20:.1f} MiB)" if isinstance(row["heap"], (int, float)) else ""
         print(f"{args.shape} | {row['principals']} | {row['wall']:.2f} | {row['cpu']:.2f} | "
-              f"{row['rss_mib']:.0f}{heap} | {row['edges']} | {row['findings']} | {row['load']:.1f}", flush=True)
-        print(f"    users={row['users']} roles={row['roles']} groups={row['groups']} policies={row['policies']} "
-              f"admins={row['admins']} techniques={row['techniques']}", flush=True)
+              f"{row['rss_mib']:.0f}{heap} | {row['edges']} | {row['findings']} | {row['load']:.1f}",
+              flush=True)
+        print(f"    users={row['users']} roles={row['roles']} groups={row['groups']} "
+              f"policies={row['policies']} admins={row['admins']} techniques={row['techniques']}", flush=True)
     if args.reports:
         from bench_reports import HEADER as REPORT_HEADER
         from bench_reports import measure

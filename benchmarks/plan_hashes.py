@@ -30,10 +30,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "support"))
 
-from deescalate.analysis.analyze import analyze
-from deescalate.model import Plan, Snapshot
-from deescalate.remediate.plan import build_plan, default_analyze
-from deescalate.remediate.planfile import plan_to_json
+from deescalate.analysis.analyze import analyze  # noqa: E402
+from deescalate.model import Plan, Snapshot  # noqa: E402
+from deescalate.remediate.plan import build_plan, default_analyze  # noqa: E402
+from deescalate.remediate.planfile import plan_to_json  # noqa: E402
 
 DEFAULT_CASES = ("default:1000", "groups:1000", "iam-writers:1000", "chains:1000", "mesh:1000",
                  "replicated:1000", "groups-ro:1000", "default:2000")
@@ -76,7 +76,8 @@ def fixtures() -> list[tuple[str, Snapshot]]:
             if variant == "split":
                 inline = [doc(sts[0])]
                 if sts[1:]:
-                    kwargs["managed"] = (*kwargs.get("managed", ()), acct.managed("split-part", doc(*sts[1:])))
+                    part = acct.managed("split-part", doc(*sts[1:]))
+                    kwargs["managed"] = (*kwargs.get("managed", ()), part)
                 if case.attacker == "user":
                     acct.group("split-group", doc(allow("s3:GetObject")))
                     kwargs["groups"] = (*kwargs.get("groups", ()), "split-group")
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def emit(name: str, plan: Plan) -> None:
         full, core, principals, denies = hashes(plan)
-        line = f"{name}: principals={principals} denies={denies} verified={plan.verified} core={core[:16]} full={full[:16]}"
+        line = (f"{name}: principals={principals} denies={denies} verified={plan.verified} "
+                f"core={core[:16]} full={full[:16]}")
         lines.append(line)
         print(line, flush=True)
 
