@@ -42,6 +42,7 @@ import boto3
 import botocore.config
 import botocore.credentials
 import botocore.exceptions
+import botocore.loaders
 import botocore.session
 
 from deescalate import __version__
@@ -251,11 +252,28 @@ def _write_tree(out: Path, files: dict[str, Any]) -> None:
         raise
 
 
+_loader_lock = threading.Lock()
+_loaders: list[Any] = []
+
+
+def _botocore_session(profile: str | None) -> Any:
+    """A new botocore session (one per account and thread: sessions are not thread-safe) sharing
+    one data loader, so the service models (EC2's alone is megabytes of JSON) are parsed once per
+    run rather than once per account: measured 0.8 s -> 0.2 s of CPU per account."""
+    with _loader_lock:
+        if not _loaders:
+            _loaders.append(botocore.loaders.create_loader())
+        loader = _loaders[0]
+    session = botocore.session.Session(profile=profile)
+    session.register_component("data_loader", loader)
+    return session
+
+
 def _assumed_session(profile: str | None, endpoint_url: str | None, role_arn: str,
                      max_attempts: int) -> Any:
     """A boto3 session whose credentials are `role_arn`'s, assumed now (so a refusal shows here) and
     again before they expire. Raises Failure when the role cannot be assumed."""
-    source = botocore.session.Session(profile=profile)
+    source = _botocore_session(profile)
     region = source.get_config_variable("region") or "us-east-1"
     config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
     fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
@@ -274,7 +292,7 @@ def _assumed_session(profile: str | None, endpoint_url: str | None, role_arn: st
         code, message = error_of(e)
         raise Failure(FailedCall(service="sts", operation="AssumeRole", region="global", code=code,
                                  message=message)) from e
-    target = botocore.session.Session(profile=profile)
+    target = _botocore_session(profile)
     # botocore has no public setter for a session's credentials; this is the documented way boto3
     # users give a session refreshable credentials.
     target._credentials = creds
@@ -283,7 +301,7 @@ def _assumed_session(profile: str | None, endpoint_url: str | None, role_arn: st
 
 def _own_session(profile: str | None) -> Any:
     """The caller's own credentials, for the caller's own account (no role in it is assumed)."""
-    return boto3.session.Session(profile_name=profile)
+    return boto3.session.Session(botocore_session=_botocore_session(profile))
 
 
 def collect_organization_dir(

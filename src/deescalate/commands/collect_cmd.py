@@ -11,6 +11,7 @@ import json
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from deescalate.collect import DEFAULT_MAX_ATTEMPTS, Retry, collect
@@ -247,9 +248,23 @@ def run_organization(args: argparse.Namespace) -> int:
         f"{result.count('skipped')} skipped, in {result.seconds:.1f}s",
         file=sys.stderr,
     )
+    fresh = [a for a in result.accounts if a.collection == "collected" and a.id not in result.kept]
+    failed_calls = {a.id: _failed_calls(result.out_dir / f"accounts/{a.id}") for a in fresh}
+    if any(failed_calls.values()):
+        n, where = sum(failed_calls.values()), sum(1 for v in failed_calls.values() if v)
+        print(f"  {n} call(s) failed in {where} collected account(s), recorded in each one's "
+              f"accounts/ID/manifest.json (the analysis lists what it could not examine)", file=sys.stderr)
     troubles = [a for a in result.accounts if a.collection in ("failed", "skipped")]
     for a in troubles[:20]:
         print(f"  {a.collection}: {a.id} ({clean(a.name)}): {clean(a.error or '')}", file=sys.stderr)
     if len(troubles) > 20:
         print(f"  ... and {len(troubles) - 20} more (see {result.out_dir}/manifest.json)", file=sys.stderr)
     return EXIT_CLEAN
+
+
+def _failed_calls(account_dir: Path) -> int:
+    try:
+        doc = json.loads((account_dir / "manifest.json").read_text(encoding="utf-8"))
+        return len(doc.get("failures") or [])
+    except (OSError, ValueError, AttributeError):
+        return 0

@@ -378,3 +378,52 @@ def test_single_account_collect_will_not_replace_an_organization(
     out, _ = _good(tmp_path, monkeypatch)
     with pytest.raises(UsageError, match="is an organization snapshot"):
         Store.check(out)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--accounts", MGMT], "--accounts: only with --organization"),
+        (["--refresh", "--ou", OU_PROD], "--ou, --refresh: only with --organization"),
+        (["--organization", "--last-accessed"], "--last-accessed is not supported with --organization yet"),
+        (["--organization", "--accounts", "1,2"], "--accounts: '1' is not a 12-digit account id"),
+        (["--organization", "--accounts", MGMT, "--ou", OU_PROD], "give --accounts or --ou, not both"),
+        (["--organization", "--max-accounts-in-parallel", "0"], "--max-accounts-in-parallel must be at least 1"),
+    ],
+)
+def test_command_line_usage_errors_are_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    argv: list[str], message: str,
+) -> None:
+    from deescalate.cli import main
+
+    accts = Accounts(monkeypatch)
+    code = main(["collect", "-o", str(tmp_path / "org"), "--endpoint-url", "http://127.0.0.1:1", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"deescalate: {message}\n"
+    assert accts.collected == [] and not (tmp_path / "org").exists()
+
+
+def test_command_summary_counts_accounts_and_failed_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deescalate.cli import main
+
+    accts = Accounts(monkeypatch)
+    real = accts.collect
+
+    def with_failures(target: Path, **kw: Any) -> Path:
+        out = real(target, **kw)
+        if target.name == PROD:
+            (target / "manifest.json").write_text(json.dumps({"failures": [{}, {}]}))
+        return out
+
+    monkeypatch.setattr(org, "collect", with_failures)
+    code = main(["collect", "--organization", "-o", str(tmp_path / "org"), "--region", "us-east-1"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert (f"collected organization {ORG_ID} into {tmp_path / 'org'}: 5 account(s), 3 collected, 1 failed, "
+            "1 skipped, in ") in err
+    assert "  2 call(s) failed in 1 collected account(s)" in err
+    assert f"  skipped: {SUSPENDED} (acct-444): the account is SUSPENDED: not collected" in err
+    assert f"  failed: {DENIED} (acct-555): AccessDenied assuming arn:aws:iam::{DENIED}:role/" in err
