@@ -289,6 +289,17 @@ def _load_org_dir(root: Path, shown: str, raw_manifest: Any) -> Snapshot:
         order.remove(man.management_account_id)
         order.insert(0, man.management_account_id)
     orgs = parse_organizations(org_files, order)
+    first = next(iter(orgs.values()), None)
+    # The organization's own files and the manifest must describe the same organization.
+    if first is not None and (
+        first.management_account_id != man.management_account_id
+        or (first.id and first.id != man.organization_id)
+    ):
+        raise SnapshotError(
+            f"{man_shown}: management_account_id/organization_id: {man.management_account_id}/"
+            f"{man.organization_id}, but {d.name(L.ORG_FILES_DIR)}/{L.ORG_DESCRIBE} says "
+            f"{first.management_account_id}/{first.id}"
+        )
     loaded = []
     for aid in order:
         rel, place = man.snapshots[aid]

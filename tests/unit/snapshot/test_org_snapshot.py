@@ -214,3 +214,10 @@ def test_without_organization_files_the_scan_says_no_scp_applies(
     report = json.loads(capsys.readouterr().out)
     assert any(u.startswith("SCPs and RCPs: the organization snapshot holds no organization files")
                for u in report["unexamined"])
+
+
+def test_a_manifest_naming_another_management_account_is_refused(tmp_path: Path) -> None:
+    path = _hostile(tmp_path, lambda m: m.update(management_account_id="444444444444"))
+    with pytest.raises(SnapshotError, match=r"management_account_id/organization_id: 444444444444/o-exampleorg1, but "
+                       r".*describe-organization\.json says 999999999999/o-exampleorg1"):
+        load_snapshot(path)
