@@ -37,12 +37,7 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool 
     log.info("admins: %d, targets: %d, of %d principals (%.2fs)", len(admins), len(verdicts) - len(admins),
              len(snapshot.principal_arns()), time.perf_counter() - started)
     # Holders of a conditional `Allow * on *` are summarised (edges/wildcards.py, docs/analysis.md).
-    stripped = strip(snapshot) if summarise else None
-    summary = (
-        None
-        if stripped is None
-        else Summary(holders=stripped.holders, stripped=EdgeContext(stripped.snapshot, admins=admins))
-    )
+    summary = summarising(snapshot, admins) if summarise else None
     ctx = EdgeContext(snapshot, admins=admins, summary=summary)
     sources, skipped_service_linked = sources_of(ctx, snapshot.principal_arns(), admins)
     sinks = {v.arn for v in verdicts} | {ADMIN}
@@ -59,13 +54,9 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool 
     missing = account_gaps(snapshot) + unexamined(ctx)
     notes = report_notes(targets, verdicts, skipped_service_linked=skipped_service_linked, edges=edges,
                          inventory=snapshot.inventory, has_inventory=snapshot.has_inventory)
-    held = () if summary is None else tuple(sorted(a for a, e in summary.admin_edges.items() if e))
+    held = summarised_holders(summary)
     if held:
-        notes.append(
-            f"{len(held)} principal(s) hold a conditional Allow of * on * and can make themselves admin: "
-            "their edges that only that statement allows are summarised by their edges to admin "
-            "(see docs/analysis.md, Conditional wildcards)"
-        )
+        notes.append(held_note(len(held)))
     details = account_details(snapshot)
     return Report(
         account_id=snapshot.account_id,
@@ -80,6 +71,29 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool 
         # Paths to the management account's admins rank critical; a scan of one account is as before.
         management_account_id=management_account(snapshot) if details else "",
         summarised=held,
+    )
+
+
+def summarising(snapshot: Snapshot, admins: frozenset[str]) -> Summary | None:
+    """The conditional-wildcard summary of `snapshot` (edges/wildcards.py), or None when no
+    identity policy holds a conditional `Allow * on *`."""
+    stripped = strip(snapshot)
+    if stripped is None:
+        return None
+    return Summary(holders=stripped.holders, stripped=EdgeContext(stripped.snapshot, admins=admins))
+
+
+def summarised_holders(summary: Summary | None) -> tuple[str, ...]:
+    """The holders the analysis summarised by their edges to admin, sorted."""
+    return () if summary is None else tuple(sorted(a for a, e in summary.admin_edges.items() if e))
+
+
+def held_note(count: int) -> str:
+    """The report's note on summarised holders of a conditional wildcard."""
+    return (
+        f"{count} principal(s) hold a conditional Allow of * on * and can make themselves admin: "
+        "their edges that only that statement allows are summarised by their edges to admin "
+        "(see docs/analysis.md, Conditional wildcards)"
     )
 
 
@@ -112,13 +126,19 @@ def sources_of(
 
 
 def find_edges(
-    ctx: EdgeContext, sources: list[Principal], sinks: set[str], *, reaching: set[str] | None = None
+    ctx: EdgeContext,
+    sources: list[Principal],
+    sinks: set[str],
+    *,
+    reaching: set[str] | None = None,
+    composers: set[str] | None = None,
 ) -> dict[str, Edge]:
     """Every edge from `sources` on some path to a sink, by Edge.id (phase 0 and what-ifs, then composition).
 
     `reaching` are the sinks that count as "already escalates" when choosing who is composed
     (default: `sinks`); analysis/split.py passes the admins and targets only, when `sinks` also holds
-    other accounts' roles that are merely on the way.
+    other accounts' roles that are merely on the way. `composers`, when given, receives the
+    principals composition considered (those that may rewrite or strip others' permissions).
     """
     found: dict[str, Edge] = {}
     _grow(ctx, sources, sinks, found)
@@ -131,6 +151,8 @@ def find_edges(
     actors, removers = actors_and_removers(
         ctx, sources, can_reach(sinks if reaching is None else reaching, found.values())
     )
+    if composers is not None:
+        composers.update(actors, removers)
     if actors or removers:
         log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
                  len(actors), len(removers))

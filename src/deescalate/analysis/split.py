@@ -29,10 +29,19 @@ nothing ships a million-principal Snapshot. `Mapper` runs a task over a list (th
 a process pool's, or Dask's): the result is the same whichever, by construction (each task's
 result depends on its arguments only, and the join sorts what it gathers).
 
-The price of the split: an account's composition (compose.py) treats a principal with an edge to
-another account's admin role as one that already escalates, and one with an edge to a role that
-merely leads further as one that does not; `analyze` over the merged snapshot may compose a few
-principals differently, which changes paths of composed edges, not who is at risk.
+Conditional wildcards are summarised in each task as `analyze` does (edges/wildcards.py).
+
+4. Composition across accounts (`_regroup`): an account's task composes only inside its account,
+   so it cannot see P acting, through another account, as a principal that may rewrite another
+   (P in A assuming R1 and R2 in B where R1 may put a policy on R2). After the join, the accounts
+   of every weakly connected component of the edges between principals that reach no sink, in
+   which an edge enters the account of a composer from another account, are analysed again as
+   one merged snapshot (same task, `AccountTask.also`), and their edges replace those accounts'.
+   Principals that reach a sink already are not composed (as in `find_edges`), and a component
+   no edge enters from another account composes as in its own account, so the report is the
+   merged analysis's. The cost: organizations where such components span many accounts (an
+   IAM-writing role that non-escalating principals of many accounts may assume) run that part in
+   one process.
 """
 
 from __future__ import annotations
@@ -47,7 +56,15 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from deescalate.analysis.accounts import account_details, management_account
-from deescalate.analysis.analyze import account_gaps, find_edges, report_notes, sources_of
+from deescalate.analysis.analyze import (
+    account_gaps,
+    find_edges,
+    held_note,
+    report_notes,
+    sources_of,
+    summarised_holders,
+    summarising,
+)
 from deescalate.analysis.edges import EdgeContext, unexamined
 from deescalate.analysis.edges.trust import TrustIndex, admits
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
@@ -64,7 +81,7 @@ from deescalate.model import (
     Role,
     Snapshot,
 )
-from deescalate.snapshot.load import OrgAccount, is_org_dir, load_org_account, org_accounts
+from deescalate.snapshot.load import OrgAccount, is_org_dir, load_org_account, merge_snapshots, org_accounts
 
 log = logging.getLogger("deescalate.analysis")
 
@@ -116,9 +133,11 @@ class Exported:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountTask:
-    """Phase 2's input for one account: the other accounts' roles that may admit its principals."""
+    """Phase 2's input for one account (or, in phase 3, a group of accounts analysed together):
+    the other accounts' roles that may admit its principals."""
 
     ref: AccountRef
+    also: tuple[AccountRef, ...] = ()  # phase 3: the group's other accounts, merged with `ref`'s
     targets: tuple[str, ...] = ()
     foreign: tuple[Role, ...] = ()
     foreign_sinks: frozenset[str] = frozenset()
@@ -132,6 +151,10 @@ class AccountPart:
     account_id: str
     verdicts: tuple[AdminVerdict, ...]
     edges: tuple[Edge, ...]
+    # Principals composition considered (may rewrite or strip others' permissions, reach no admin).
+    composers: frozenset[str]
+    summarised: tuple[str, ...]  # holders of a conditional `Allow * on *` summarised (wildcards.py)
+    accounts: tuple[str, ...]  # the accounts analysed: `account_id` alone, or a phase 3 group
     skipped_service_linked: int
     inventory: tuple[InventoryRecord, ...]
     has_inventory: bool
@@ -186,6 +209,8 @@ def analyze_account(task: AccountTask) -> AccountPart:
     """Phase 2: one account's admins and every edge from its principals worth joining."""
     started = time.process_time()
     own = task.ref.load()
+    if task.also:
+        own = merge_snapshots([own, *(ref.load() for ref in task.also)])
     verdicts = admin_verdicts(own, task.targets)
     admins = frozenset(v.arn for v in verdicts if not v.target_only)
     snapshot = own
@@ -196,11 +221,18 @@ def analyze_account(task: AccountTask) -> AccountPart:
         orgs = dict(task.foreign_orgs)
         orgs.update(own.organizations)
         snapshot = replace(own, roles=MappingProxyType(roles), organizations=MappingProxyType(orgs))
-    ctx = EdgeContext(snapshot, admins=admins)
+    # Conditional wildcards summarised as analyze() does (edges/wildcards.py).
+    summary = summarising(snapshot, admins)
+    ctx = EdgeContext(snapshot, admins=admins, summary=summary)
     sources, skipped = sources_of(ctx, own.principal_arns(), admins)
     own_sinks = {v.arn for v in verdicts} | {ADMIN}
+    composers: set[str] = set()
     found = find_edges(
-        ctx, sources, own_sinks | {r.arn for r in task.foreign}, reaching=own_sinks | set(task.foreign_sinks)
+        ctx,
+        sources,
+        own_sinks | {r.arn for r in task.foreign if r.arn not in own.roles},
+        reaching=own_sinks | set(task.foreign_sinks),
+        composers=composers,
     )
     edges = tuple(sorted(found.values(), key=lambda e: (e.source, e.target, e.id)))
     log.info(
@@ -215,6 +247,9 @@ def analyze_account(task: AccountTask) -> AccountPart:
         account_id=own.account_id,
         verdicts=verdicts,
         edges=edges,
+        composers=frozenset(composers),
+        summarised=summarised_holders(summary),
+        accounts=own.all_accounts(),
         skipped_service_linked=skipped,
         inventory=own.inventory,
         has_inventory=own.has_inventory,
@@ -262,6 +297,110 @@ def _tasks(
     return out
 
 
+def _regroup(parts: Sequence[AccountPart]) -> tuple[list[tuple[str, ...]], set[str]]:
+    """Phase 3's groups of accounts, and the principals that reach a sink over the joined edges.
+
+    Composition (compose.py) pairs members of S(P), everything P can act as. An account's task
+    composes only within the account, so it misses P acting, through another account, as a
+    principal that may rewrite or strip another (a composer): P in A assuming R1 and R2 in B where
+    R1 may put a policy on R2, or P reaching a role of its own account only through B's role.
+    Every such P, and its S(P), lies in one weakly connected component of the edges between
+    principals that reach no sink, and that component holds an edge into the composer's account
+    from another account. Such components' accounts are analysed again as one snapshot; a principal
+    that reaches a sink already is not composed (as in `find_edges`), so the rest stays exact.
+    """
+    found: dict[str, Edge] = {}
+    for part in parts:
+        for edge in part.edges:
+            found.setdefault(edge.id, edge)
+    sinks = {v.arn for p in parts for v in p.verdicts} | {ADMIN}
+    reach = can_reach(sinks, found.values())
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    entries: list[str] = []  # principals entered from another account by an edge
+    for edge in sorted(found.values(), key=lambda e: e.id):
+        if edge.target == ADMIN or edge.source in reach:
+            continue
+        a, b = root(edge.source), root(edge.target)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+        if account_of(edge.source) != account_of(edge.target):
+            entries.append(edge.target)
+    entered: dict[str, set[str]] = {}
+    for target in entries:
+        entered.setdefault(root(target), set()).add(account_of(target))
+    tainted = {
+        root(c)
+        for p in parts
+        for c in p.composers
+        if c in parent and c not in reach and account_of(c) in entered.get(root(c), set())
+    }
+    if not tainted:
+        return [], reach
+    # Accounts of each tainted component, components sharing an account joined.
+    acct: dict[str, str] = {}
+
+    def aroot(x: str) -> str:
+        acct.setdefault(x, x)
+        while acct[x] != x:
+            acct[x] = acct[acct[x]]
+            x = acct[x]
+        return x
+
+    for member in sorted(parent):
+        r = root(member)
+        if r in tainted:
+            a, b = aroot(account_of(member)), aroot(account_of(r))
+            if a != b:
+                acct[max(a, b)] = min(a, b)
+    groups: dict[str, set[str]] = {}
+    for account in acct:
+        groups.setdefault(aroot(account), set()).add(account)
+    return sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1), reach
+
+
+def _group_tasks(
+    groups: Sequence[tuple[str, ...]], tasks: Sequence[AccountTask], reach: set[str]
+) -> list[AccountTask]:
+    """Phase 3's tasks: each group's accounts merged, with the other accounts' roles they may assume."""
+    by_account = {t.ref.account_id: t for t in tasks}
+    order = {t.ref.account_id: i for i, t in enumerate(tasks)}
+    out = []
+    for group in groups:
+        members = sorted(
+            (by_account[a] for a in group if a in by_account), key=lambda t: order[t.ref.account_id]
+        )
+        inside = set(group)
+        foreign: dict[str, Role] = {}
+        orgs: dict[str, Organization] = {}
+        for t in members:
+            for role in t.foreign:
+                if account_of(role.arn) not in inside:
+                    foreign.setdefault(role.arn, role)
+            orgs.update(dict(t.foreign_orgs))
+        out.append(
+            AccountTask(
+                ref=members[0].ref,
+                also=tuple(t.ref for t in members[1:]),
+                targets=members[0].targets,
+                foreign=tuple(foreign[a] for a in sorted(foreign)),
+                # Roles that lead to an admin or target over the joined edges count as reaching one.
+                foreign_sinks=frozenset(
+                    a for a in foreign if a in reach or any(a in t.foreign_sinks for t in members)
+                ),
+                foreign_orgs=tuple(sorted((k, v) for k, v in orgs.items() if k not in inside)),
+            )
+        )
+    return out
+
+
 def analyze_accounts(
     refs: Sequence[AccountRef],
     *,
@@ -287,7 +426,8 @@ def analyze_accounts(
         time.perf_counter() - started,
     )
     started = time.perf_counter()
-    parts = mapper(analyze_account, _tasks(refs, exported, wanted))
+    tasks = _tasks(refs, exported, wanted)
+    parts = mapper(analyze_account, tasks)
     log.info(
         "phase 2: %d account(s), %d edge(s), %.1fs CPU in the tasks (%.2fs)",
         len(parts),
@@ -295,8 +435,22 @@ def analyze_accounts(
         sum(p.seconds for p in parts),
         time.perf_counter() - started,
     )
+    groups, reach = _regroup(parts)
+    regrouped: list[AccountPart] = []
+    if groups:
+        started = time.perf_counter()
+        regrouped = mapper(analyze_account, _group_tasks(groups, tasks, reach))
+        log.info(
+            "phase 3: %d group(s) of accounts whose principals may compose across accounts, %d account(s)"
+            " analysed again together (%.2fs)",
+            len(groups),
+            sum(len(g) for g in groups),
+            time.perf_counter() - started,
+        )
     organizations = {r.account_id: r.account.organization for r in refs if r.account.organization is not None}
-    return join(parts, targets=wanted, source=source, organizations=organizations, infos=infos)
+    return join(
+        parts, targets=wanted, source=source, organizations=organizations, infos=infos, groups=regrouped
+    )
 
 
 def join(
@@ -306,15 +460,19 @@ def join(
     source: str = "",
     organizations: Mapping[str, Organization] = MappingProxyType({}),
     infos: Sequence[AccountInfo] = (),
+    groups: Sequence[AccountPart] = (),
 ) -> Report:
     """The accounts' parts as one Report: reachability, findings and paths over every account.
 
-    `organizations` (each account's own path) and `infos` (the manifest's accounts) make the
-    report's account summary, as `analyze` makes it from a merged snapshot."""
+    `groups` (phase 3) replace the edges of the accounts they cover. `organizations` (each
+    account's own path) and `infos` (the manifest's accounts) make the report's account summary,
+    as `analyze` makes it from a merged snapshot."""
     started = time.perf_counter()
     verdicts = tuple(sorted((v for p in parts for v in p.verdicts), key=lambda v: v.arn))
+    covered = {a for g in groups for a in g.accounts}
+    edge_parts = [p for p in parts if p.account_id not in covered] + list(groups)
     found: dict[str, Edge] = {}
-    for part in parts:
+    for part in edge_parts:
         for edge in part.edges:
             found.setdefault(edge.id, edge)
     sinks = {v.arn for v in verdicts} | {ADMIN}
@@ -345,6 +503,9 @@ def join(
         inventory=inventory,
         has_inventory=has_inventory,
     )
+    held = tuple(sorted({h for p in edge_parts for h in p.summarised}))
+    if held:
+        notes.append(held_note(len(held)))
     log.info(
         "join: %d edge(s) kept of %d, %d principal(s) at risk (%.2fs)",
         len(edges),
@@ -363,6 +524,7 @@ def join(
         accounts=light.all_accounts(),
         account_details=details,
         management_account_id=management_account(light) if details else "",
+        summarised=held,
     )
 
 

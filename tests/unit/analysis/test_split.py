@@ -166,3 +166,61 @@ def test_an_account_ref_loads_its_own_account_only(org: Path) -> None:
     with pytest.raises(SnapshotError, match="account_id: 100000000002, but the organization's manifest lists "
                        "this snapshot for account 999999999999"):
         wrong.load()
+
+
+# Composition across accounts (phase 3): a principal acting, through another account, as a
+# principal that may rewrite another. Found by an independent review: the per-account tasks alone
+# missed both.
+W = "111111111111"
+B = "333333333333"
+
+
+def _cross_account_rewrite(tmp_path: Path, *, via_own_account: bool) -> Path:
+    from builders import Account, allow, doc, trust_aws
+    from org_builders import MGMT, OrgDir
+
+    org = OrgDir()
+    org.account(Account(account_id=MGMT), name="management")
+    b = Account(account_id=B)
+    w = Account(account_id=W)
+    if via_own_account:
+        # p may rewrite its own account's RA2 but reaches it only through B's RB.
+        b.role("RB", trust_aws(f"arn:aws:iam::{W}:root"), doc(allow("sts:AssumeRole", "*")))
+        ra2 = f"arn:aws:iam::{W}:role/RA2"
+        w.role("RA2", trust_aws(f"arn:aws:iam::{B}:role/RB"), doc(allow("s3:ListBucket")))
+        w.user("p", doc(allow("sts:AssumeRole", "*"), allow("iam:PutRolePolicy", ra2)))
+    else:
+        # p assumes R1 and R2 in B; R1 may put a policy on R2.
+        r2 = f"arn:aws:iam::{B}:role/R2"
+        b.role("R1", trust_aws(f"arn:aws:iam::{W}:root"), doc(allow("iam:PutRolePolicy", r2)))
+        b.role("R2", trust_aws(f"arn:aws:iam::{W}:root"), doc(allow("s3:ListBucket")))
+        w.user("p", doc(allow("sts:AssumeRole", "*")))
+    org.account(b)
+    org.account(w)
+    return org.write(tmp_path / "org")
+
+
+@pytest.mark.parametrize(
+    ("via_own_account", "technique"), [(False, "X-HelperRewrite"), (True, "X-TakeoverRewrite")]
+)
+def test_composition_across_accounts_is_found_by_the_split(
+    tmp_path: Path, via_own_account: bool, technique: str
+) -> None:
+    root = _cross_account_rewrite(tmp_path, via_own_account=via_own_account)
+    refs, infos = organization_refs(root)
+    split = analyze_accounts(refs, source=str(root), infos=infos)
+    merged = analyze(load_snapshot(root))
+    principal = f"arn:aws:iam::{W}:user/p"
+    assert [f.principal for f in split.findings] == [principal]
+    assert {e.technique for e in split.edges if e.source == principal} == {technique}
+    assert split == replace(merged, source=str(root))
+
+
+def test_the_split_summarises_conditional_wildcards_as_the_merged_analysis(tmp_path: Path) -> None:
+    root = tmp_path / "org"
+    generate_org(root, accounts=10, principals=25, seed=7, shapes=("mfa-wildcard", "default", "chains"))
+    refs, infos = organization_refs(root)
+    split = analyze_accounts(refs, source=str(root), infos=infos)
+    merged = analyze(load_snapshot(root))
+    assert split.summarised and split.summarised == merged.summarised
+    assert split == replace(merged, source=str(root))
