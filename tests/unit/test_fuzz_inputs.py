@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import signal
 import time
@@ -214,3 +215,72 @@ def test_journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
     with bounded(120):
         run_all(3000, lambda i: i, check)
     assert iam.dump() == after_apply  # nothing forged was ever replayed
+
+
+# --------------------------------------------------------------------------- not a file, too long a number
+
+_NOT_REGULAR = "not a regular file (a named pipe, socket or device); refused"
+_TOO_LONG = "holds a number too long to read (Exceeds the limit (4300 digits) for integer string conversion)"
+
+
+def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error" not in err and "Traceback" not in err, err
+    return err
+
+
+def _pipe_and_number_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[StubIAM, Path, Path]:
+    iam = StubIAM()
+    iam.add("user", "alice")
+    plan = tmp_path / "plan.json"
+    plan.write_text(_dumps(plan_to_json(hand_plan(iam, {user("alice"): PolicyPlacement.INLINE}))))
+    journal = tmp_path / "j.jsonl"
+    apply_plan(hand_plan(iam, {user("alice"): PolicyPlacement.INLINE}), Clients(iam=iam, sts=iam),
+               journal_path=journal, lock_dir=tmp_path)
+    for mod in (apply_cmd, revert_cmd):
+        monkeypatch.setattr(mod, "connect", lambda **_: Clients(iam=iam, sts=iam))
+        monkeypatch.setattr(mod, "lock_dir", lambda: tmp_path)
+    return iam, plan, journal
+
+
+def test_a_named_pipe_is_refused_not_waited_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, journal = _pipe_and_number_setup(tmp_path, monkeypatch)
+    gaad, tf, sup = tmp_path / "gaad.json", tmp_path / "tf.json", tmp_path / "sup.json"
+    for p in (gaad, plan, journal, tf, sup):
+        p.unlink(missing_ok=True)
+        os.mkfifo(p)
+    real = tmp_path / "real.json"
+    real.write_text(json.dumps(details()))
+    with bounded(20):  # before: each of these waited forever for a writer
+        assert main(["scan", str(gaad)]) == 3
+        assert _one_line(capsys) == f"deescalate: {gaad}: {_NOT_REGULAR}\n"
+        assert main(["scan", str(real), "--terraform-plan", str(tf)]) in (2, 3)
+        assert _NOT_REGULAR in _one_line(capsys)
+        assert main(["scan", str(real), "--suppressions", str(sup)]) == 2
+        assert _NOT_REGULAR in _one_line(capsys)
+        assert main(["apply", str(plan)]) == 2
+        assert f"{plan}: {_NOT_REGULAR}" in _one_line(capsys)
+        assert main(["revert", "--journal", str(journal)]) == 3
+        assert f"{journal}: {_NOT_REGULAR}" in _one_line(capsys)
+
+
+def test_a_number_past_pythons_digit_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plan, journal = _pipe_and_number_setup(tmp_path, monkeypatch)
+    huge = "9" * 5000
+    gaad = tmp_path / "gaad.json"
+    gaad.write_text('{"UserDetailList": [], "Extra": ' + huge + "}")
+    assert main(["scan", str(gaad)]) == 3
+    assert _one_line(capsys) == f"deescalate: {gaad}: {_TOO_LONG}\n"
+    plan.write_text(plan.read_text().replace('"schema_version": 1', '"schema_version": ' + huge, 1))
+    assert huge in plan.read_text()
+    assert main(["apply", str(plan)]) == 2
+    assert f"{plan}: {_TOO_LONG}" in _one_line(capsys)
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join([lines[0].replace('"seq": 1', '"seq": ' + huge, 1), *lines[1:]]) + "\n")
+    assert huge in journal.read_text()
+    assert main(["revert", "--journal", str(journal)]) == 3
+    assert f"{journal}, line 1: {_TOO_LONG}" in _one_line(capsys)

@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from deescalate.errors import ApplyError
-from deescalate.files import has_lone_surrogate, open_private
+from deescalate.files import (
+    NOT_REGULAR,
+    NotRegularFileError,
+    has_lone_surrogate,
+    open_private,
+    read_regular,
+    too_long,
+)
 from deescalate.model import EMPTY_MAP
 from deescalate.remediate.names import (
     IamPrincipal,
@@ -234,7 +241,9 @@ def read_journal(path: str | Path) -> list[dict[str, Any]]:
     """Every line of the journal, each checked to be a well-formed entry (JournalError otherwise)."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = read_regular(p)
+    except NotRegularFileError as e:
+        raise JournalError(f"{p}: {NOT_REGULAR}") from e
     except OSError as e:
         raise JournalError(f"cannot read the journal {p}: {e.strerror}") from e
     lines = data.split(b"\n")
@@ -260,6 +269,8 @@ def read_journal(path: str | Path) -> list[dict[str, Any]]:
             raise JournalError(f"{where}: not valid JSON ({e.msg})") from e
         except RecursionError as e:
             raise JournalError(f"{where}: nested too deeply") from e
+        except ValueError as e:  # a number of more digits than int() converts
+            raise JournalError(f"{where}: holds a number too long to read ({too_long(e)})") from e
         if has_lone_surrogate(entry):
             raise JournalError(f"{where}: holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
         if not isinstance(entry, dict):

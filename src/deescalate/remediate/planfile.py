@@ -35,7 +35,14 @@ from typing import Any
 
 from deescalate.arn import parse_arn
 from deescalate.errors import MissingInputError, PlanError, UsageError, empty_file
-from deescalate.files import has_lone_surrogate, write_private
+from deescalate.files import (
+    NOT_REGULAR,
+    NotRegularFileError,
+    has_lone_surrogate,
+    read_regular,
+    too_long,
+    write_private,
+)
 from deescalate.model import Deny, DenyChoice, Edge, Grant, Plan, PolicyPlacement, PrincipalPlan
 
 SCHEMA_VERSION = 1
@@ -345,9 +352,11 @@ def plan_from_json(raw: Any, where: str = "plan") -> Plan:
 
 def _read_raw(path: str | Path) -> Any:
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
     except FileNotFoundError as e:
         raise MissingInputError("plan", path) from e
+    except NotRegularFileError as e:
+        raise PlanError(f"{path}: {NOT_REGULAR}") from e
     except OSError as e:
         raise UsageError(f"cannot read the plan {path}: {e.strerror}") from e
     if not data.strip():
@@ -362,6 +371,8 @@ def _read_raw(path: str | Path) -> Any:
         raise PlanError(f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
     except RecursionError as e:
         raise PlanError(f"{path}: JSON nested too deeply to read") from e
+    except ValueError as e:  # a number of more digits than int() converts
+        raise PlanError(f"{path}: holds a number too long to read ({too_long(e)})") from e
 
 
 def read_plan(path: str | Path) -> Plan:

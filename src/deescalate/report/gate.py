@@ -30,6 +30,7 @@ import yaml
 
 from deescalate.analysis.severity import Severity, finding_severity
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, MissingInputError, UsageError, empty_file
+from deescalate.files import read_regular, too_long
 from deescalate.model import Edge, Finding, Report
 from deescalate.policy.match import resource_matches
 
@@ -101,9 +102,11 @@ def load_suppressions(path: str | Path) -> tuple[Suppression, ...]:
     """Read a YAML or JSON suppression file. A malformed file is a usage error naming the entry."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_regular(p).decode("utf-8")
     except FileNotFoundError as e:
         raise MissingInputError("suppression file", p) from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"suppression file {p} is not UTF-8 (a bad byte at offset {e.start})") from e
     except OSError as e:
         raise UsageError(f"cannot read suppression file {p}: {e.strerror or e}") from e
     if not text.strip():
@@ -114,6 +117,10 @@ def load_suppressions(path: str | Path) -> tuple[Suppression, ...]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise UsageError(f"suppression file {p} is not valid JSON: {e}") from e
+        except RecursionError as e:
+            raise UsageError(f"suppression file {p} is JSON nested too deeply to read") from e
+        except ValueError as e:  # a number of more digits than int() converts
+            raise UsageError(f"suppression file {p} holds a number too long to read ({too_long(e)})") from e
     else:
         try:
             data = yaml.safe_load(text)

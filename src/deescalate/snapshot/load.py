@@ -18,6 +18,7 @@ from typing import Any
 
 from deescalate.arn import partition_among
 from deescalate.errors import MissingInputError, SnapshotError, empty_file
+from deescalate.files import NOT_REGULAR, NotRegularFileError, read_regular, too_long
 from deescalate.model import AccountInfo, InventoryRecord, InventoryState, Organization, Resource, Snapshot
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.iam import (
@@ -40,7 +41,7 @@ log = logging.getLogger("deescalate.snapshot")
 def read_json(path: Path, shown: str) -> Any:
     """Parse one JSON file; `shown` is how error messages name it."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
         log.info("read %s (%d bytes)", shown, len(raw))
         # `aws ... > file.json` in Windows PowerShell writes UTF-16 with a byte order mark, and some
         # editors add a UTF-8 one; JSON itself is UTF-8 without.
@@ -52,6 +53,8 @@ def read_json(path: Path, shown: str) -> Any:
         raise SnapshotError(f"{shown}: is a directory, expected a JSON file") from e
     except UnicodeDecodeError as e:
         raise SnapshotError(f"{shown}: not UTF-8 text (a bad byte at offset {e.start})") from e
+    except NotRegularFileError as e:
+        raise SnapshotError(f"{shown}: {NOT_REGULAR}") from e
     except OSError as e:
         raise SnapshotError(f"{shown}: cannot be read ({e.strerror})") from e
     if not text.strip():
@@ -65,6 +68,8 @@ def read_json(path: Path, shown: str) -> Any:
         ) from e
     except RecursionError as e:
         raise SnapshotError(f"{shown}: JSON nested too deeply to read") from e
+    except ValueError as e:  # an integer of more digits than int() converts (sys.int_info)
+        raise SnapshotError(f"{shown}: holds a number too long to read ({too_long(e)})") from e
     # A lone UTF-16 surrogate ("\ud800" escaped in the JSON) is no character AWS stores, and
     # cannot be written out again as UTF-8: refuse it here rather than crash a report writer.
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):

@@ -10,7 +10,9 @@ and a hostile one must not make the loader read elsewhere. `load.py` does the lo
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -113,7 +115,15 @@ def inside(root: Path, rel: str, shown: str, where: str) -> Path:
                             " are relative to its directory")
     if ".." in PurePosixPath(rel.replace("\\", "/")).parts:
         raise SnapshotError(f"{shown}: {where}: {_short(rel)} leaves the organization directory (..)")
+    if "\0" in rel:
+        raise SnapshotError(f"{shown}: {where}: {_short(rel)} holds a NUL character, which no path can")
     path = root / rel
+    try:
+        os.stat(path)
+    except OSError as e:  # a missing path is the caller's to report; too long a one is refused here
+        if e.errno == errno.ENAMETOOLONG:
+            raise SnapshotError(f"{shown}: {where}: {_short(rel)} is too long a path for this system"
+                                " (ENAMETOOLONG)") from e
     if not contained(root, path):
         raise SnapshotError(f"{shown}: {where}: {_short(rel)} leads out of the organization directory"
                             " (through a symlink)")
@@ -124,7 +134,7 @@ def contained(root: Path, path: Path) -> bool:
     """Whether `path`, every symlink resolved, lies inside `root` (also resolved)."""
     try:
         return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # a symlink loop
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, too long a path, a NUL character
         return False
 
 
@@ -145,10 +155,12 @@ def read_manifest(manifest: Any, shown: str) -> OrgManifest:
     validate_manifest(manifest, shown)
     infos: list[AccountInfo] = []
     snapshots: dict[str, tuple[str, str]] = {}
+    seen: set[str] = set()
     for i, acct in enumerate(manifest["accounts"]):
         aid = acct["id"]
-        if any(a.id == aid for a in infos):
+        if aid in seen:
             raise SnapshotError(f"{shown}: accounts[{i}].id: account {aid} is listed twice")
+        seen.add(aid)
         infos.append(
             AccountInfo(
                 id=aid,

@@ -221,3 +221,67 @@ def test_a_manifest_naming_another_management_account_is_refused(tmp_path: Path)
     with pytest.raises(SnapshotError, match=r"management_account_id/organization_id: 444444444444/o-exampleorg1, but "
                        r".*describe-organization\.json says 999999999999/o-exampleorg1"):
         load_snapshot(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("accounts/1\u0000x", "accounts[0].snapshot: 'accounts/1\\x00x' holds a NUL character"),
+        ("accounts/" + "a" * 5000, "accounts[0].snapshot: 'accounts/aaaa"),
+        ("/".join(["a" * 250] * 40), "is too long a path for this system"),
+    ],
+)
+def test_a_nul_or_overlong_snapshot_path_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, expected: str
+) -> None:
+    path = _hostile(tmp_path, _set_snapshot(value))
+    assert main(["scan", str(path)]) == EXIT_RUNTIME
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"deescalate: {path}/manifest.json: ")
+    assert expected in captured.err
+    assert captured.err.count("\n") == 1 and "internal error" not in captured.err
+
+
+def test_a_number_too_long_for_python_in_the_manifest_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _hostile(tmp_path, lambda m: m.update(format_version=None))
+    text = (path / "manifest.json").read_text().replace('"format_version": null', '"format_version": ' + "9" * 5000)
+    assert "9" * 5000 in text
+    (path / "manifest.json").write_text(text)
+    assert main(["scan", str(path)]) == EXIT_RUNTIME
+    captured = capsys.readouterr()
+    assert captured.err == (f"deescalate: {path}/manifest.json: holds a number too long to read (Exceeds the"
+                            " limit (4300 digits) for integer string conversion)\n")
+
+
+@pytest.mark.parametrize("where", ["manifest.json", f"accounts/{ACCT}/manifest.json",
+                                   "organization/organizations/describe-organization.json"])
+def test_a_named_pipe_in_place_of_a_file_is_refused_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    org, _, _ = _org()
+    path = org.write(tmp_path / "org")
+    (path / where).unlink()
+    os.mkfifo(path / where)
+    assert main(["scan", str(path)]) == EXIT_RUNTIME  # before: waited forever for a writer
+    captured = capsys.readouterr()
+    assert captured.err.endswith(f"{where}: not a regular file (a named pipe, socket or device); refused\n")
+    assert captured.err.count("\n") == 1
+
+
+def test_a_manifest_of_40000_accounts_is_checked_for_duplicates_in_linear_time() -> None:
+    import time
+
+    from deescalate.snapshot.orgdir import read_manifest
+
+    org, _, _ = _org()
+    man = org.manifest()
+    first = man["accounts"][0]
+    man["accounts"] = [dict(first, id=f"{n:012d}", snapshot=f"accounts/{n:012d}") for n in range(40_000)]
+    start = time.process_time()
+    assert len(read_manifest(man, "manifest.json").accounts) == 40_000
+    assert time.process_time() - start < 10  # the pairwise check took 30 s of CPU
+    man["accounts"].append(dict(first, id="000000000007"))
+    with pytest.raises(SnapshotError, match=r"accounts\[40000\]\.id: account 000000000007 is listed twice"):
+        read_manifest(man, "manifest.json")

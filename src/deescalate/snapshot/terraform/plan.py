@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from deescalate.errors import SnapshotError
+from deescalate.files import read_regular, too_long
 from deescalate.model import EMPTY_MAP
 
 SUPPORTED_MAJOR = "1"
@@ -145,7 +146,7 @@ def module_path(module_address: str) -> str:
 
 def _read(path: Path, shown: str) -> Any:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_regular(path).decode("utf-8-sig")
     except FileNotFoundError as e:
         raise TerraformPlanError(f"{shown}: no such file") from e
     except IsADirectoryError as e:
@@ -168,6 +169,8 @@ def _read(path: Path, shown: str) -> Any:
         ) from e
     except RecursionError as e:
         raise TerraformPlanError(f"{shown}: JSON nested too deeply to read") from e
+    except ValueError as e:  # a number of more digits than int() converts
+        raise TerraformPlanError(f"{shown}: holds a number too long to read ({too_long(e)})") from e
 
 
 def _check(doc: Any, shown: str) -> None:
