@@ -18,6 +18,9 @@ one-line error; an account that is not ACTIVE (SUSPENDED, PENDING_CLOSURE) as "s
 stops the others. DIR/manifest.json is rewritten atomically as each account finishes, so an
 interrupted run leaves a valid manifest, and a new run keeps the accounts already "collected"
 (their snapshot still there) unless `refresh`. The old manifest is validated before it is trusted.
+A run over some accounts (`accounts`, `ou`) into an earlier run's directory refreshes or adds
+those and keeps the earlier run's other accounts as they were (those no longer in the
+organization's ListAccounts are dropped, listed in `OrgCollectResult.gone`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from deescalate.collect.run import DEFAULT_MAX_ATTEMPTS, Progress, _check_argume
 from deescalate.collect.session import AWS_ERRORS, Aws, FailedCall, Failure, RetryCallback, error_of, fatal
 from deescalate.collect.store import Store
 from deescalate.errors import CollectError, DeescalateError, SnapshotError, UsageError
+from deescalate.model import AccountInfo
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.load import read_json
 from deescalate.snapshot.orgdir import OrgManifest, inside, read_manifest
@@ -82,6 +86,7 @@ class AccountEntry:
     error: str | None = None
     snapshot: str | None = None  # "accounts/<ID>" when collected
     email: str | None = None
+    selected: bool = True  # False: an earlier run's account outside this run's --accounts/--ou
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"id": self.id, "name": self.name}
@@ -100,6 +105,7 @@ class OrgCollectResult:
     accounts: tuple[AccountEntry, ...]  # as DIR/manifest.json lists them
     kept: tuple[str, ...]  # accounts left as an earlier run collected them
     seconds: float
+    gone: tuple[str, ...] = ()  # accounts of the earlier manifest no longer in the organization: dropped
 
     def count(self, collection: str) -> int:
         return sum(1 for a in self.accounts if a.collection == collection)
@@ -166,6 +172,7 @@ class _Earlier:
 
     organization_id: str
     collected: frozenset[str]  # accounts whose snapshot is accounts/<ID>, inside DIR
+    accounts: tuple[AccountInfo, ...]  # every account the manifest lists
 
 
 def _check_out_dir(out: Path) -> _Earlier | None:
@@ -204,7 +211,8 @@ def _check_out_dir(out: Path) -> _Earlier | None:
             f"{e.message} (an earlier run's manifest is needed to resume: fix it, or remove {out} "
             "to start over)"
         ) from e
-    return _Earlier(organization_id=earlier.organization_id, collected=frozenset(collected))
+    return _Earlier(organization_id=earlier.organization_id, collected=frozenset(collected),
+                    accounts=earlier.accounts)
 
 
 class _ManifestWriter:
@@ -340,7 +348,12 @@ def collect_organization_dir(
         raise fatal(e, endpoint_url) from e
     caller, caller_account = str(ident.get("Arn", "")), str(ident.get("Account", ""))
     partition = caller.split(":")[1] if caller.count(":") >= 5 else "aws"
-    tree = collect_tree(aws, accounts=accounts, ou=ou, tick=lambda what: report(0, 0, what))
+    # A run over some accounts (--accounts, --ou) keeps the earlier run's other accounts of the
+    # same organization, those still in it: the directory never forgets an account it holds.
+    subset = accounts is not None or ou is not None
+    tree = collect_tree(aws, accounts=accounts, ou=ou, tick=lambda what: report(0, 0, what),
+                        keep=[a.id for a in earlier.accounts] if earlier is not None and subset else (),
+                        keep_org=earlier.organization_id if earlier is not None else None)
 
     try:
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -355,7 +368,10 @@ def collect_organization_dir(
     same_org = earlier is not None and earlier.organization_id == tree.organization_id
     trusted = earlier.collected if earlier is not None and same_org else frozenset()
     # The management account first (the home account of the merged snapshot), then by id.
-    order = sorted(tree.accounts, key=lambda a: (str(a["Id"]) != tree.management_account_id, str(a["Id"])))
+    outside = {str(a["Id"]) for a in tree.kept}  # accounts of the earlier run this run does not select
+    before = {a.id: a for a in earlier.accounts} if earlier is not None and same_org else {}
+    order = sorted([*tree.accounts, *tree.kept],
+                   key=lambda a: (str(a["Id"]) != tree.management_account_id, str(a["Id"])))
     entries: list[AccountEntry] = []
     kept: list[str] = []
     for a in order:
@@ -367,9 +383,14 @@ def collect_organization_dir(
         if base.status != "ACTIVE":
             why = f"the account is {base.status or 'of unknown status'}: not collected"
             entries.append(_replace(base, collection=SKIPPED, error=why))
-        elif not refresh and aid in trusted and _snapshot_present(out, rel):
+        elif (not refresh or aid in outside) and aid in trusted and _snapshot_present(out, rel):
             entries.append(_replace(base, collection=COLLECTED, snapshot=rel))
             kept.append(aid)
+        elif aid in outside:  # not selected this time: as the earlier run left it, never collected now
+            old = before[aid]
+            failed = old.collection == FAILED
+            entries.append(_replace(base, collection=FAILED if failed else PENDING,
+                                    error=old.error if failed else None, selected=False))
         else:
             entries.append(base)
     head = {
@@ -380,10 +401,12 @@ def collect_organization_dir(
         "management_account_id": tree.management_account_id,
         "role": role,
     }
+    listed_now = {e.id for e in entries}
+    gone = tree.gone if subset else tuple(a for a in before if a not in listed_now)
     writer = _ManifestWriter(out, head, entries)
     writer.write()
 
-    todo = [e for e in entries if e.collection == PENDING]
+    todo = [e for e in entries if e.collection == PENDING and e.selected]
     total = len(entries)
     done_lock = threading.Lock()
     done = [total - len(todo)]
@@ -416,7 +439,7 @@ def collect_organization_dir(
     return OrgCollectResult(out_dir=out, organization_id=tree.organization_id,
                             management_account_id=tree.management_account_id,
                             accounts=tuple(writer.accounts), kept=tuple(kept),
-                            seconds=time.monotonic() - started)
+                            seconds=time.monotonic() - started, gone=gone)
 
 
 def _replace(a: AccountEntry, **changes: Any) -> AccountEntry:

@@ -15,7 +15,7 @@ account is collected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +34,8 @@ class Tree:
     organization_id: str
     management_account_id: str
     accounts: tuple[dict[str, Any], ...]  # ListAccounts entries of the selected accounts
+    kept: tuple[dict[str, Any], ...] = ()  # ListAccounts entries of `keep` outside the selection
+    gone: tuple[str, ...] = ()  # accounts of `keep` no longer in the organization
     ou_paths: dict[str, tuple[str, ...]]  # account id -> (root id, OU ids ...), parents only
     files: dict[str, Any]  # relative path (layout.ORG_*) -> contents
 
@@ -61,9 +63,17 @@ def collect_tree(
     *,
     accounts: Sequence[str] | None = None,
     ou: str | None = None,
+    keep: Collection[str] = (),
+    keep_org: str | None = None,
     tick: Callable[[str], None] = lambda _: None,
 ) -> Tree:
-    """Read the organization (or the accounts asked for, or the subtree of `ou`)."""
+    """Read the organization (or the accounts asked for, or the subtree of `ou`).
+
+    `keep` names the accounts an earlier run of organization `keep_org` listed: when only some
+    accounts are asked for, those of `keep` still in the organization (ListAccounts) are read into
+    the tree too (their OU path and policies, as `Tree.kept`) so the directory keeps describing
+    them; the others are `Tree.gone`.
+    """
     try:
         described = aws.call("organizations", GLOBAL, "describe_organization")
     except Failure as e:
@@ -83,10 +93,11 @@ def collect_tree(
     root_id = str(root["Id"])
     enabled = [t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"]
 
+    every: list[dict[str, Any]] | None = None  # ListAccounts, when it was called
     if ou is not None:
         listed = _subtree_accounts(aws, ou, root_id, tick)
     else:
-        listed = _need(aws, "list_accounts").get("Accounts", [])
+        listed = every = _need(aws, "list_accounts").get("Accounts", [])
         tick(f"organization: {len(listed)} accounts listed")
     if accounts is not None:
         by_id = {str(a.get("Id")): a for a in listed}
@@ -97,6 +108,19 @@ def collect_tree(
                 f"organization {org_id}"
             )
         listed = [by_id[a] for a in dict.fromkeys(accounts)]
+    kept: list[dict[str, Any]] = []
+    gone: list[str] = []
+    selected = {str(a.get("Id")) for a in listed}
+    others = [a for a in dict.fromkeys(keep) if a not in selected] if keep_org == org_id else []
+    if others:
+        if every is None:
+            every = _need(aws, "list_accounts").get("Accounts", [])
+            tick(f"organization: {len(every)} accounts listed")
+        in_org = {str(a.get("Id")): a for a in every}
+        kept = [in_org[a] for a in others if a in in_org]
+        gone = [a for a in others if a not in in_org]
+    selected_accounts = listed
+    listed = [*listed, *kept]
 
     parents: dict[str, Any] = {}
     ou_paths: dict[str, tuple[str, ...]] = {}
@@ -160,7 +184,9 @@ def collect_tree(
     return Tree(
         organization_id=org_id,
         management_account_id=management,
-        accounts=tuple(listed),
+        accounts=tuple(selected_accounts),
+        kept=tuple(kept),
+        gone=tuple(gone),
         ou_paths=ou_paths,
         files=files,
     )

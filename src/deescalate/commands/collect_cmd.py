@@ -259,6 +259,14 @@ def run_organization(args: argparse.Namespace) -> int:
         print(f"  {a.collection}: {a.id} ({clean(a.name)}): {clean(a.error or '')}", file=sys.stderr)
     if len(troubles) > 20:
         print(f"  ... and {len(troubles) - 20} more (see {result.out_dir}/manifest.json)", file=sys.stderr)
+    pending = [a.id for a in result.accounts if a.collection == "pending"]
+    if pending:
+        print(f"  pending: {len(pending)} account(s) of an earlier run outside --accounts/--ou, not collected"
+              f" yet ({', '.join(pending[:5])}{', ...' if len(pending) > 5 else ''}); collect without"
+              " --accounts/--ou to add them", file=sys.stderr)
+    for aid in result.gone:
+        print(f"  dropped: {aid}: listed by the earlier manifest, no longer in organization"
+              f" {result.organization_id} (its accounts/{aid} directory is left as it was)", file=sys.stderr)
     return EXIT_CLEAN
 
 

@@ -427,3 +427,88 @@ def test_command_summary_counts_accounts_and_failed_calls(
     assert "  2 call(s) failed in 1 collected account(s)" in err
     assert f"  skipped: {SUSPENDED} (acct-444): the account is SUSPENDED: not collected" in err
     assert f"  failed: {DENIED} (acct-555): AccessDenied assuming arn:aws:iam::{DENIED}:role/" in err
+
+
+def test_a_run_over_some_accounts_keeps_the_earlier_runs_other_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accts = Accounts(monkeypatch)
+    out = tmp_path / "org"
+    _run(out)
+    whole = _states(out)
+    assert list(whole) == [MGMT, PROD, NESTED, SUSPENDED, DENIED]
+    # --accounts PROD --refresh: PROD collected again, every other account kept as it was (before:
+    # the manifest listed PROD alone, and a scan silently covered one account).
+    accts.collected.clear()
+    result = _run(out, accounts=[PROD], refresh=True)
+    assert accts.collected == [PROD]
+    assert _states(out) == whole
+    assert sorted(result.kept) == [MGMT, NESTED] and result.gone == ()
+    m = read_org_manifest(out)
+    assert {a.id: a.ou_path for a in m.accounts}[NESTED] == (ROOT, OU_PROD, OU_NESTED)
+    # The organization files still describe every account the manifest lists.
+    tree = out / "organization"
+    assert sorted(json.loads((tree / L.ORG_TARGET_POLICIES).read_text())) == sorted(
+        [ROOT, OU_PROD, OU_NESTED, MGMT, PROD, NESTED, SUSPENDED, DENIED])
+    assert sorted(a["Id"] for a in json.loads((tree / L.ORG_ACCOUNTS).read_text())["Accounts"]) == sorted(whole)
+    # --ou adds what was missing below it (DENIED, its role now assumable), keeps the rest.
+    accts.denied = set()
+    accts.collected.clear()
+    _run(out, ou=OU_PROD)
+    assert accts.collected == [DENIED]
+    assert _states(out) == {**whole, DENIED: ("collected", None)}
+    # An account no longer in the organization is dropped (its directory is left alone).
+    monkeypatch.setitem(globals(), "ACCOUNTS", [a for a in ACCOUNTS if a["Id"] != NESTED])
+    accts.collected.clear()
+    result = _run(out, accounts=[MGMT])
+    assert accts.collected == [] and result.gone == (NESTED,)
+    assert NESTED not in _states(out) and len(_states(out)) == 4
+    assert (out / "accounts" / NESTED).is_dir()
+
+
+def test_a_run_over_some_accounts_keeps_failed_and_never_collected_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accts = Accounts(monkeypatch)
+    out = tmp_path / "org"
+    accts.failing[NESTED] = CollectError("throttled")
+    _run(out)
+    import shutil
+
+    shutil.rmtree(out / "accounts" / PROD)  # collected once, its snapshot since removed
+    accts.collected.clear()
+    _run(out, accounts=[MGMT], refresh=True)
+    assert accts.collected == [MGMT]  # nothing outside the selection is collected
+    states = _states(out)
+    assert states[NESTED] == ("failed", "throttled")
+    assert states[PROD] == ("pending", None)  # to be collected by a run over it
+    assert states[SUSPENDED][0] == "skipped" and states[DENIED][0] == "failed"
+    accts.collected.clear()
+    del accts.failing[NESTED]
+    _run(out)  # a full run picks them up
+    assert sorted(accts.collected) == [PROD, NESTED]
+
+
+def test_the_command_names_accounts_dropped_and_left_pending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deescalate.cli import main
+
+    accts = Accounts(monkeypatch)
+    out = tmp_path / "org"
+    accts.failing[PROD] = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        _run(out, max_parallel=1)  # PROD and later accounts left pending
+    del accts.failing[PROD]
+    monkeypatch.setitem(globals(), "ACCOUNTS", [a for a in ACCOUNTS if a["Id"] != NESTED])
+    capsys.readouterr()
+    code = main(["collect", "--organization", "-o", str(out), "--region", "us-east-1", "--accounts", MGMT])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert f"  dropped: {NESTED}: listed by the earlier manifest, no longer in organization {ORG_ID}" in err
+    pending = next(line for line in err.splitlines() if line.startswith("  pending: "))
+    # DENIED may have been tried before the interrupt was seen
+    assert pending.startswith((f"  pending: 1 account(s) of an earlier run outside --accounts/--ou, not collected"
+                               f" yet ({PROD})", f"  pending: 2 account(s) of an earlier run outside --accounts/"
+                               f"--ou, not collected yet ({PROD}, {DENIED})"))
+    assert _states(out)[PROD] == ("pending", None)
