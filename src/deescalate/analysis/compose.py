@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 
 from deescalate.analysis.admins import boundary_caps, identity_policies
 from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
-from deescalate.analysis.edges.direct import direct_edges, summarised
+from deescalate.analysis.edges.direct import DIRECT, TO_PRINCIPALS, direct_edges, summarised
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
 from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
@@ -231,7 +231,7 @@ class Composer:
             # those of the snapshot without its conditional wildcards.
             summary = summarised(self.ctx, source)
             ctx, source = (self.ctx, source) if summary is None else summary[:2]
-            for e in direct_edges(ctx, source).values():
+            for e in direct_edges(ctx, source, DIRECT if summary is None else TO_PRINCIPALS).values():
                 if e.target != ADMIN and e.target in self.ctx.principals:
                     edges[e.id] = e
         hit = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))

@@ -116,3 +116,16 @@ def test_the_plan_starts_from_the_full_analysis() -> None:
     assert denies[0] == denies[1]
     assert a.verified == b.verified
     assert a.principals
+
+
+def test_only_iam_self_checkers_make_edges_to_admin() -> None:
+    """`direct.SELF` must hold every direct checker that can yield an edge to ADMIN: a summarised
+    holder's edges to ADMIN are decided with those alone."""
+    import inspect
+
+    from deescalate.analysis.edges import direct
+
+    modules = {inspect.getmodule(c.find) for c in direct.DIRECT}
+    naming_admin = {m.__name__ for m in modules if m is not None and "ADMIN" in inspect.getsource(m)}
+    assert naming_admin == {"deescalate.analysis.edges.iam_self"}
+    assert set(direct.SELF) | set(direct.TO_PRINCIPALS) == set(direct.DIRECT)

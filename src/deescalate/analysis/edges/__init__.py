@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from deescalate.analysis.edges import whatif
 from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
-from deescalate.analysis.edges.direct import DIRECT, direct_edges, ordered, run_phase, summarised
+from deescalate.analysis.edges.direct import (
+    DIRECT,
+    TO_PRINCIPALS,
+    direct_edges,
+    ordered,
+    run_phase,
+    summarised,
+)
 from deescalate.model import ADMIN, Edge
 
 REGISTRY: tuple[Checker, ...] = (*DIRECT, *whatif.CHECKERS)
@@ -47,7 +54,7 @@ def explore(ctx: EdgeContext, source: Principal, *, what_if: bool = True) -> Exp
     else:
         view, stripped, admin_edges = summary
         found = {e.id: e for e in admin_edges} if ctx.wants(source.arn, ADMIN) else {}
-        for eid, e in direct_edges(view, stripped).items():
+        for eid, e in direct_edges(view, stripped, TO_PRINCIPALS).items():
             found.setdefault(eid, e)
         ctx, source = view, stripped
     outright = any(e.target == ADMIN and not e.conditional for e in found.values())

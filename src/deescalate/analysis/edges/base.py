@@ -61,9 +61,19 @@ def new_resource(
     `arn:aws:lambda:*:*:function:*` or `*` matches it, and so does a Deny on it; a policy that
     allows only `function:dev-*` does not (an accepted false negative, noted in docs).
     """
-    return request_resource(
-        action, account=account, region=region, partition=partition, rtype=rtype, names=names
-    )
+    key = (action, account, region, rtype, partition, tuple(sorted(names.items())) if names else ())
+    hit = _NEW_RESOURCES.get(key)
+    if hit is None:
+        if len(_NEW_RESOURCES) > 100_000:
+            _NEW_RESOURCES.clear()
+        hit = _NEW_RESOURCES[key] = request_resource(
+            action, account=account, region=region, partition=partition, rtype=rtype, names=names
+        )
+    return hit
+
+
+# new_resource's answers: a pure function of its arguments, asked per source and candidate.
+_NEW_RESOURCES: dict[tuple[str, str, str, str, str, tuple[tuple[str, str], ...]], str] = {}
 
 
 def run_shell_script(instance: Resource) -> str:
@@ -103,6 +113,7 @@ class SharedIndex:
 
     service_roles: dict[tuple[str, str], tuple[Role, ...]] = field(default_factory=dict)
     by_kind: dict[str, tuple[Resource, ...]] | None = None
+    by_kind_account: dict[tuple[str, str], tuple[Resource, ...]] = field(default_factory=dict)
     gaps: dict[str, tuple[Gap, ...]] = field(default_factory=dict)
     trust: TrustIndex | None = None  # built on first use (EdgeContext.trust_index)
     users_by_account: dict[str, tuple[User, ...]] = field(default_factory=dict)
@@ -349,9 +360,7 @@ class EdgeContext:
             known = self.index.sorted_members.get(id(principals))
             if known is not None and known[0] is principals:
                 members = known[1]
-                if self._wanted_sorted is None:
-                    self._wanted_sorted = tuple(sorted(wanted))
-                for arn in self._wanted_sorted:
+                for arn in self.wanted_sorted():
                     p = members.get(arn)
                     if p is not None and arn != source.arn:
                         yield p  # type: ignore[misc]  # a member of `principals`, so a P
@@ -359,6 +368,12 @@ class EdgeContext:
         for p in principals:
             if p.arn != source.arn and self.wants(source.arn, p.arn):
                 yield p
+
+    def wanted_sorted(self) -> tuple[str, ...]:
+        """This round's wanted targets in ARN order (empty when every target is wanted)."""
+        if self._wanted_sorted is None:
+            self._wanted_sorted = tuple(sorted(self.wanted or ()))
+        return self._wanted_sorted
 
     def _sorted(self, principals: tuple[P, ...]) -> tuple[P, ...]:
         """Register a tuple sorted by ARN for `others`' fast walk."""
@@ -426,7 +441,13 @@ class EdgeContext:
             for res in self.snapshot.resources:
                 by_kind.setdefault(res.kind, []).append(res)
             self.index.by_kind = {k: tuple(sorted(v, key=lambda r: r.arn)) for k, v in by_kind.items()}
-        return tuple(r for r in self.index.by_kind.get(kind, ()) if account_of(r.arn) == account)
+        key = (kind, account)
+        hit = self.index.by_kind_account.get(key)
+        if hit is None:
+            hit = self.index.by_kind_account[key] = tuple(
+                r for r in self.index.by_kind.get(kind, ()) if account_of(r.arn) == account
+            )
+        return hit
 
     def gaps(self, kind: str) -> tuple[Gap, ...]:
         """Regions where `kind` could not be listed (FAILED or MISSING inventory records)."""

@@ -55,6 +55,10 @@ DIRECT: tuple[Checker, ...] = (
     *cognito.CHECKERS,
     *deploy.CHECKERS,
 )
+# The direct checkers whose edges can go to ADMIN (self-escalation): iam_self's. Every other direct
+# checker's edges go to a principal (tests/unit/analysis/test_wildcards.py checks the modules).
+SELF: tuple[Checker, ...] = iam_self.CHECKERS
+TO_PRINCIPALS: tuple[Checker, ...] = tuple(c for c in DIRECT if c not in SELF)
 
 
 def run_phase(
@@ -70,10 +74,12 @@ def run_phase(
                 found[edge.id] = edge
 
 
-def direct_edges(ctx: EdgeContext, source: Principal) -> dict[str, Edge]:
-    """The edges of phase 0 leaving `source`, by Edge.id."""
+def direct_edges(
+    ctx: EdgeContext, source: Principal, checkers: tuple[Checker, ...] = DIRECT
+) -> dict[str, Edge]:
+    """The edges of phase 0 leaving `source` (of `checkers`, default all), by Edge.id."""
     found: dict[str, Edge] = {}
-    applicable = ctx.applicable(source, DIRECT)
+    applicable = ctx.applicable(source, checkers)
     run_phase(ctx, source, applicable, 0, found)
     return found
 
@@ -82,14 +88,15 @@ def summarised(ctx: EdgeContext, source: Principal) -> tuple[EdgeContext, Princi
     """How a summarised holder of a conditional wildcard is explored (edges/wildcards.py): the
     stripped snapshot's context for this round, the holder as it stands there, and its edges to
     ADMIN over the full snapshot. None for any other source, and for a holder without an edge to
-    ADMIN (it is explored in full)."""
+    ADMIN (it is explored in full). Its other direct edges are `direct_edges(view, holder,
+    TO_PRINCIPALS)`: an edge to ADMIN of the stripped snapshot is one of the full snapshot's."""
     summary = ctx.summary
     if summary is None or source.arn not in summary.holders:
         return None
     edges = summary.admin_edges.get(source.arn)
     if edges is None:
         full = ctx.for_round(frozenset({ADMIN}))
-        edges = summary.admin_edges[source.arn] = tuple(ordered(direct_edges(full, source).values()))
+        edges = summary.admin_edges[source.arn] = tuple(ordered(direct_edges(full, source, SELF).values()))
     if not edges:
         return None
     view = summary.stripped.for_round(ctx.wanted)

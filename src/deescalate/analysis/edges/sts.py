@@ -17,9 +17,15 @@ from deescalate.model import Edge, Grant
 
 
 def assume(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
-    for role_arn in ctx.trust_index().candidates(source):
-        if not ctx.wants(source.arn, role_arn):
-            continue
+    index = ctx.trust_index()
+    candidates = index.candidates(source)
+    if ctx.wanted is not None and len(ctx.wanted) < len(candidates):
+        # A small wanted set: walk it (in the same ARN order) instead of every candidate.
+        trusted = index.candidate_set(source)
+        arns = [a for a in ctx.wanted_sorted() if a in trusted]
+    else:
+        arns = [a for a in candidates if ctx.wants(source.arn, a)]
+    for role_arn in arns:
         role = ctx.snapshot.roles[role_arn]
         edge = ctx.edge(
             source=source.arn,

@@ -59,7 +59,7 @@ class TrustIndex:
     for everybody.
     """
 
-    __slots__ = ("_memo", "by_account", "by_arn", "by_role_name", "everyone")
+    __slots__ = ("_memo", "_sets", "by_account", "by_arn", "by_role_name", "everyone")
 
     def __init__(self, roles: Sequence[Role]) -> None:
         self.by_arn: dict[str, set[str]] = {}
@@ -67,6 +67,7 @@ class TrustIndex:
         self.by_role_name: dict[tuple[str, str], set[str]] = {}  # (account, role name) from session ARNs
         self.everyone: set[str] = set()
         self._memo: dict[str, list[str]] = {}
+        self._sets: dict[str, frozenset[str]] = {}
         for role in roles:
             trust = role.trust_policy
             if trust is None:
@@ -103,6 +104,13 @@ class TrustIndex:
         hit = self._memo.get(source.arn)
         if hit is None:
             hit = self._memo[source.arn] = self._candidates(source)
+        return hit
+
+    def candidate_set(self, source: User | Role) -> frozenset[str]:
+        """`candidates` as a set (for walking a smaller wanted set instead)."""
+        hit = self._sets.get(source.arn)
+        if hit is None:
+            hit = self._sets[source.arn] = frozenset(self.candidates(source))
         return hit
 
     def _candidates(self, source: User | Role) -> list[str]:
