@@ -101,13 +101,17 @@ _NO_VIA: dict[Via, Scan] = {}  # shared, never mutated: no resource-based policy
 class Authorizer:
     """Decides requests over one snapshot. Policies are compiled once, principals on first use."""
 
-    def __init__(self, snapshot: Snapshot, *, decision_cache: int = 0) -> None:
-        """`decision_cache`: how many context-free decisions to remember (0 turns the cache off)."""
+    def __init__(
+        self, snapshot: Snapshot, *, decision_cache: int = 0, policy_cache: PolicyCache | None = None
+    ) -> None:
+        """`decision_cache`: how many context-free decisions to remember (0 turns the cache off).
+        `policy_cache`: compiled policies to share with another Authorizer over a snapshot that shares
+        policy objects (the analysis' what-ifs: compiled forms are keyed by the policy object)."""
         self.snapshot = snapshot
         self._decision_cache_size = decision_cache
         self._decisions: dict[tuple[str, str, str], Decision] = {}
         self._decisions_made = Decisions()
-        self._cache = PolicyCache()
+        self._cache = policy_cache if policy_cache is not None else PolicyCache()
         self._principals: dict[str, PrincipalView] = {}
         self._resources: dict[str, Resource] = {r.arn: r for r in snapshot.resources}
         self._targets: dict[tuple[str, bool], TargetView] = {}
@@ -136,6 +140,11 @@ class Authorizer:
                 )
             self._rcp_accounts[account] = hit
         return hit
+
+    @property
+    def policy_cache(self) -> PolicyCache:
+        """The compiled policies (see `policy_cache` in __init__)."""
+        return self._cache
 
     # ------------------------------------------------------------------ lookups
 

@@ -13,6 +13,7 @@ resources of a kind, and the inventory gaps of a kind.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -184,7 +185,10 @@ class EdgeContext:
         self.admins = admins
         self.index = index if index is not None else SharedIndex()
         self.wanted = wanted
-        self.principals: dict[str, Principal] = {**snapshot.users, **snapshot.roles}
+        # A view, not a copy: a what-if context is made per change, over a snapshot of any size.
+        self.principals: Mapping[str, Principal] = ChainMap(
+            snapshot.users, snapshot.roles  # type: ignore[arg-type]
+        )
         self._may: dict[tuple[str, str], bool] = {}
         self._decisions: dict[tuple[str, Grant], Decision] = {}
         # What-if sub-analyses by (source, technique, via), kept across analyze()'s rounds so each
@@ -288,7 +292,12 @@ class EdgeContext:
         """
         sub = self._whatifs.get(key)
         if sub is None:
-            sub = self._whatifs[key] = EdgeContext(changed, admins=self.admins, index=self.index)
+            sub = self._whatifs[key] = EdgeContext(
+                changed,
+                Authorizer(changed, policy_cache=self.authorizer.policy_cache),
+                admins=self.admins,
+                index=self.index,
+            )
         return sub.for_round(self.wanted)
 
     def edge(

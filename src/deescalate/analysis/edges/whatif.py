@@ -17,7 +17,8 @@ one change at a time is considered (two denies that must both go are a documente
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -26,17 +27,23 @@ from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Pr
 from deescalate.analysis.edges.direct import direct_edges, ordered
 from deescalate.analysis.edges.iam_self import own_managed_policies
 from deescalate.arn import account_of
-from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Snapshot, User
+from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Role, Snapshot, User
+
+# The changed snapshot of a what-if overlays the one changed object on the snapshot's mappings
+# (a view, not a copy: one what-if per (source, change) over an account of any size).
 
 
 def _with_principal(snapshot: Snapshot, principal: Principal) -> Snapshot:
     if isinstance(principal, User):
-        return replace(snapshot, users=MappingProxyType({**snapshot.users, principal.arn: principal}))
-    return replace(snapshot, roles=MappingProxyType({**snapshot.roles, principal.arn: principal}))
+        users: Mapping[str, User] = ChainMap({principal.arn: principal}, snapshot.users)  # type: ignore[arg-type]
+        return replace(snapshot, users=MappingProxyType(users))
+    roles: Mapping[str, Role] = ChainMap({principal.arn: principal}, snapshot.roles)  # type: ignore[arg-type]
+    return replace(snapshot, roles=MappingProxyType(roles))
 
 
 def _with_group(snapshot: Snapshot, group: Group) -> Snapshot:
-    return replace(snapshot, groups=MappingProxyType({**snapshot.groups, group.arn: group}))
+    groups: Mapping[str, Group] = ChainMap({group.arn: group}, snapshot.groups)  # type: ignore[arg-type]
+    return replace(snapshot, groups=MappingProxyType(groups))
 
 
 def _has_deny(policy: Policy) -> bool:
