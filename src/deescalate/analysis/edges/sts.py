@@ -21,11 +21,12 @@ def assume(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Itera
     candidates = index.candidates(source)
     if ctx.wanted is not None and len(ctx.wanted) < len(candidates):
         # A small wanted set: walk it (in the same ARN order) instead of every candidate.
-        trusted = index.candidate_set(source)
-        arns = [a for a in ctx.wanted_sorted() if a in trusted]
+        arns = [a for a in ctx.wanted_sorted() if a in ctx.snapshot.roles and index.admits(source, a)]
     else:
         arns = [a for a in candidates if ctx.wants(source.arn, a)]
     for role_arn in arns:
+        if role_arn == source.arn:
+            continue
         role = ctx.snapshot.roles[role_arn]
         edge = ctx.edge(
             source=source.arn,

@@ -59,15 +59,15 @@ class TrustIndex:
     for everybody.
     """
 
-    __slots__ = ("_memo", "_sets", "by_account", "by_arn", "by_role_name", "everyone")
+    __slots__ = ("_memo", "_shared", "by_account", "by_arn", "by_role_name", "everyone")
 
     def __init__(self, roles: Sequence[Role]) -> None:
         self.by_arn: dict[str, set[str]] = {}
         self.by_account: dict[str, set[str]] = {}
         self.by_role_name: dict[tuple[str, str], set[str]] = {}  # (account, role name) from session ARNs
         self.everyone: set[str] = set()
-        self._memo: dict[str, list[str]] = {}
-        self._sets: dict[str, frozenset[str]] = {}
+        self._memo: dict[str, tuple[str, ...]] = {}
+        self._shared: dict[str, tuple[str, ...]] = {}
         for role in roles:
             trust = role.trust_policy
             if trust is None:
@@ -100,24 +100,37 @@ class TrustIndex:
         else:
             self.by_arn.setdefault(value, set()).add(role)
 
-    def candidates(self, source: User | Role) -> list[str]:
-        hit = self._memo.get(source.arn)
-        if hit is None:
-            hit = self._memo[source.arn] = self._candidates(source)
-        return hit
+    def candidates(self, source: User | Role) -> Sequence[str]:
+        """The roles whose trust policy may admit `source`, sorted by ARN; the source itself may be
+        among them (callers skip it). Sources no trust policy names specifically share one tuple
+        per account (an account whose roles all trust its root: one list, not one per source)."""
+        specific = self._specific(source)
+        if not specific:
+            hit = self._shared.get(source.account_id)
+            if hit is None:
+                hit = self._shared[source.account_id] = tuple(
+                    sorted(self.everyone | self.by_account.get(source.account_id, set()))
+                )
+            return hit
+        memo = self._memo.get(source.arn)
+        if memo is None:
+            memo = self._memo[source.arn] = tuple(
+                sorted(self.everyone | self.by_account.get(source.account_id, set()) | specific)
+            )
+        return memo
 
-    def candidate_set(self, source: User | Role) -> frozenset[str]:
-        """`candidates` as a set (for walking a smaller wanted set instead)."""
-        hit = self._sets.get(source.arn)
-        if hit is None:
-            hit = self._sets[source.arn] = frozenset(self.candidates(source))
-        return hit
+    def admits(self, source: User | Role, role: str) -> bool:
+        """Whether `role` is among `candidates(source)`."""
+        return (
+            role in self.everyone
+            or role in self.by_account.get(source.account_id, ())
+            or role in self._specific(source)
+        )
 
-    def _candidates(self, source: User | Role) -> list[str]:
-        out = set(self.everyone)
-        out |= self.by_arn.get(source.arn, set())
-        out |= self.by_account.get(source.account_id, set())
+    def _specific(self, source: User | Role) -> set[str]:
+        named = self.by_arn.get(source.arn, set())
         if isinstance(source, Role):
-            out |= self.by_role_name.get((source.account_id, source.name), set())
-        out.discard(source.arn)
-        return sorted(out)
+            by_name = self.by_role_name.get((source.account_id, source.name))
+            if by_name:
+                return named | by_name
+        return named
