@@ -47,13 +47,16 @@ Conditional wildcards are summarised in each task as `analyze` does (edges/wildc
 from __future__ import annotations
 
 import copyreg
+import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from deescalate.analysis.accounts import account_details, management_account
 from deescalate.analysis.analyze import (
@@ -81,7 +84,14 @@ from deescalate.model import (
     Role,
     Snapshot,
 )
-from deescalate.snapshot.load import OrgAccount, is_org_dir, load_org_account, merge_snapshots, org_accounts
+from deescalate.snapshot.load import (
+    OrgAccount,
+    is_org_dir,
+    load_org_account,
+    load_org_account_roles,
+    merge_snapshots,
+    org_accounts,
+)
 
 log = logging.getLogger("deescalate.analysis")
 
@@ -188,14 +198,27 @@ def _names_elsewhere(role: Role) -> bool:
 
 
 def export_account(ref: AccountRef, targets: tuple[str, ...] = ()) -> Exported:
-    """Phase 1: the account's roles whose trust policy may admit other accounts' principals."""
-    snapshot = ref.load()
+    """Phase 1: the account's roles whose trust policy may admit other accounts' principals.
+
+    Only roles whose trust policy text names `*` or a 12-digit number other than the account's
+    own are parsed (a superset of those `_names_elsewhere` keeps), not the whole account."""
+    own = ref.account_id
+
+    def maybe(entry: Any) -> bool:
+        trust = entry.get("AssumeRolePolicyDocument")
+        text = unquote(trust) if isinstance(trust, str) else json.dumps(trust)
+        return '"*"' in text or "NotPrincipal" in text or any(n != own for n in _ACCOUNT_ID.findall(text))
+
+    snapshot = load_org_account_roles(ref.root, ref.account, maybe)
     roles = tuple(sorted((r for r in snapshot.roles.values() if _names_elsewhere(r)), key=lambda r: r.arn))
     wanted = {r.arn for r in roles}
     sinks = frozenset(v.arn for v in admin_verdicts(snapshot, targets) if v.arn in wanted)
     return Exported(
         account_id=snapshot.account_id, roles=roles, sinks=sinks, organization=snapshot.organization
     )
+
+
+_ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 
 def _export(args: tuple[AccountRef, tuple[str, ...]]) -> Exported:

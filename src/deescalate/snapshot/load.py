@@ -11,6 +11,7 @@ import codecs
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -395,6 +396,42 @@ def load_org_account(root: str | Path, account: OrgAccount) -> Snapshot:
     org = account.organization
     return replace(snap, organization=org,
                    organizations=MappingProxyType({account.id: org} if org is not None else {}))
+
+
+def load_org_account_roles(root: str | Path, account: OrgAccount, keep: Callable[[Any], bool]) -> Snapshot:
+    """Only some roles of an organization's account, cheaply: those whose raw RoleDetailList entry
+    passes `keep`, with the managed policies they use (policies and boundaries) and the account's
+    organization path; no users, groups or resources. Anything unexpected in the file is left to
+    `load_org_account`, whose full load names it: this falls back to it."""
+    d = _Dir(Path(account.path), account.shown, jail=Path(root))
+    raw, at = d.need(L.IAM_DETAILS)
+    roles = raw.get("RoleDetailList") if isinstance(raw, dict) else None
+    policies = raw.get("Policies", []) if isinstance(raw, dict) else None
+    if not isinstance(roles, list) or not isinstance(policies, list) or not all(
+        isinstance(r, dict) for r in roles
+    ) or not all(isinstance(p, dict) for p in policies):
+        return load_org_account(root, account)
+    kept = [r for r in roles if keep(r)]
+    used: set[Any] = set()
+    for r in kept:
+        attached = r.get("AttachedManagedPolicies")
+        if isinstance(attached, list):
+            used.update(a.get("PolicyArn") for a in attached if isinstance(a, dict))
+        boundary = r.get("PermissionsBoundary")
+        if isinstance(boundary, dict):
+            used.add(boundary.get("PermissionsBoundaryArn"))
+    doc = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": kept,
+           "Policies": [p for p in policies if p.get("Arn") in used]}
+    iam = parse_details(doc, at.file)
+    org = account.organization
+    return Snapshot(
+        account_id=account.id,
+        roles=MappingProxyType(iam.roles),
+        policies=MappingProxyType(iam.policies),
+        organization=org,
+        organizations=MappingProxyType({account.id: org} if org is not None else {}),
+        source=account.shown,
+    )
 
 
 def _pair(got: tuple[Any, At] | None) -> tuple[Any, str] | None:
