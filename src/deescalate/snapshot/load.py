@@ -404,7 +404,11 @@ def load_org_account_roles(root: str | Path, account: OrgAccount, keep: Callable
     organization path; no users, groups or resources. Anything unexpected in the file is left to
     `load_org_account`, whose full load names it: this falls back to it."""
     d = _Dir(Path(account.path), account.shown, jail=Path(root))
-    raw, at = d.need(L.IAM_DETAILS)
+    manifest = d.get(L.MANIFEST)
+    details = d.get(L.IAM_DETAILS) if manifest is not None and not is_org_manifest(manifest[0]) else None
+    if details is None:
+        return load_org_account(root, account)  # says what is wrong, as the full load does
+    raw, at = details
     roles = raw.get("RoleDetailList") if isinstance(raw, dict) else None
     policies = raw.get("Policies", []) if isinstance(raw, dict) else None
     if not isinstance(roles, list) or not isinstance(policies, list) or not all(
