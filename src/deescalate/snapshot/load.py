@@ -276,6 +276,20 @@ def _load_dir(root: Path, shown: str, jail: Path | None = None) -> Snapshot:
     )
 
 
+def _same_organization(man: OrgManifest, orgs: dict[str, Organization], man_shown: str, org_dir: str) -> None:
+    """The organization's own files and the manifest must describe the same organization."""
+    first = next(iter(orgs.values()), None)
+    if first is not None and (
+        first.management_account_id != man.management_account_id
+        or (first.id and first.id != man.organization_id)
+    ):
+        raise SnapshotError(
+            f"{man_shown}: management_account_id/organization_id: {man.management_account_id}/"
+            f"{man.organization_id}, but {org_dir}/{L.ORG_DESCRIBE} says "
+            f"{first.management_account_id}/{first.id}"
+        )
+
+
 def _load_org_dir(root: Path, shown: str, raw_manifest: Any) -> Snapshot:
     """An organization snapshot directory: every collected account, each with its own organization path."""
     d = _Dir(root, shown, jail=root)
@@ -295,17 +309,7 @@ def _load_org_dir(root: Path, shown: str, raw_manifest: Any) -> Snapshot:
         order.remove(man.management_account_id)
         order.insert(0, man.management_account_id)
     orgs = parse_organizations(org_files, order)
-    first = next(iter(orgs.values()), None)
-    # The organization's own files and the manifest must describe the same organization.
-    if first is not None and (
-        first.management_account_id != man.management_account_id
-        or (first.id and first.id != man.organization_id)
-    ):
-        raise SnapshotError(
-            f"{man_shown}: management_account_id/organization_id: {man.management_account_id}/"
-            f"{man.organization_id}, but {d.name(L.ORG_FILES_DIR)}/{L.ORG_DESCRIBE} says "
-            f"{first.management_account_id}/{first.id}"
-        )
+    _same_organization(man, orgs, man_shown, d.name(L.ORG_FILES_DIR))
     loaded = []
     for aid in order:
         rel, place = man.snapshots[aid]
@@ -374,6 +378,7 @@ def org_accounts(path: str | Path) -> tuple[list[OrgAccount], OrgManifest]:
         order.insert(0, man.management_account_id)
     org_dir = inside(root, L.ORG_FILES_DIR, at.file, L.ORG_FILES_DIR)
     orgs = parse_organizations(_org_files(_Dir(org_dir, d.name(L.ORG_FILES_DIR), jail=root)), order)
+    _same_organization(man, orgs, at.file, d.name(L.ORG_FILES_DIR))
     out = []
     for aid in order:
         rel, place = man.snapshots[aid]
