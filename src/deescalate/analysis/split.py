@@ -320,6 +320,26 @@ def _tasks(
     return out
 
 
+class _Sets:
+    """Disjoint sets (union-find) of strings, each named by its smallest member."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def root(self, x: str) -> str:
+        parent = self.parent
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(self, x: str, y: str) -> None:
+        a, b = self.root(x), self.root(y)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+
 def _regroup(parts: Sequence[AccountPart]) -> tuple[list[tuple[str, ...]], set[str]]:
     """Phase 3's groups of accounts, and the principals that reach a sink over the joined edges.
 
@@ -338,22 +358,13 @@ def _regroup(parts: Sequence[AccountPart]) -> tuple[list[tuple[str, ...]], set[s
             found.setdefault(edge.id, edge)
     sinks = {v.arn for p in parts for v in p.verdicts} | {ADMIN}
     reach = can_reach(sinks, found.values())
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    components = _Sets()
+    root = components.root
     entries: list[str] = []  # principals entered from another account by an edge
     for edge in sorted(found.values(), key=lambda e: e.id):
         if edge.target == ADMIN or edge.source in reach:
             continue
-        a, b = root(edge.source), root(edge.target)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+        components.join(edge.source, edge.target)
         if account_of(edge.source) != account_of(edge.target):
             entries.append(edge.target)
     entered: dict[str, set[str]] = {}
@@ -363,29 +374,19 @@ def _regroup(parts: Sequence[AccountPart]) -> tuple[list[tuple[str, ...]], set[s
         root(c)
         for p in parts
         for c in p.composers
-        if c in parent and c not in reach and account_of(c) in entered.get(root(c), set())
+        if c in components.parent and c not in reach and account_of(c) in entered.get(root(c), set())
     }
     if not tainted:
         return [], reach
     # Accounts of each tainted component, components sharing an account joined.
-    acct: dict[str, str] = {}
-
-    def aroot(x: str) -> str:
-        acct.setdefault(x, x)
-        while acct[x] != x:
-            acct[x] = acct[acct[x]]
-            x = acct[x]
-        return x
-
-    for member in sorted(parent):
+    accounts = _Sets()
+    for member in sorted(components.parent):
         r = root(member)
         if r in tainted:
-            a, b = aroot(account_of(member)), aroot(account_of(r))
-            if a != b:
-                acct[max(a, b)] = min(a, b)
+            accounts.join(account_of(member), account_of(r))
     groups: dict[str, set[str]] = {}
-    for account in acct:
-        groups.setdefault(aroot(account), set()).add(account)
+    for account in list(accounts.parent):
+        groups.setdefault(accounts.root(account), set()).add(account)
     return sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1), reach
 
 

@@ -23,6 +23,7 @@ import jsonschema
 from deescalate.errors import SnapshotError
 from deescalate.model import AccountInfo
 from deescalate.snapshot import layout as L
+from deescalate.snapshot.where import type_name
 
 _SCHEMA = Path(__file__).resolve().parent.parent / "data" / "schemas" / "organization-manifest.schema.json"
 _LONG = 80  # longest value quoted in an error message
@@ -54,30 +55,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= _LONG else text[: _LONG - 3] + "..."
 
 
-def _kind(value: Any) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "a boolean"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "a list"
-        case dict():
-            return "an object"
-        case _:
-            return type(value).__name__
-
-
 def _message(err: Any) -> str:
     """One short sentence for a jsonschema error (its own messages quote whole values)."""
     v, inst = err.validator, err.instance
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        return f"expected {' or '.join(str(w) for w in want)}, found {_kind(inst)}"
+        return f"expected {' or '.join(str(w) for w in want)}, found {type_name(inst)}"
     if v == "required":
         missing = [k for k in err.validator_value if isinstance(inst, dict) and k not in inst]
         return f"missing required field {missing[0]!r}" if missing else "missing a required field"

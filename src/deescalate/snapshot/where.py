@@ -38,7 +38,8 @@ class At:
         return SnapshotError(f"{self}: {message}")
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a message names the JSON type of `value`: "a string", "null", ..."""
     match value:
         case None:
             return "null"
@@ -58,7 +59,7 @@ def _type_name(value: Any) -> str:
 
 def as_object(value: Any, at: At) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise at.error(f"expected an object, found {_type_name(value)}")
+        raise at.error(f"expected an object, found {type_name(value)}")
     return value
 
 
@@ -71,7 +72,7 @@ def get_list(obj: dict[str, Any], name: str, at: At, *, required: bool = False) 
             raise here.error("missing (expected a list)")
         return []
     if not isinstance(value, list):
-        raise here.error(f"expected a list, found {_type_name(value)}")
+        raise here.error(f"expected a list, found {type_name(value)}")
     return [(here.index(i), item) for i, item in enumerate(value)]
 
 
@@ -86,7 +87,7 @@ def get_opt_str(obj: dict[str, Any], name: str, at: At) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise at.key(name).error(f"expected a string, found {_type_name(value)}")
+        raise at.key(name).error(f"expected a string, found {type_name(value)}")
     return value
 
 
@@ -105,7 +106,7 @@ def get_opt_int(obj: dict[str, Any], name: str, at: At) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise at.key(name).error(f"expected a number, found {_type_name(value)}")
+        raise at.key(name).error(f"expected a number, found {type_name(value)}")
     return value
 
 
