@@ -392,32 +392,19 @@ class EdgeContext:
     # ------------------------------------------------------------------ the account
 
     def account_users(self, account: str) -> tuple[User, ...]:
-        hit = self.index.users_by_account.get(account)
-        if hit is None:
-            hit = self._sorted(
-                tuple(
-                    sorted(
-                        (u for u in self.snapshot.users.values() if u.account_id == account),
-                        key=lambda u: u.arn,
-                    )
-                )
-            )
-            self.index.users_by_account[account] = hit
-        return hit
+        """The users of `account`, sorted by ARN."""
+        return self._of_account(self.index.users_by_account, self.snapshot.users.values(), account)
 
     def account_roles(self, account: str) -> tuple[Role, ...]:
         """The roles of `account`, sorted by ARN."""
-        hit = self.index.roles_by_account.get(account)
+        return self._of_account(self.index.roles_by_account, self.snapshot.roles.values(), account)
+
+    def _of_account(self, cache: dict[str, tuple[P, ...]], every: Iterable[P], account: str) -> tuple[P, ...]:
+        hit = cache.get(account)
         if hit is None:
-            hit = self._sorted(
-                tuple(
-                    sorted(
-                        (r for r in self.snapshot.roles.values() if r.account_id == account),
-                        key=lambda r: r.arn,
-                    )
-                )
+            hit = cache[account] = self._sorted(
+                tuple(sorted((p for p in every if p.account_id == account), key=lambda p: p.arn))
             )
-            self.index.roles_by_account[account] = hit
         return hit
 
     def roles_trusting(self, service: str, account: str) -> tuple[Role, ...]:
