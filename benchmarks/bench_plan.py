@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_account import generate
+from subproc import wait_with_deadline
 
 HEADER = ("shape | principals | plan wall s | plan CPU s | peak RSS MiB | principals with denies | denies | "
           "verify rounds | verified | load avg")
@@ -35,18 +36,11 @@ def run_one(account: Path, out: Path, timeout: float) -> dict[str, object] | Non
     with tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return None
-            time.sleep(0.05)
+        waited = wait_with_deadline(proc, timeout)
+        if waited is None:
+            return None
+        code, usage = waited
         wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
         err.seek(0)
         log = err.read()
     if code not in (0, 1) or not out.is_file():

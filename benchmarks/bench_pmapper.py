@@ -48,6 +48,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "support"))
 
+from subproc import wait_with_deadline  # noqa: E402
+
 ACCOUNT = "123456789012"
 
 
@@ -87,19 +89,13 @@ def _timed(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return {"killed": True}
-            time.sleep(0.05)
+        waited = wait_with_deadline(proc, timeout)
+        if waited is None:
+            return {"killed": True}
+        code, usage = waited
         out.seek(0)
         text = out.read()
-    return {"killed": False, "code": os.waitstatus_to_exitcode(status), "wall": time.perf_counter() - started,
+    return {"killed": False, "code": code, "wall": time.perf_counter() - started,
             "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024, "output": text}
 
 

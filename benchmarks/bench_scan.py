@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from subproc import wait_with_deadline
+
 HEADER = "shape | principals | analyze wall s | analyze CPU s | peak RSS MiB | edges | findings | load avg"
 
 
@@ -63,19 +65,12 @@ def run_one(n: int, seed: int, shape: str, traced: bool, timeout: float) -> dict
     cmd = [sys.executable, __file__, "--child", str(n), str(seed), shape, "1" if traced else "0"]
     with tempfile.TemporaryFile("w+") as got:
         proc = subprocess.Popen(cmd, stdout=got)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return None
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            raise SystemExit(f"bench_scan: the run of {shape} at {n} failed (exit {proc.returncode})")
+        waited = wait_with_deadline(proc, timeout)
+        if waited is None:
+            return None
+        code, usage = waited
+        if code != 0:
+            raise SystemExit(f"bench_scan: the run of {shape} at {n} failed (exit {code})")
         got.seek(0)
         row: dict[str, object] = json.loads(got.read().strip().splitlines()[-1])
     row["rss_mib"] = usage.ru_maxrss / 1024
