@@ -40,6 +40,20 @@ def _document(p: Policy) -> Any:
     return json.loads(p.document)
 
 
+def _inline_list(policies: Any) -> list[dict[str, Any]]:
+    return [{"PolicyName": p.ref.name, "PolicyDocument": _document(p)} for p in policies]
+
+
+def _attached(acct: Account, arns: Any) -> list[dict[str, Any]]:
+    return [{"PolicyName": acct.policies[a].name, "PolicyArn": a} for a in arns]
+
+
+def _boundary(arn: str | None) -> dict[str, Any]:
+    if not arn:
+        return {}
+    return {"PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}}
+
+
 def details_of(acct: Account) -> dict[str, Any]:
     """An `Account` builder as the output of `aws iam get-account-authorization-details`."""
     if acct.resources:
@@ -52,19 +66,10 @@ def details_of(acct: Account) -> dict[str, Any]:
                 "UserId": u.user_id or f"AIDA{u.name.upper()}",
                 "Arn": u.arn,
                 "Path": u.path,
-                "UserPolicyList": [
-                    {"PolicyName": p.ref.name, "PolicyDocument": _document(p)} for p in u.inline_policies
-                ],
+                "UserPolicyList": _inline_list(u.inline_policies),
                 "GroupList": [acct.groups[g].name for g in u.group_arns],
-                "AttachedManagedPolicies": [
-                    {"PolicyName": acct.policies[a].name, "PolicyArn": a} for a in u.managed_policy_arns
-                ],
-                **(
-                    {"PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
-                                             "PermissionsBoundaryArn": u.boundary_arn}}
-                    if u.boundary_arn
-                    else {}
-                ),
+                "AttachedManagedPolicies": _attached(acct, u.managed_policy_arns),
+                **_boundary(u.boundary_arn),
                 "Tags": [{"Key": k, "Value": v} for k, v in u.tags.items()],
             }
         )
@@ -74,12 +79,8 @@ def details_of(acct: Account) -> dict[str, Any]:
             "GroupId": f"AGPA{g.name.upper()}",
             "Arn": g.arn,
             "Path": g.path,
-            "GroupPolicyList": [
-                {"PolicyName": p.ref.name, "PolicyDocument": _document(p)} for p in g.inline_policies
-            ],
-            "AttachedManagedPolicies": [
-                {"PolicyName": acct.policies[a].name, "PolicyArn": a} for a in g.managed_policy_arns
-            ],
+            "GroupPolicyList": _inline_list(g.inline_policies),
+            "AttachedManagedPolicies": _attached(acct, g.managed_policy_arns),
         }
         for g in acct.groups.values()
     ]
@@ -100,18 +101,9 @@ def details_of(acct: Account) -> dict[str, Any]:
                     }
                     for p in r.instance_profile_arns
                 ],
-                "RolePolicyList": [
-                    {"PolicyName": p.ref.name, "PolicyDocument": _document(p)} for p in r.inline_policies
-                ],
-                "AttachedManagedPolicies": [
-                    {"PolicyName": acct.policies[a].name, "PolicyArn": a} for a in r.managed_policy_arns
-                ],
-                **(
-                    {"PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
-                                             "PermissionsBoundaryArn": r.boundary_arn}}
-                    if r.boundary_arn
-                    else {}
-                ),
+                "RolePolicyList": _inline_list(r.inline_policies),
+                "AttachedManagedPolicies": _attached(acct, r.managed_policy_arns),
+                **_boundary(r.boundary_arn),
                 "Tags": [{"Key": k, "Value": v} for k, v in r.tags.items()],
             }
         )
