@@ -21,16 +21,22 @@ from deescalate.analysis.edges import EdgeContext, explore, unexamined
 from deescalate.analysis.edges.base import Principal, Summary
 from deescalate.analysis.edges.wildcards import strip
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
+from deescalate.analysis.reuse import Reuse
 from deescalate.model import ADMIN, AdminVerdict, Edge, InventoryRecord, Report, Role, Snapshot
 from deescalate.policy.match import resource_matches
 
 log = logging.getLogger("deescalate.analysis")
 
 
-def analyze(snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool = True) -> Report:
+def analyze(
+    snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool = True, reuse: Reuse | None = None
+) -> Report:
     """The report of `snapshot`. With `summarise` (the default), holders of a conditional
     `Allow * on *` that can make themselves admin have the edges only that statement allows
-    summarised by their edges to admin (edges/wildcards.py); a plan asks for summarise=False."""
+    summarised by their edges to admin (edges/wildcards.py); a plan asks for summarise=False.
+
+    `reuse` (a plan's verification rounds, analysis/reuse.py) keeps the edges of sources the
+    snapshot has not changed since the last analysis made with it; the report is the same."""
     started = time.perf_counter()
     verdicts = admin_verdicts(snapshot, targets)
     admins = frozenset(v.arn for v in verdicts if not v.target_only)
@@ -41,7 +47,13 @@ def analyze(snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool 
     ctx = EdgeContext(snapshot, admins=admins, summary=summary)
     sources, skipped_service_linked = sources_of(ctx, snapshot.principal_arns(), admins)
     sinks = {v.arn for v in verdicts} | {ADMIN}
-    found = find_edges(ctx, sources, sinks)
+    if reuse is not None and summary is None:
+        reuse.begin(snapshot, world=(tuple(verdicts), tuple(targets)))
+    else:
+        reuse = None
+    found = find_edges(ctx, sources, sinks, reuse=reuse)
+    if reuse is not None:
+        log.info("reuse: %d source result(s) kept, %d decided again", reuse.hits, reuse.misses)
     reach = can_reach(sinks, found.values())
     edges = sorted(
         (e for e in found.values() if e.target in reach), key=lambda e: (e.source, e.target, e.id)
@@ -132,6 +144,7 @@ def find_edges(
     *,
     reaching: set[str] | None = None,
     composers: set[str] | None = None,
+    reuse: Reuse | None = None,
 ) -> dict[str, Edge]:
     """Every edge from `sources` on some path to a sink, by Edge.id (phase 0 and what-ifs, then composition).
 
@@ -139,9 +152,10 @@ def find_edges(
     (default: `sinks`); analysis/split.py passes the admins and targets only, when `sinks` also holds
     other accounts' roles that are merely on the way. `composers`, when given, receives the
     principals composition considered (those that may rewrite or strip others' permissions).
+    `reuse`: see analyze().
     """
     found: dict[str, Edge] = {}
-    _grow(ctx, sources, sinks, found)
+    _grow(ctx, sources, sinks, found, reuse=reuse)
     # Composition (compose.py): principals that may rewrite or strip others' permissions and do
     # not reach an admin already; their ancestors are grown like the sinks', then composed.
     # A principal that already reaches one, even only conditionally (a shared `Allow * if MFA`),
@@ -156,8 +170,8 @@ def find_edges(
     if actors or removers:
         log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
                  len(actors), len(removers))
-        _grow(ctx, sources, set(actors) | set(removers), found, what_if=False)
-        for edge in compose(ctx, sources, found, actors=actors, removers=removers):
+        _grow(ctx, sources, set(actors) | set(removers), found, what_if=False, reuse=reuse)
+        for edge in compose(ctx, sources, found, actors=actors, removers=removers, reuse=reuse):
             _merge(found, edge)
     return found
 
@@ -209,6 +223,7 @@ def _grow(
     found: dict[str, Edge],
     *,
     what_if: bool = True,
+    reuse: Reuse | None = None,
 ) -> None:
     """Every edge on some path to a sink, found in rounds outwards from the sinks, into `found`.
 
@@ -225,8 +240,9 @@ def _grow(
         started = time.perf_counter()
         round_ctx = ctx.for_round(frozenset(frontier))
         new: set[str] = set()
+        explore_one = explore if reuse is None else reuse.explore
         for source in sources:
-            explored = explore(round_ctx, source, what_if=what_if and source.arn not in outright)
+            explored = explore_one(round_ctx, source, what_if=what_if and source.arn not in outright)
             if explored.outright:
                 outright.add(source.arn)
             for edge in explored.edges:

@@ -32,6 +32,7 @@ is one bitset per principal over the strongly connected components.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ from deescalate.analysis.edges.direct import DIRECT, TO_PRINCIPALS, direct_edges
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
 from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
+from deescalate.analysis.reuse import Reuse
 from deescalate.arn import account_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, User
 
@@ -204,11 +206,31 @@ def _sccs(nodes: Sequence[str], out: dict[str, list[Edge]]) -> tuple[dict[str, i
     return comp_of, comps
 
 
+@dataclass(frozen=True, slots=True)
+class _WayParts:
+    """The users of S(arn) in or out of one group, and its joiners in S(arn): each kind's count
+    and its nearest few as (path length, ARN) (Composer._group_ways)."""
+
+    members: list[tuple[int, str]]
+    member_count: int
+    others: list[tuple[int, str]]
+    other_count: int
+    joiners: list[tuple[int, str]]
+    joiner_count: int
+
+
 class Composer:
     """One analysis run's composition stage (see the module docstring)."""
 
-    def __init__(self, ctx: EdgeContext, sources: Sequence[Principal], found: dict[str, Edge]) -> None:
+    def __init__(
+        self,
+        ctx: EdgeContext,
+        sources: Sequence[Principal],
+        found: dict[str, Edge],
+        reuse: Reuse | None = None,
+    ) -> None:
         self.ctx = ctx.for_round(None)  # composition asks for edges into every principal
+        self.reuse = reuse
         self.sources = {p.arn: p for p in sources}
         self.found = found
         self.g = _Graph()
@@ -216,7 +238,11 @@ class Composer:
         self._groups: dict[tuple[str, str], Edge | None] = {}
         self._joins: dict[tuple[str, str], Edge | None] = {}
         self._trees: dict[tuple[str, bool], dict[str, Edge]] = {}
-        self._ways: dict[tuple[str, str, str], list[tuple[str | None, str]]] = {}
+        self._ways: dict[tuple[str, str, str], tuple[int, list[tuple[str | None, str]]]] = {}
+        self._users: dict[str, list[User]] = {}
+        self._may_join: int | None = None
+        self._dists: dict[str, dict[str, int]] = {}
+        self._parts: dict[tuple[str, str], _WayParts] = {}
 
     # ------------------------------------------------------------------ the graph
 
@@ -224,19 +250,27 @@ class Composer:
         hit = self.g.out.get(arn)
         if hit is not None:
             return hit
-        edges: dict[str, Edge] = {}
         source = self.sources.get(arn)
-        if source is not None:
-            # A summarised conditional-wildcard holder (edges/wildcards.py): its edges to others are
-            # those of the snapshot without its conditional wildcards.
-            summary = summarised(self.ctx, source)
-            ctx, source = (self.ctx, source) if summary is None else summary[:2]
-            for e in direct_edges(ctx, source, DIRECT if summary is None else TO_PRINCIPALS).values():
-                if e.target != ADMIN and e.target in self.ctx.principals:
-                    edges[e.id] = e
-        hit = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+        if source is None:
+            hit = self.g.out[arn] = []
+            return hit
+        if self.reuse is not None:
+            hit = self.reuse.out_edges(self.ctx.snapshot, source, lambda: self._out_edges(source))
+        else:
+            hit = self._out_edges(source)
         self.g.out[arn] = hit
         return hit
+
+    def _out_edges(self, source: Principal) -> list[Edge]:
+        edges: dict[str, Edge] = {}
+        # A summarised conditional-wildcard holder (edges/wildcards.py): its edges to others are
+        # those of the snapshot without its conditional wildcards.
+        summary = summarised(self.ctx, source)
+        ctx, source = (self.ctx, source) if summary is None else summary[:2]
+        for e in direct_edges(ctx, source, DIRECT if summary is None else TO_PRINCIPALS).values():
+            if e.target != ADMIN and e.target in self.ctx.principals:
+                edges[e.id] = e
+        return sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
 
     def build(self, roots: Iterable[str], found_out: dict[str, list[Edge]]) -> None:
         """Every principal reachable from `roots`, with all its principal -> principal edges."""
@@ -250,8 +284,11 @@ class Composer:
             extra = [
                 e for e in found_out.get(node, ()) if e.target != ADMIN and e.target in self.ctx.principals
             ]
-            edges = {e.id: e for e in (*self.out_edges(node), *extra)}
-            self.g.out[node] = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+            if extra:
+                edges = {e.id: e for e in (*self.out_edges(node), *extra)}
+                self.g.out[node] = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+            else:  # out_edges is sorted in that order already, one edge per id
+                self.g.out[node] = self.out_edges(node)
             for e in self.g.out[node]:
                 if e.target not in seen:
                     seen.add(e.target)
@@ -480,34 +517,107 @@ class Composer:
                 if target is not None and self.rewrites(actor, target):
                     yield a, b
 
-    def group_ways(self, arn: str, group: Group, actor: str) -> list[tuple[str | None, str]]:
-        """(joiner or None for a member, user): controlled users that are or can be put in `group`,
-        nearest first."""
+    def group_ways(self, arn: str, group: Group, actor: str) -> tuple[int, list[tuple[str | None, str]]]:
+        """How many (joiner or None for a member, user) pairs put a controlled user in `group`, and
+        the nearest MAX_WAYS + 1 of them, nearest first (more than MAX_WAYS are never listed)."""
         key = (arn, group.arn, actor)
         hit = self._ways.get(key)
         if hit is None:
             hit = self._ways[key] = self._group_ways(arn, group, actor)
         return hit
 
-    def _group_ways(self, arn: str, group: Group, actor: str) -> list[tuple[str | None, str]]:
-        mask = self.g.reach.get(arn, 0)
-        ways: list[tuple[int, str | None, str]] = []
-        users = [
-            u
-            for u in (self.ctx.principals.get(x) for x in self.g.members(mask))
-            if isinstance(u, User) and u.arn not in self.ctx.admins
-            and boundary_caps(self.ctx.snapshot, u) is None
+    def _users_of(self, arn: str) -> list[User]:
+        """The users of S(arn) a group rewrite can make admin (no admin, no capping boundary)."""
+        hit = self._users.get(arn)
+        if hit is None:
+            hit = self._users[arn] = [
+                u
+                for u in (self.ctx.principals.get(x) for x in self.g.members(self.g.reach.get(arn, 0)))
+                if isinstance(u, User) and u.arn not in self.ctx.admins
+                and boundary_caps(self.ctx.snapshot, u) is None
+            ]
+        return hit
+
+    def _joinable(self) -> int:
+        """The graph's principals that may call iam:AddUserToGroup at all (`join`'s prefilter)."""
+        if self._may_join is None:
+            mask = 0
+            for node in self.g.nodes:
+                if self.ctx.may(node, "iam:AddUserToGroup"):
+                    mask |= self.g.bit(node)
+            self._may_join = mask
+        return self._may_join
+
+    def _dist(self, start: str) -> dict[str, int]:
+        """len(self.path(start, x)) for every x reachable from `start`: the firm tree's depth
+        where x is in it, else the whole graph's."""
+        hit = self._dists.get(start)
+        if hit is None:
+            hit = {}
+            for firm in (False, True):  # the firm tree's depths override
+                depth = {start: 0}
+                for node, e in self._tree(start, firm).items():  # BFS order: a parent comes first
+                    depth[node] = depth[e.source] + 1
+                hit.update(depth)
+            hit[start] = 0
+            self._dists[start] = hit
+        return hit
+
+    def _eligible(self, arn: str) -> bool:
+        """Whether `arn` is a user a group rewrite can make admin (see `_users_of`)."""
+        u = self.ctx.principals.get(arn)
+        return (isinstance(u, User) and u.arn not in self.ctx.admins
+                and boundary_caps(self.ctx.snapshot, u) is None)
+
+    def _way_parts(self, arn: str, group: Group) -> _WayParts:
+        """What every actor's `group_ways(arn, group, actor)` is made of, nearest first."""
+        key = (arn, group.arn)
+        hit = self._parts.get(key)
+        if hit is not None:
+            return hit
+        dist = self._dist(arn)
+        keep = MAX_WAYS + 1
+        members: list[tuple[int, str]] = []
+        others: list[tuple[int, str]] = []
+        for u in self._users_of(arn):
+            (members if group.arn in u.group_arns else others).append((dist.get(u.arn, 0), u.arn))
+        joiners = [
+            (dist.get(c, 0), c)
+            for c in self.g.members(self.g.reach.get(arn, 0) & self._joinable())
+            if self.join(c, group.arn) is not None
         ]
-        joiners = [c for c in self.g.members(mask) if self.join(c, group.arn) is not None]
-        for u in users:
-            if group.arn in u.group_arns:
-                if u.arn != actor:  # the actor rewriting its own group is iam-010/iam-011
-                    ways.append((len(self.path(arn, u.arn)), None, u.arn))
-                continue
-            for c in joiners:
-                ways.append((len(self.path(arn, u.arn)) + len(self.path(arn, c)), c, u.arn))
-        ways.sort(key=lambda w: (w[0], w[2] != arn, w[1] != arn, w[2], w[1] or ""))
-        return [(c, u) for _, c, u in ways]
+
+        def nearest(ways: list[tuple[int, str]], n: int) -> list[tuple[int, str]]:
+            return heapq.nsmallest(n, ways, key=lambda w: (w[0], w[1] != arn, w[1]))
+
+        hit = self._parts[key] = _WayParts(
+            members=nearest(members, keep + 1),  # one more: the actor itself is left out
+            member_count=len(members),
+            others=nearest(others, keep),
+            other_count=len(others),
+            joiners=nearest(joiners, keep),
+            joiner_count=len(joiners),
+        )
+        return hit
+
+    def _group_ways(self, arn: str, group: Group, actor: str) -> tuple[int, list[tuple[str | None, str]]]:
+        """Every way is (joiner or None, user): a member of `group` in S(arn) other than the actor
+        (the actor rewriting its own group is iam-010/iam-011), or a joiner of S(arn) adding a
+        non-member of S(arn). Ranked by (path lengths, user is not arn, joiner is not arn, user,
+        joiner); only the nearest MAX_WAYS + 1 are listed, and those can only pair one of the
+        MAX_WAYS + 1 nearest non-members with one of the MAX_WAYS + 1 nearest joiners (for a fixed
+        user, joiners rank by their own key; for a fixed joiner, users do), so no more are ranked."""
+        parts = self._way_parts(arn, group)
+        actor_member = group.arn in getattr(self.ctx.principals.get(actor), "group_arns", ()) and (
+            self._eligible(actor)
+        )
+        ways: list[tuple[int, str | None, str]] = [(d, None, u) for d, u in parts.members if u != actor]
+        ways.extend((du + dc, c, u) for du, u in parts.others for dc, c in parts.joiners)
+        nearest = heapq.nsmallest(
+            MAX_WAYS + 1, ways, key=lambda w: (w[0], w[2] != arn, w[1] != arn, w[2], w[1] or "")
+        )
+        count = parts.member_count - (1 if actor_member else 0) + parts.other_count * parts.joiner_count
+        return count, [(c, u) for _, c, u in nearest]
 
     def group_keys(self, arn: str, actors: int) -> Iterator[tuple[str, str]]:
         mask = self.g.reach.get(arn, 0)
@@ -515,7 +625,7 @@ class Composer:
             actor = self.ctx.principals[a]
             for garn in sorted(self.ctx.snapshot.groups):
                 group = self.ctx.snapshot.groups[garn]
-                if self.group_rewrite(actor, group) is not None and self.group_ways(arn, group, a):
+                if self.group_rewrite(actor, group) is not None and self.group_ways(arn, group, a)[0]:
                     yield a, garn
 
     def principal_edges(self, source: str, actor: str, target: str) -> Iterator[Edge]:
@@ -557,8 +667,8 @@ class Composer:
         ways_alts: list[Alternative] = []
         used: list[Edge] = [*to_actor, rewrite]
         texts: list[str] = []
-        ways = self.group_ways(source, group, actor)
-        if len(ways) > MAX_WAYS:
+        count, ways = self.group_ways(source, group, actor)
+        if count > MAX_WAYS:
             # So many users it could have in the group that they cannot be the cut: the way is
             # listed without their grants, and the composition is cut at the group's rewrite.
             joiner, user = ways[0]
@@ -567,9 +677,9 @@ class Composer:
                 join = self.join(joiner, garn)
                 assert join is not None
                 used.extend((*self.path(source, joiner), join))
-            texts.append(f"any of {len(ways)} ways puts a user it can act as in it")
+            texts.append(f"any of {count} ways puts a user it can act as in it")
             ways_alts.append(())
-        for n, (joiner, user) in enumerate(ways if len(ways) <= MAX_WAYS else ()):
+        for n, (joiner, user) in enumerate(ways if count <= MAX_WAYS else ()):
             part = self.route_alts(source, user)
             if n == 0:  # the conditions of the best way (ways are alternatives: one suffices)
                 used.extend(self.path(source, user))
@@ -639,9 +749,10 @@ def compose(
     *,
     actors: Sequence[str],
     removers: Sequence[str],
+    reuse: Reuse | None = None,
 ) -> list[Edge]:
     """The composed edges of every principal that can act as one of `actors`/`removers`."""
-    composer = Composer(ctx, sources, found)
+    composer = Composer(ctx, sources, found, reuse)
     found_out: dict[str, list[Edge]] = {}
     for e in found.values():
         found_out.setdefault(e.source, []).append(e)
@@ -676,8 +787,12 @@ def compose(
         keys[arn] = mine
     out: list[Edge] = []
     for arn, mine in sorted(keys.items()):
+        # A successor outside arn's component that composes the same key owns it (the meeting point).
         succ = {e.target for e in g.out.get(arn, ()) if g.scc.get(e.target) != g.scc.get(arn)}
-        own = sorted(k for k in mine if not any(k in keys.get(m, ()) for m in succ))
+        taken: set[tuple[str, str, str]] = set()
+        for m in succ & keys.keys():
+            taken |= keys[m]
+        own = sorted(mine - taken)
         for kind, a, b in own:
             if kind == "p":
                 out.extend(composer.principal_edges(arn, a, b))

@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         return _check(args, snapshot)
     from deescalate.analysis.analyze import analyze
+    from deescalate.analysis.reuse import Reuse
     from deescalate.policy.explain import resolve_principal
     from deescalate.remediate.plan import build_plan, default_analyze
 
@@ -158,7 +159,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # An organization: the findings account by account (--workers/--dask); the plan's verification
     # re-analyses the snapshot with each deny in place.
-    report = (analyze(snapshot, targets=targets) if organization is None
+    # The verification analyses keep the edges of the principals the plan leaves unchanged
+    # (analysis/reuse.py), the findings' analysis included when it summarised nobody.
+    reuse = Reuse()
+    report = (analyze(snapshot, targets=targets, reuse=reuse) if organization is None
               else parallel.analyze_organization(organization, args))
     log.info("analysis: %d finding(s) in %.2fs", len(report.findings), time.perf_counter() - started)
     at_risk = [f.principal for f in report.findings]
@@ -168,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     wanted = principals or None
     started = time.perf_counter()
-    plan = build_plan(snapshot, report, default_analyze(targets), principals=wanted, targets=targets)
+    plan = build_plan(snapshot, report, default_analyze(targets, reuse), principals=wanted, targets=targets)
     log.info("done: %d principal(s) with denies, verified=%s, in %.2fs", len(plan.principals),
              plan.verified, time.perf_counter() - started)
     if args.out and _is_dir_target(args.out):

@@ -65,6 +65,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from deescalate.analysis.analyze import analyze
+from deescalate.analysis.reuse import Reuse
 from deescalate.errors import UsageError
 from deescalate.grounding import deny_problem
 from deescalate.model import (
@@ -569,12 +570,19 @@ def check_plan(
     return replace(fresh, remaining=remaining, verified=not remaining and _all_fixable(fresh)), result
 
 
-def default_analyze(targets: tuple[str, ...] = ()) -> Callable[[Snapshot], Report]:
+def default_analyze(
+    targets: tuple[str, ...] = (), reuse: Reuse | None = None
+) -> Callable[[Snapshot], Report]:
     """The project's one analysis (no second copy of escalation logic here), without summaries:
-    a plan and its verification need every route of a conditional wildcard's holders."""
+    a plan and its verification need every route of a conditional wildcard's holders.
+
+    Its analyses share one `Reuse` (analysis/reuse.py; pass the one the findings' analysis used to
+    share that too): a verification round decides again only the edges of the principals the plan
+    changed, and the report is the one a fresh analysis gives."""
+    store = Reuse() if reuse is None else reuse
 
     def run(snapshot: Snapshot) -> Report:
-        report: Report = analyze(snapshot, targets=targets, summarise=False)
+        report: Report = analyze(snapshot, targets=targets, summarise=False, reuse=store)
         return report
 
     return run

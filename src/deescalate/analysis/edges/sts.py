@@ -18,10 +18,14 @@ from deescalate.model import Edge, Grant
 
 def assume(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     index = ctx.trust_index()
-    candidates = index.candidates(source)
+    # Without any identity Allow of sts:AssumeRole, only a trust policy naming the source itself (or
+    # everyone) can let it in: roles that trust its account are not asked (see TrustIndex.named).
+    allowed = ctx.may(source.arn, "sts:AssumeRole")
+    candidates = index.candidates(source) if allowed else index.named(source)
+    admits = index.admits if allowed else index.admits_named
     if ctx.wanted is not None and len(ctx.wanted) < len(candidates):
         # A small wanted set: walk it (in the same ARN order) instead of every candidate.
-        arns = [a for a in ctx.wanted_sorted() if a in ctx.snapshot.roles and index.admits(source, a)]
+        arns = [a for a in ctx.wanted_sorted() if a in ctx.snapshot.roles and admits(source, a)]
     else:
         arns = [a for a in candidates if ctx.wants(source.arn, a)]
     for role_arn in arns:
@@ -39,8 +43,9 @@ def assume(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Itera
             yield edge
 
 
-# No prefilter: a trust policy that names the source's ARN grants AssumeRole in the same account
-# without any identity policy, so may_allow would wrongly rule it out.
+# No checker prefilter: a trust policy that names the source's ARN grants AssumeRole in the same
+# account without any identity policy, so may_allow alone would wrongly rule it out (`assume` uses
+# it only to skip the roles that trust the source's whole account).
 CHECKERS: tuple[Checker, ...] = (
     Checker(technique="sts-001", needs=((),), find=assume),
 )

@@ -59,7 +59,7 @@ class TrustIndex:
     for everybody.
     """
 
-    __slots__ = ("_memo", "_shared", "by_account", "by_arn", "by_role_name", "everyone")
+    __slots__ = ("_memo", "_named", "_shared", "by_account", "by_arn", "by_role_name", "everyone")
 
     def __init__(self, roles: Sequence[Role]) -> None:
         self.by_arn: dict[str, set[str]] = {}
@@ -68,6 +68,7 @@ class TrustIndex:
         self.everyone: set[str] = set()
         self._memo: dict[str, tuple[str, ...]] = {}
         self._shared: dict[str, tuple[str, ...]] = {}
+        self._named: tuple[str, ...] | None = None
         for role in roles:
             trust = role.trust_policy
             if trust is None:
@@ -118,6 +119,23 @@ class TrustIndex:
                 sorted(self.everyone | self.by_account.get(source.account_id, set()) | specific)
             )
         return memo
+
+    def named(self, source: User | Role) -> Sequence[str]:
+        """The candidates whose trust policy names `source` itself (its ARN, its role's sessions) or
+        every principal, sorted by ARN: the only roles a principal whose identity policies allow no
+        sts:AssumeRole can assume. A trust policy naming an account (its id or root ARN) delegates to
+        that account's identity policies, which must then allow the call, in the same account as
+        across accounts (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts)."""
+        specific = self._specific(source)
+        if not specific:
+            if self._named is None:
+                self._named = tuple(sorted(self.everyone))
+            return self._named
+        return tuple(sorted(self.everyone | specific))
+
+    def admits_named(self, source: User | Role, role: str) -> bool:
+        """Whether `role` is among `named(source)`."""
+        return role in self.everyone or role in self._specific(source)
 
     def admits(self, source: User | Role, role: str) -> bool:
         """Whether `role` is among `candidates(source)`."""

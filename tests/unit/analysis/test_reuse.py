@@ -1,0 +1,99 @@
+"""A plan's verification analyses keep unchanged sources' edges (analysis/reuse.py) and still
+report exactly what a fresh analysis reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+from builders import Account, allow, doc, trust_aws, trust_service, user_arn
+from work_count import generated
+
+from deescalate.analysis.analyze import analyze
+from deescalate.analysis.reuse import Reuse
+from deescalate.model import PolicyKind, PolicyRef, Report, Snapshot
+from deescalate.policy.parse import parse_policy
+from deescalate.remediate.plan import build_plan
+
+
+def _checked(store: Reuse, seen: list[Reuse]) -> tuple[list[int], object]:
+    """An analyze_fn that analyses with `store` and compares each report with a fresh analysis."""
+    kept = [0]
+
+    def run(snapshot: Snapshot) -> Report:
+        reused = analyze(snapshot, summarise=False, reuse=store)
+        kept[0] += store.hits
+        fresh = analyze(snapshot, summarise=False)
+        assert reused == fresh
+        seen.append(store)
+        return reused
+
+    return kept, run
+
+
+@pytest.mark.parametrize("shape", ["default", "groups", "iam-writers", "chains", "replicated"])
+def test_plan_verifications_equal_fresh_analyses(shape: str) -> None:
+    snap = generated(shape, 150)
+    store = Reuse()
+    report = analyze(snap, reuse=store)
+    kept, run = _checked(store, [])
+    plan = build_plan(snap, report, run)  # type: ignore[arg-type]
+    fresh_plan = build_plan(snap, analyze(snap), lambda s: analyze(s, summarise=False))
+    assert plan == fresh_plan
+    assert kept[0] > 0, "the verification rounds kept nothing: the store is never used"
+
+
+def _account() -> Account:
+    acct = Account()
+    acct.admin_role("admin", trust_aws(f"arn:aws:iam::{acct.account_id}:root"))
+    acct.user("alice", doc(allow("sts:AssumeRole")))
+    acct.user("bob")
+    acct.role("worker", trust_service("lambda.amazonaws.com"), doc(allow("s3:GetObject")))
+    return acct
+
+
+def _with_inline(snap: Snapshot, arn: str, document: dict[str, object]) -> Snapshot:
+    """`snap` with one more inline policy on user `arn` (what a plan's apply does, with an Allow)."""
+    user = snap.users[arn]
+    ref = PolicyRef(kind=PolicyKind.INLINE, name="extra", attached_to=arn)
+    users = dict(snap.users)
+    users[arn] = replace(user, inline_policies=(*user.inline_policies, parse_policy(document, ref)))
+    return replace(snap, users=MappingProxyType(users))
+
+
+def test_a_changed_principal_is_analysed_again() -> None:
+    snap = _account().build()
+    store = Reuse()
+    assert not {f.principal for f in analyze(snap, reuse=store).findings} - {user_arn("alice")}
+    bob = user_arn("bob")
+    changed = _with_inline(snap, bob, doc(allow("sts:AssumeRole")))
+    report = analyze(changed, reuse=store)
+    assert report == analyze(changed)
+    assert bob in {f.principal for f in report.findings}
+
+
+def test_a_change_a_plan_never_makes_empties_the_store() -> None:
+    acct = _account()
+    snap = acct.build()
+    store = Reuse()
+    analyze(snap, reuse=store)
+    # The admin role's trust now names only bob: alice's kept edge to it would be wrong.
+    admin = next(arn for arn in snap.roles if arn.endswith(":role/admin"))
+    roles = dict(snap.roles)
+    trust = parse_policy(trust_aws(user_arn("bob")), PolicyRef(kind=PolicyKind.TRUST, name="t", attached_to=admin))
+    roles[admin] = replace(roles[admin], trust_policy=trust)
+    changed = replace(snap, roles=MappingProxyType(roles))
+    report = analyze(changed, reuse=store)
+    assert report == analyze(changed)
+    assert store.hits == 0
+    assert user_arn("alice") not in {f.principal for f in report.findings}
+
+
+def test_an_unchanged_principal_is_kept() -> None:
+    snap = _account().build()
+    store = Reuse()
+    analyze(snap, reuse=store)
+    changed = _with_inline(snap, user_arn("bob"), doc(allow("s3:ListBucket")))
+    assert analyze(changed, reuse=store) == analyze(changed)
+    assert store.hits > 0 and store.misses > 0
