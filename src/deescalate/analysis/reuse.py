@@ -12,7 +12,9 @@ on is then unchanged too:
   touches (AWS evaluates a role's trust policy as the resource policy of `sts:AssumeRole`; a
   principal's identity policies never take part in a request made by another principal:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html);
-- who is an admin, and the admin-grade managed policies (a deny-only policy is never admin-grade).
+- who is an admin, and the admin-grade managed policies (a deny-only policy is never admin-grade);
+- other principals' Allows, which a few techniques read (X-CodePipeline asks whether the pipeline's
+  role may start builds, edges/codebuild.py): a plan adds and removes Deny statements only.
 
 So `Reuse` keeps, per source, the result of each growth round (`explore` into a given frontier)
 and composition's principal -> principal edges, together with the objects they were computed
@@ -20,7 +22,8 @@ from (the principal, its groups, its managed policies and boundary, compared by 
 plan's `apply_to_snapshot` replaces exactly the objects it changes). A source whose objects differ
 is explored again; anything else the new snapshot changes (another field of a principal, a group,
 a trust policy, a policy with an Allow, the admins, the targets, an organization, resources)
-empties the store first, so a reused edge is always the edge a fresh analysis would find.
+empties the store first, and so does an identity change that adds or removes an Allow, so a
+reused edge is always the edge a fresh analysis would find.
 `tests/unit/analysis/test_reuse.py` checks that a plan's verifications equal fresh analyses.
 Only analyses without conditional-wildcard summaries use it (a plan asks for none).
 """
@@ -44,12 +47,26 @@ Token = tuple[object, ...]
 T = TypeVar("T")
 
 
-def _same_except_identity(old: User | Role, new: User | Role) -> bool:
+def _plan_change(old: User | Role, new: User | Role, before: Snapshot, after: Snapshot) -> bool:
+    """Whether `new` is `old` with only deny-only policies added or removed (what a plan does).
+
+    Allows must stay as they were: an edge from another principal may depend on this one's Allows
+    (X-CodePipeline asks whether the pipeline's role may start builds, edges/codebuild.py), while
+    no edge from another principal depends on this one's Deny statements."""
     if type(old) is not type(new):
         return False
-    return all(
-        getattr(old, f.name) == getattr(new, f.name) for f in fields(old) if f.name not in IDENTITY_FIELDS
-    )
+    kept = (f.name for f in fields(old) if f.name not in IDENTITY_FIELDS)
+    if any(getattr(old, name) != getattr(new, name) for name in kept):
+        return False
+    inline = [p for p in old.inline_policies if p not in new.inline_policies]
+    inline += [p for p in new.inline_policies if p not in old.inline_policies]
+    if any(st.effect is not Effect.DENY for p in inline for st in p.statements):
+        return False
+    for arn in set(old.managed_policy_arns) ^ set(new.managed_policy_arns):
+        held = [p for p in (before.policies.get(arn), after.policies.get(arn)) if p is not None]
+        if not held or not all(_deny_only(p) for p in held):  # a missing policy could allow anything
+            return False
+    return True
 
 
 def _deny_only(policy: ManagedPolicy) -> bool:
@@ -91,7 +108,7 @@ class Reuse:
                 return False
             for arn, principal in theirs.items():
                 before = mine[arn]
-                if principal is not before and not _same_except_identity(before, principal):
+                if principal is not before and not _plan_change(before, principal, old, new):
                     return False
         if old.policies is not new.policies:
             for arn, policy in new.policies.items():

@@ -7,7 +7,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
-from builders import Account, allow, doc, trust_aws, trust_service, user_arn
+from builders import Account, allow, deny, doc, role_arn, trust_aws, trust_service, user_arn
 from work_count import generated
 
 from deescalate.analysis.analyze import analyze
@@ -54,12 +54,16 @@ def _account() -> Account:
 
 
 def _with_inline(snap: Snapshot, arn: str, document: dict[str, object]) -> Snapshot:
-    """`snap` with one more inline policy on user `arn` (what a plan's apply does, with an Allow)."""
-    user = snap.users[arn]
+    """`snap` with one more inline policy on the user or role `arn` (as a plan's apply adds one)."""
     ref = PolicyRef(kind=PolicyKind.INLINE, name="extra", attached_to=arn)
-    users = dict(snap.users)
-    users[arn] = replace(user, inline_policies=(*user.inline_policies, parse_policy(document, ref)))
-    return replace(snap, users=MappingProxyType(users))
+    policy = parse_policy(document, ref)
+    if arn in snap.users:
+        users = dict(snap.users)
+        users[arn] = replace(users[arn], inline_policies=(*users[arn].inline_policies, policy))
+        return replace(snap, users=MappingProxyType(users))
+    roles = dict(snap.roles)
+    roles[arn] = replace(roles[arn], inline_policies=(*roles[arn].inline_policies, policy))
+    return replace(snap, roles=MappingProxyType(roles))
 
 
 def test_a_changed_principal_is_analysed_again() -> None:
@@ -94,6 +98,24 @@ def test_an_unchanged_principal_is_kept() -> None:
     snap = _account().build()
     store = Reuse()
     analyze(snap, reuse=store)
-    changed = _with_inline(snap, user_arn("bob"), doc(allow("s3:ListBucket")))
+    changed = _with_inline(snap, user_arn("alice"), doc(deny("iam:PassRole")))
     assert analyze(changed, reuse=store) == analyze(changed)
     assert store.hits > 0 and store.misses > 0
+
+
+def test_another_principals_new_allow_empties_the_store() -> None:
+    """X-CodePipeline from mallory depends on whether the pipeline's role may start builds: an Allow
+    added to that role (never a plan's doing) must not leave mallory's kept result in place."""
+    acct = Account()
+    mallory = acct.user("mallory", doc(allow(["iam:PassRole", "codebuild:CreateProject",
+                                              "codepipeline:CreatePipeline"])))
+    acct.admin_role("builder", trust_service("codebuild.amazonaws.com"))
+    acct.role("pipe", trust_service("codepipeline.amazonaws.com"), doc(allow("s3:GetObject")))
+    snap = acct.build()
+    store = Reuse()
+    assert not analyze(snap, summarise=False, reuse=store).findings
+    changed = _with_inline(snap, role_arn("pipe"), doc(allow("codebuild:StartBuild")))
+    report = analyze(changed, summarise=False, reuse=store)
+    assert report == analyze(changed, summarise=False)
+    assert mallory in {f.principal for f in report.findings}
+    assert store.hits == 0

@@ -147,6 +147,11 @@ class TrustIndex:
 
     def _specific(self, source: User | Role) -> set[str]:
         named = self.by_arn.get(source.arn, set())
+        # The evaluator also matches a Principal entry equal to the principal's unique ID
+        # (AIDA..., AROA...): such a role names the source as much as one naming its ARN.
+        unique = source.user_id if isinstance(source, User) else source.role_id
+        if unique and unique in self.by_arn:
+            named = named | self.by_arn[unique]
         if isinstance(source, Role):
             by_name = self.by_role_name.get((source.account_id, source.name))
             if by_name:
