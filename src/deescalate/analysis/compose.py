@@ -36,10 +36,11 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeGuard
 
 from deescalate.analysis.admins import boundary_caps, identity_policies
 from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
-from deescalate.analysis.edges.direct import DIRECT, TO_PRINCIPALS, direct_edges, summarised
+from deescalate.analysis.edges.direct import DIRECT, TO_PRINCIPALS, direct_edges, ordered, summarised
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
 from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
@@ -270,7 +271,7 @@ class Composer:
         for e in direct_edges(ctx, source, DIRECT if summary is None else TO_PRINCIPALS).values():
             if e.target != ADMIN and e.target in self.ctx.principals:
                 edges[e.id] = e
-        return sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
+        return ordered(edges.values())
 
     def build(self, roots: Iterable[str], found_out: dict[str, list[Edge]]) -> None:
         """Every principal reachable from `roots`, with all its principal -> principal edges."""
@@ -285,9 +286,8 @@ class Composer:
                 e for e in found_out.get(node, ()) if e.target != ADMIN and e.target in self.ctx.principals
             ]
             if extra:
-                edges = {e.id: e for e in (*self.out_edges(node), *extra)}
-                self.g.out[node] = sorted(edges.values(), key=lambda e: (e.target, e.technique, e.via or ""))
-            else:  # out_edges is sorted in that order already, one edge per id
+                self.g.out[node] = ordered({e.id: e for e in (*self.out_edges(node), *extra)}.values())
+            else:  # out_edges is in that order already, one edge per id
                 self.g.out[node] = self.out_edges(node)
             for e in self.g.out[node]:
                 if e.target not in seen:
@@ -533,8 +533,7 @@ class Composer:
             hit = self._users[arn] = [
                 u
                 for u in (self.ctx.principals.get(x) for x in self.g.members(self.g.reach.get(arn, 0)))
-                if isinstance(u, User) and u.arn not in self.ctx.admins
-                and boundary_caps(self.ctx.snapshot, u) is None
+                if self._eligible(u)
             ]
         return hit
 
@@ -563,9 +562,8 @@ class Composer:
             self._dists[start] = hit
         return hit
 
-    def _eligible(self, arn: str) -> bool:
-        """Whether `arn` is a user a group rewrite can make admin (see `_users_of`)."""
-        u = self.ctx.principals.get(arn)
+    def _eligible(self, u: Principal | None) -> TypeGuard[User]:
+        """Whether `u` is a user a group rewrite can make admin: not an admin, no capping boundary."""
         return (isinstance(u, User) and u.arn not in self.ctx.admins
                 and boundary_caps(self.ctx.snapshot, u) is None)
 
@@ -608,9 +606,8 @@ class Composer:
         MAX_WAYS + 1 nearest non-members with one of the MAX_WAYS + 1 nearest joiners (for a fixed
         user, joiners rank by their own key; for a fixed joiner, users do), so no more are ranked."""
         parts = self._way_parts(arn, group)
-        actor_member = group.arn in getattr(self.ctx.principals.get(actor), "group_arns", ()) and (
-            self._eligible(actor)
-        )
+        who = self.ctx.principals.get(actor)
+        actor_member = self._eligible(who) and group.arn in who.group_arns
         ways: list[tuple[int, str | None, str]] = [(d, None, u) for d, u in parts.members if u != actor]
         ways.extend((du + dc, c, u) for du, u in parts.others for dc, c in parts.joiners)
         nearest = heapq.nsmallest(
