@@ -62,31 +62,13 @@ def generated(shape: str, n: int) -> Snapshot:
 
 
 def fixtures() -> list[tuple[str, Snapshot]]:
-    from builders import Account, allow, doc
-    from technique_cases import CASES, attacker, statements, world
+    from technique_cases import CASES, fixture
 
-    out: list[tuple[str, Snapshot]] = []
-    for case in CASES:
-        for variant in ("plain", "split", "exact"):
-            acct = Account()
-            world(acct)
-            kwargs: dict[str, Any] = case.setup(acct)
-            sts = statements(case)
-            inline = [doc(*sts)]
-            if variant == "split":
-                inline = [doc(sts[0])]
-                if sts[1:]:
-                    part = acct.managed("split-part", doc(*sts[1:]))
-                    kwargs["managed"] = (*kwargs.get("managed", ()), part)
-                if case.attacker == "user":
-                    acct.group("split-group", doc(allow("s3:GetObject")))
-                    kwargs["groups"] = (*kwargs.get("groups", ()), "split-group")
-            elif variant == "exact":
-                exact = list(case.exact) if len(case.exact) > 1 else case.exact[0]
-                inline = [doc(*statements(case, key_resource=exact))]
-            attacker(acct, case, *inline, **kwargs)
-            out.append((f"fixture {case.id} {variant}", acct.build()))
-    return out
+    return [
+        (f"fixture {case.id} {variant}", fixture(case, variant)[0])
+        for case in CASES
+        for variant in ("plain", "split", "exact")
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

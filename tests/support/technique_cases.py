@@ -27,7 +27,7 @@ from builders import (
     user_arn,
 )
 
-from deescalate.model import ADMIN
+from deescalate.model import ADMIN, Snapshot
 
 SERVICES = (
     "ec2.amazonaws.com",
@@ -379,3 +379,28 @@ def attacker(acct: Account, case: Case, *inline: dict[str, Any], **kwargs: Any) 
         kwargs.pop("groups", None)
         return acct.role("attacker", trust_aws(f"arn:aws:iam::{ACCT}:root"), *inline, **kwargs)
     return acct.user("attacker", *inline, **kwargs)
+
+
+def fixture(case: Case, variant: str) -> tuple[Snapshot, str]:
+    """The case's account with its attacker, and the attacker's ARN. Variants: `plain` (the
+    technique's statements in one inline policy), `split` (the first inline, the rest in a managed
+    policy, a user also in a harmless group), `exact` (each key action on its exact resource),
+    `notaction-allow` (an Allow of everything but s3 and dynamodb)."""
+    acct = Account()
+    world(acct)
+    kwargs: dict[str, Any] = case.setup(acct)
+    sts = statements(case)
+    inline = [doc(*sts)]
+    if variant == "split":
+        inline = [doc(sts[0])]
+        if sts[1:]:
+            kwargs["managed"] = (*kwargs.get("managed", ()), acct.managed("split-part", doc(*sts[1:])))
+        if case.attacker == "user":
+            acct.group("split-group", doc(allow("s3:GetObject")))
+            kwargs["groups"] = (*kwargs.get("groups", ()), "split-group")
+    elif variant == "exact":
+        inline = [doc(*statements(case, key_resource=list(case.exact) if len(case.exact) > 1 else case.exact[0]))]
+    elif variant == "notaction-allow":
+        inline = [doc({"Effect": "Allow", "NotAction": ["s3:*", "dynamodb:*"], "Resource": "*"})]
+    arn = attacker(acct, case, *inline, **kwargs)
+    return acct.build(), arn

@@ -11,10 +11,8 @@ admins; per principal + edge its work stays flat.)
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from work_count import analysis_work, generated
+from work_count import analysis_work, best_cpu, generated
 
 from deescalate.analysis.analyze import analyze
 from deescalate.model import Snapshot
@@ -28,15 +26,6 @@ def _size(snap: Snapshot) -> int:
     return len(snap.users) + len(snap.roles) + len(analyze(snap).edges)
 
 
-def _cpu(snap: Snapshot) -> float:
-    best = float("inf")
-    for _ in range(2):
-        started = time.process_time()
-        analyze(snap)
-        best = min(best, time.process_time() - started)
-    return best
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 def test_work_per_principal_and_edge_stays_flat(shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
     small, large = generated(shape, SMALL), generated(shape, LARGE)
@@ -48,8 +37,8 @@ def test_work_per_principal_and_edge_stays_flat(shape: str, monkeypatch: pytest.
 @pytest.mark.parametrize("shape", SHAPES)
 def test_cpu_per_principal_and_edge_stays_flat(shape: str) -> None:
     small, large = generated(shape, SMALL), generated(shape, LARGE)
-    _cpu(small)  # warm the caches the first analysis fills (SAR, compiled policies)
-    per_small = _cpu(small) / _size(small)
-    per_large = _cpu(large) / _size(large)
+    best_cpu(small, runs=2)  # warm the caches the first analysis fills (SAR, compiled policies)
+    per_small = best_cpu(small, runs=2) / _size(small)
+    per_large = best_cpu(large, runs=2) / _size(large)
     # Generous (a loaded 2-core machine): quadratic in the principals makes this about 4x.
     assert per_large <= 2.5 * per_small, (shape, per_small, per_large)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import combinations
-from typing import Any
 
 import pytest
-from builders import Account, allow, doc
-from technique_cases import CASES, Case, attacker, statements, world
+from technique_cases import CASES, Case, fixture
 
 from deescalate.analysis.analyze import analyze
 from deescalate.model import Deny, Edge, Plan, Snapshot
@@ -28,27 +26,6 @@ from deescalate.remediate.plan import (
     principal_plan,
 )
 from deescalate.remediate.verify import apply_to_snapshot
-
-
-def fixture(case: Case, variant: str) -> tuple[Snapshot, str]:
-    acct = Account()
-    world(acct)
-    kwargs: dict[str, Any] = case.setup(acct)
-    sts = statements(case)
-    inline = [doc(*sts)]
-    if variant == "split":
-        inline = [doc(sts[0])]
-        if sts[1:]:
-            kwargs["managed"] = (*kwargs.get("managed", ()), acct.managed("split-part", doc(*sts[1:])))
-        if case.attacker == "user":
-            acct.group("split-group", doc(allow("s3:GetObject")))
-            kwargs["groups"] = (*kwargs.get("groups", ()), "split-group")
-    elif variant == "exact":
-        inline = [doc(*statements(case, key_resource=list(case.exact) if len(case.exact) > 1 else case.exact[0]))]
-    elif variant == "notaction-allow":
-        inline = [doc({"Effect": "Allow", "NotAction": ["s3:*", "dynamodb:*"], "Resource": "*"})]
-    arn = attacker(acct, case, *inline, **kwargs)
-    return acct.build(), arn
 
 
 def own_edges(snap: Snapshot, arn: str) -> list[Edge]:
