@@ -29,14 +29,23 @@ log = logging.getLogger("deescalate.analysis")
 
 
 def analyze(
-    snapshot: Snapshot, *, targets: Sequence[str] = (), summarise: bool = True, reuse: Reuse | None = None
+    snapshot: Snapshot,
+    *,
+    targets: Sequence[str] = (),
+    summarise: bool = True,
+    reuse: Reuse | None = None,
+    verification: bool = False,
 ) -> Report:
     """The report of `snapshot`. With `summarise` (the default), holders of a conditional
     `Allow * on *` that can make themselves admin have the edges only that statement allows
     summarised by their edges to admin (edges/wildcards.py); a plan asks for summarise=False.
 
     `reuse` (a plan's verification rounds, analysis/reuse.py) keeps the edges of sources the
-    snapshot has not changed since the last analysis made with it; the report is the same."""
+    snapshot has not changed since the last analysis made with it; the report is the same.
+
+    `verification` (a plan's verification, whose question is whether any edge is left): within a
+    strongly connected component, composition gives a rewrite to its actor only (compose()); the
+    report then lists fewer edges, and lists one exactly when the full analysis does."""
     started = time.perf_counter()
     verdicts = admin_verdicts(snapshot, targets)
     admins = frozenset(v.arn for v in verdicts if not v.target_only)
@@ -51,7 +60,7 @@ def analyze(
         reuse.begin(snapshot, world=(tuple(verdicts), tuple(targets)))
     else:
         reuse = None
-    found = find_edges(ctx, sources, sinks, reuse=reuse)
+    found = find_edges(ctx, sources, sinks, reuse=reuse, verification=verification)
     if reuse is not None:
         log.info("reuse: %d source result(s) kept, %d decided again", reuse.hits, reuse.misses)
     reach = can_reach(sinks, found.values())
@@ -145,6 +154,7 @@ def find_edges(
     reaching: set[str] | None = None,
     composers: set[str] | None = None,
     reuse: Reuse | None = None,
+    verification: bool = False,
 ) -> dict[str, Edge]:
     """Every edge from `sources` on some path to a sink, by Edge.id (phase 0 and what-ifs, then composition).
 
@@ -152,7 +162,7 @@ def find_edges(
     (default: `sinks`); analysis/split.py passes the admins and targets only, when `sinks` also holds
     other accounts' roles that are merely on the way. `composers`, when given, receives the
     principals composition considered (those that may rewrite or strip others' permissions).
-    `reuse`: see analyze().
+    `reuse`, `verification`: see analyze().
     """
     found: dict[str, Edge] = {}
     _grow(ctx, sources, sinks, found, reuse=reuse)
@@ -171,7 +181,9 @@ def find_edges(
         log.info("composition: %d principal(s) may rewrite others' permissions, %d may strip them",
                  len(actors), len(removers))
         _grow(ctx, sources, set(actors) | set(removers), found, what_if=False, reuse=reuse)
-        for edge in compose(ctx, sources, found, actors=actors, removers=removers, reuse=reuse):
+        for edge in compose(
+            ctx, sources, found, actors=actors, removers=removers, reuse=reuse, verification=verification
+        ):
             _merge(found, edge)
     return found
 
@@ -263,7 +275,8 @@ def _merge(found: dict[str, Edge], edge: Edge) -> None:
     if old is None:
         found[edge.id] = edge
         return
-    alts = (*old.alternatives, *(a for a in edge.alternatives if a not in old.alternatives))
+    known = set(old.alternatives)
+    alts = (*old.alternatives, *(a for a in edge.alternatives if a not in known))
     conditions = () if not (old.conditional and edge.conditional) else old.conditions
     found[edge.id] = replace(old, alternatives=alts, conditions=conditions)
 

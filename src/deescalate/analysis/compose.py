@@ -145,6 +145,7 @@ class _Graph:
     reach: dict[str, int] = field(default_factory=dict)  # node -> bitset of S(node)
     into: dict[str, list[Edge]] = field(default_factory=dict)  # target -> edges into it
     scc: dict[str, int] = field(default_factory=dict)
+    comp_bits: list[int] = field(default_factory=list)  # component -> bitset of its members
 
     def bit(self, arn: str) -> int:
         i = self.index.get(arn)
@@ -305,6 +306,8 @@ class Composer:
             mask = 0
             for node in comp:
                 mask |= self.g.bit(node)
+            self.g.comp_bits.append(mask)
+            for node in comp:
                 for e in self.g.out.get(node, ()):
                     c = comp_of[e.target]
                     if c != comp_of[node]:
@@ -453,15 +456,13 @@ class Composer:
         steps = [e for e in self.g.into.get(end, ()) if e.source != end and mask & self.g.bit(e.source)]
         if not steps or len(steps) > MAX_ROUTES:
             return [()]
-        alts: list[Alternative] = []
+        alts: dict[Alternative, None] = {}  # an insertion-ordered set
         for e in steps:
             before = self._path_alts(source, self.path(source, e.source))
             for a in before:
                 for b in self._edge_alts(source, e):
-                    joined = (*a, *(g for g in b if g not in a))
-                    if joined not in alts:
-                        alts.append(joined)
-        return alts
+                    alts[(*a, *(g for g in b if g not in a))] = None
+        return list(alts)
 
     def _edge_alts(self, source: str, e: Edge) -> list[Alternative]:
         return [self._owned(source, e.source, alt) for alt in e.alternatives]
@@ -747,8 +748,17 @@ def compose(
     actors: Sequence[str],
     removers: Sequence[str],
     reuse: Reuse | None = None,
+    verification: bool = False,
 ) -> list[Edge]:
-    """The composed edges of every principal that can act as one of `actors`/`removers`."""
+    """The composed edges of every principal that can act as one of `actors`/`removers`.
+
+    `verification` (an analysis that only has to tell whether any edge is left, analyze()): the
+    members of a strongly connected component all have the same S(P), so each of the component's
+    rewrites goes to one member only: to its actor A when A is a member, else to the component's
+    first member by ARN. Every member can act as that one, so the same principals reach admin; the
+    edges found are fewer (members that may all rewrite one another gave |component|^3 edges, and
+    every member of a component that can act as an outside writer composed each of its targets)
+    and some edge is found exactly when the full composition finds one."""
     composer = Composer(ctx, sources, found, reuse)
     found_out: dict[str, list[Edge]] = {}
     for e in found.values():
@@ -775,20 +785,35 @@ def compose(
     remover_mask = 0
     for r in removers:
         remover_mask |= g.bit(r)
+    composing = [
+        arn for arn in g.nodes if arn in composer.sources and g.reach.get(arn, 0) & actor_mask
+    ]
+    # verification: each component's first composing member (by ARN) composes the rewrites of actors
+    # outside the component, every member its own; the other members nothing (docstring).
+    first: dict[int, str] = {}
+    for arn in sorted(composing):
+        first.setdefault(g.scc[arn], arn)
     keys: dict[str, set[tuple[str, str, str]]] = {}
-    for arn in g.nodes:
-        if arn not in composer.sources or not g.reach.get(arn, 0) & actor_mask:
-            continue
-        mine = {("p", a, b) for a, b in composer.principal_keys(arn, actor_mask)}
-        mine |= {("g", a, grp) for a, grp in composer.group_keys(arn, actor_mask)}
+    for arn in composing:
+        mask = actor_mask
+        if verification:
+            inside = g.comp_bits[g.scc[arn]]
+            mask &= g.bit(arn) if first[g.scc[arn]] != arn else ~inside | g.bit(arn)
+        mine = {("p", a, b) for a, b in composer.principal_keys(arn, mask)}
+        mine |= {("g", a, grp) for a, grp in composer.group_keys(arn, mask)}
         keys[arn] = mine
+    # What each component composes: the union of its members' keys (with `verification`, the
+    # members split the component's keys between them; without, each has them all).
+    by_comp: dict[int, set[tuple[str, str, str]]] = {}
+    for arn, mine in keys.items():
+        by_comp.setdefault(g.scc[arn], set()).update(mine)
     out: list[Edge] = []
     for arn, mine in sorted(keys.items()):
         # A successor outside arn's component that composes the same key owns it (the meeting point).
         succ = {e.target for e in g.out.get(arn, ()) if g.scc.get(e.target) != g.scc.get(arn)}
         taken: set[tuple[str, str, str]] = set()
-        for m in succ & keys.keys():
-            taken |= keys[m]
+        for c in {g.scc[m] for m in succ & keys.keys()}:
+            taken |= by_comp[c]
         own = sorted(mine - taken)
         for kind, a, b in own:
             if kind == "p":

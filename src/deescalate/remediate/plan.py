@@ -381,9 +381,11 @@ def _merge_edge(known: dict[str, Edge], edge: Edge) -> bool:
         known[edge.id] = edge
         return True
     alts = list(old.alternatives)
+    seen = set(alts)
     grew = False
     for alt in edge.alternatives:
-        if alt not in alts:
+        if alt not in seen:
+            seen.add(alt)
             alts.append(alt)
             grew = True
     if grew:
@@ -582,7 +584,7 @@ def default_analyze(
     store = Reuse() if reuse is None else reuse
 
     def run(snapshot: Snapshot) -> Report:
-        report: Report = analyze(snapshot, targets=targets, summarise=False, reuse=store)
+        report: Report = analyze(snapshot, targets=targets, summarise=False, reuse=store, verification=True)
         return report
 
     return run

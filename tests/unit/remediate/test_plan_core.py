@@ -131,6 +131,22 @@ def test_round_trip_of_plan_file() -> None:
     assert again == plan
 
 
+def test_plan_file_layout_puts_each_edge_and_each_long_list_on_one_line() -> None:
+    toy = ToyAnalysis([edge(ALICE, "iam-005", [("iam:PutUserPolicy", ALICE)], [("iam:AttachUserPolicy", ALICE)]),
+                       edge(ALICE, "iam-007", [("iam:CreateAccessKey", ALICE)])])
+    snap = snapshot(User(arn=ALICE, name="alice"))
+    plan = build_plan(snap, report_for(toy, snap), toy)
+    text = dumps(plan)
+    raw = json.loads(text)
+    assert raw == json.loads(json.dumps(raw, indent=2))  # the same document json.dumps would give
+    lines = text.splitlines()
+    for e in raw["edges"]:
+        assert sum(line.strip().rstrip(",") == json.dumps(e) for line in lines) == 1
+    for d in raw["principals"][0]["denies"]:
+        assert any(line.strip().rstrip(",") == '"cuts": ' + json.dumps(d["cuts"]) for line in lines)
+    assert any(line.strip() == '"apply": true,' for line in lines)  # what a reviewer edits: a line
+
+
 # ----------------------------------------------------------------- property: plan == brute force
 
 ACTIONS = ["iam:PassRole", "iam:PutUserPolicy", "ec2:RunInstances", "lambda:CreateFunction"]

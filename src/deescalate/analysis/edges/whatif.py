@@ -86,13 +86,11 @@ def what_if(
         if (e.target, e.technique, e.via) not in before:
             by_target.setdefault(e.target, []).append(e)
     for target, found in sorted(by_target.items()):
-        alts: list[Alternative] = []
+        alts: dict[Alternative, None] = {}  # insertion-ordered set: a helper's gate has hundreds
         for g in gate.alternatives:
             for e in found:
                 for a in e.alternatives:
-                    joined = (*g, *(x for x in a if x not in g))
-                    if joined not in alts:
-                        alts.append(joined)
+                    alts[(*g, *(x for x in a if x not in g))] = None
         conditions = list(gate.conditions)
         if all(e.conditional for e in found):
             conditions.extend(c for e in found for c in e.conditions if c not in conditions)
