@@ -112,26 +112,44 @@ TRUSTS = [
 ]
 
 
-@settings(max_examples=60, deadline=None)
+# The identity Allows of sts:AssumeRole a source may hold (None: none); sts-001 asks a role that
+# trusts the account only when one could match it (Authorizer.may_allow_on).
+ASSUME_ON: list[list[dict[str, object]] | None] = [
+    None,
+    [allow("sts:AssumeRole")],
+    [allow("sts:AssumeRole", f"arn:aws:iam::{ACCT}:role/t*")],
+    [allow("sts:AssumeRole", [f"arn:aws:iam::{ACCT}:role/t1", f"arn:aws:iam::{ACCT}:role/x"])],
+    [allow("sts:AssumeRole", "arn:aws:iam::*:role/t?")],
+    [allow("sts:AssumeRole", f"arn:aws:iam::{ACCT}:role/other-*")],
+    [{"Effect": "Allow", "Action": "sts:AssumeRole", "NotResource": f"arn:aws:iam::{ACCT}:role/t0"}],
+    [allow("sts:AssumeRole", f"arn:aws:iam::{ACCT}:role/${{aws:username}}")],
+    [allow("sts:Assume*", f"arn:aws:iam::{ACCT}:role/t2"), allow("sts:AssumeRole", f"arn:aws:iam::{ACCT}:role/t0",
+                                                                   Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})],
+    [{"Effect": "Allow", "NotAction": "iam:*", "Resource": f"arn:aws:iam::{ACCT}:role/t1"}],
+]
+
+
+def _assume_doc(i: int) -> tuple[dict[str, object], ...]:
+    statements = ASSUME_ON[i]
+    return () if statements is None else ({"Version": "2012-10-17", "Statement": statements},)
+
+
+@settings(max_examples=80, deadline=None)
 @given(
     trusts=st.lists(st.sampled_from(range(len(TRUSTS))), min_size=3, max_size=3),
-    assume=st.lists(st.booleans(), min_size=6, max_size=6),
+    assume=st.lists(st.sampled_from(range(len(ASSUME_ON))), min_size=6, max_size=6),
 )
-def test_trust_index_loses_no_assume_role_edge(trusts: list[int], assume: list[bool]) -> None:
+def test_trust_index_loses_no_assume_role_edge(trusts: list[int], assume: list[int]) -> None:
     """sts-001 edges found through the trust index == every (principal, role) pair decided directly."""
     from deescalate.policy.evaluate import Authorizer
 
     acct = Account()
     names = [*USERS, *ROLES]
     for i, name in enumerate(USERS):
-        acct.user(name, *((doc(allow("sts:AssumeRole")),) if assume[i] else ()))
+        acct.user(name, *_assume_doc(assume[i]))
     targets = ["t0", "t1", "t2"]
     for i, name in enumerate(ROLES):
-        acct.role(
-            name,
-            trust_service("lambda.amazonaws.com"),
-            *((doc(allow("sts:AssumeRole")),) if assume[3 + i] else ()),
-        )
+        acct.role(name, trust_service("lambda.amazonaws.com"), *_assume_doc(assume[3 + i]))
     for name, t in zip(targets, trusts, strict=True):
         acct.role(
             name,

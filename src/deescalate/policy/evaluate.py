@@ -56,7 +56,7 @@ from deescalate.policy.combine import (
 )
 from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
-from deescalate.policy.match import Via
+from deescalate.policy.match import ResourceMatcher, Via
 from deescalate.policy.protected import SPECIAL_ACTIONS, special
 from deescalate.policy.scan import NO, YES, Guard, Scan, guards, scan, scan_guard, scan_resource
 from deescalate.policy.subjects import PrincipalView, TargetView, level_name
@@ -233,6 +233,33 @@ class Authorizer:
                 for st in p.candidates(svc)[0]
             )
             p.may_allow_cache[a] = hit
+        return hit
+
+    def may_allow_on(self, principal: str, action: str) -> tuple[ResourceMatcher, ...] | None:
+        """The Resource elements of the identity Allow statements that could match this action:
+        a request on a resource none of them matches is not allowed by an identity policy. None
+        when that cannot be told from patterns alone: a statement with NotResource, `*` or a policy
+        variable, or a policy the snapshot lacks. A superset filter, like `may_allow` (conditions,
+        denies and boundaries are not read)."""
+        p = self._principal(principal)
+        if p.missing:
+            return None
+        a = action.lower()
+        if a in p.may_allow_on_cache:
+            return p.may_allow_on_cache[a]
+        svc, _, name = a.partition(":")
+        found: list[ResourceMatcher] = []
+        hit: tuple[ResourceMatcher, ...] | None = None
+        for st in p.candidates(svc)[0]:
+            if st.is_deny or st.actions.matches(a, svc, name) == st.action_negated:
+                continue
+            m = st.resources
+            if m is None or st.resource_negated or m.everything or m.templates:
+                break
+            found.append(m)
+        else:
+            hit = tuple(found)
+        p.may_allow_on_cache[a] = hit
         return hit
 
     def decide(

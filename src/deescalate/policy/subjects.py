@@ -14,7 +14,7 @@ from deescalate.model import OrgNode, Policy, Role, Snapshot, User
 from deescalate.policy.compiled import Candidates, CompiledPolicy, PolicyCache, PolicySet, merge
 from deescalate.policy.context import PRINCIPAL_CLOSED_PREFIXES as _PREFIXES
 from deescalate.policy.context import closed_keys_for, org_values, principal_values, resource_values
-from deescalate.policy.match import Caller
+from deescalate.policy.match import Caller, ResourceMatcher
 
 
 class PrincipalView:
@@ -28,6 +28,7 @@ class PrincipalView:
         "caller",
         "closed_keys",
         "may_allow_cache",
+        "may_allow_on_cache",
         "missing",
         "own",
         "own_services",
@@ -121,6 +122,7 @@ class PrincipalView:
         # No boundary and nothing missing: identity policies alone can decide (the fast path).
         self.plain = self.boundary is None and self.boundary_missing is None and not self.missing
         self.may_allow_cache: dict[str, bool] = {}
+        self.may_allow_on_cache: dict[str, tuple[ResourceMatcher, ...] | None] = {}
         # service prefix -> (identity statements, boundary statements), for services that the
         # principal's own policies can name; the others are the shared set's.
         self.by_service: dict[str, Candidates] = {}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from deescalate.arn import parse_arn
 from deescalate.model import Effect, Role, User
-from deescalate.policy.match import actions_match
+from deescalate.policy.match import ResourceMatcher, actions_match
 
 _ASSUME = "sts:AssumeRole"
 
@@ -59,7 +59,7 @@ class TrustIndex:
     for everybody.
     """
 
-    __slots__ = ("_memo", "_named", "_shared", "by_account", "by_arn", "by_role_name", "everyone")
+    __slots__ = ("_memo", "_named", "_on", "_shared", "by_account", "by_arn", "by_role_name", "everyone")
 
     def __init__(self, roles: Sequence[Role]) -> None:
         self.by_arn: dict[str, set[str]] = {}
@@ -69,6 +69,8 @@ class TrustIndex:
         self._memo: dict[str, tuple[str, ...]] = {}
         self._shared: dict[str, tuple[str, ...]] = {}
         self._named: tuple[str, ...] | None = None
+        # (account, the matchers' ids) -> (the matchers, candidates, as a set)
+        self._on: dict[tuple[str, tuple[int, ...]], tuple[object, tuple[str, ...], frozenset[str]]] = {}
         for role in roles:
             trust = role.trust_policy
             if trust is None:
@@ -132,6 +134,27 @@ class TrustIndex:
                 self._named = tuple(sorted(self.everyone))
             return self._named
         return tuple(sorted(self.everyone | specific))
+
+    def allowed(
+        self, source: User | Role, on: tuple[ResourceMatcher, ...]
+    ) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The candidates `source` may assume when its identity policies allow sts:AssumeRole only
+        on resources `on` matches (Authorizer.may_allow_on), sorted by ARN, and as a set: those
+        naming it (`named`), and those trusting its account whose ARN one of `on` matches."""
+        specific = self._specific(source)
+        key = (source.account_id, tuple(id(m) for m in on))
+        hit = None if specific else self._on.get(key)
+        if hit is None:
+            mine = self.everyone | specific
+            mine.update(
+                r for r in self.by_account.get(source.account_id, ())
+                if any(r in m.exact or (m.globs is not None and m.globs.match(r)) for m in on)
+            )
+            ordered = tuple(sorted(mine))
+            hit = (on, ordered, frozenset(ordered))
+            if not specific:
+                self._on[key] = hit  # `on` is kept with it: the ids stay those of these matchers
+        return hit[1], hit[2]
 
     def admits_named(self, source: User | Role, role: str) -> bool:
         """Whether `role` is among `named(source)`."""
