@@ -156,6 +156,7 @@ class EdgeContext:
         "_applicable",
         "_decisions",
         "_may",
+        "_pinned",
         "_signatures",
         "_wanted_sorted",
         "_whatifs",
@@ -194,7 +195,10 @@ class EdgeContext:
         # What-if sub-analyses by (source, technique, via), kept across analyze()'s rounds so each
         # round only decides the edges into its new frontier (edges/whatif.py).
         self._whatifs: dict[tuple[str, str, str], EdgeContext] = {}
+        # Shared with what-if sub-analyses (what_if_context): keyed by the policy objects
+        # themselves, which `_pinned` keeps alive so their ids are never reused.
         self._applicable: dict[tuple[object, int], tuple[Checker, ...]] = {}
+        self._pinned: dict[object, tuple[object, ...]] = {}
         self._signatures: dict[str, object] = {}
         self._wanted_sorted: tuple[str, ...] | None = None
         # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
@@ -214,6 +218,7 @@ class EdgeContext:
         ctx._decisions = self._decisions
         ctx._whatifs = self._whatifs
         ctx._applicable = self._applicable
+        ctx._pinned = self._pinned
         ctx._signatures = self._signatures
         ctx._wanted_sorted = None
         ctx.now = self.now
@@ -233,25 +238,35 @@ class EdgeContext:
         return hit
 
     def _signature(self, source: Principal) -> object:
-        """What `may` depends on for this principal: its kind and identity policies (by identity).
-        A principal with inline policies, or naming a policy or group the snapshot lacks, is its own."""
+        """What `may` depends on for this principal: its kind and identity policies (inline,
+        managed, its groups), by object identity, so principals with the same policies share it,
+        in this context and in its what-if sub-analyses (whose changed principal or group is a
+        new object). A principal naming a policy or group the snapshot lacks is its own."""
         hit = self._signatures.get(source.arn)
         if hit is not None:
             return hit
         snap = self.snapshot
-        key: object = source.arn
-        if not source.inline_policies:
-            policies: list[int] = [id(snap.policies.get(a)) for a in source.managed_policy_arns]
-            missing = any(a not in snap.policies for a in source.managed_policy_arns)
-            if isinstance(source, User):
-                for garn in source.group_arns:
-                    group = snap.groups.get(garn)
-                    if group is None:
-                        missing = True
-                        break
-                    policies.append(id(group))
-            if not missing:
-                key = (type(source).__name__, tuple(policies))
+        parts: list[object] = list(source.inline_policies)
+        missing = False
+        for a in source.managed_policy_arns:
+            policy = snap.policies.get(a)
+            if policy is None:
+                missing = True
+                break
+            parts.append(policy)
+        if isinstance(source, User) and not missing:
+            for garn in source.group_arns:
+                group = snap.groups.get(garn)
+                if group is None:
+                    missing = True
+                    break
+                parts.append(group)
+        key: object
+        if missing:
+            key = (self, source.arn)  # this context's own (the tuple keeps the context alive)
+        else:
+            key = (type(source).__name__, tuple(id(x) for x in parts))
+            self._pinned.setdefault(key, tuple(parts))
         self._signatures[source.arn] = key
         return key
 
@@ -298,6 +313,8 @@ class EdgeContext:
                 admins=self.admins,
                 index=self.index,
             )
+            sub._applicable = self._applicable  # keyed by policy objects (see _signature)
+            sub._pinned = self._pinned
         return sub.for_round(self.wanted)
 
     def edge(

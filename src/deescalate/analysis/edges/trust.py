@@ -69,7 +69,8 @@ class TrustIndex:
         self._memo: dict[str, tuple[str, ...]] = {}
         self._shared: dict[str, tuple[str, ...]] = {}
         self._named: tuple[str, ...] | None = None
-        # (account, the matchers' ids) -> (the matchers, candidates, as a set)
+        # (account or, for a source some trust policy names, its ARN; the matchers' ids) ->
+        # (the matchers, the candidates, the same as a set): `allowed`
         self._on: dict[tuple[str, tuple[int, ...]], tuple[object, tuple[str, ...], frozenset[str]]] = {}
         for role in roles:
             trust = role.trust_policy
@@ -141,19 +142,25 @@ class TrustIndex:
         """The candidates `source` may assume when its identity policies allow sts:AssumeRole only
         on resources `on` matches (Authorizer.may_allow_on), sorted by ARN, and as a set: those
         naming it (`named`), and those trusting its account whose ARN one of `on` matches."""
-        specific = self._specific(source)
-        key = (source.account_id, tuple(id(m) for m in on))
-        hit = None if specific else self._on.get(key)
-        if hit is None:
-            mine = self.everyone | specific
+        ids = tuple(id(m) for m in on)
+        key = (source.account_id, ids)
+        shared = self._on.get(key)
+        if shared is None:
+            mine = set(self.everyone)
             mine.update(
                 r for r in self.by_account.get(source.account_id, ())
                 if any(r in m.exact or (m.globs is not None and m.globs.match(r)) for m in on)
             )
             ordered = tuple(sorted(mine))
-            hit = (on, ordered, frozenset(ordered))
-            if not specific:
-                self._on[key] = hit  # `on` is kept with it: the ids stay those of these matchers
+            # `on` is kept with it: the ids stay those of these matchers while the entry lives.
+            shared = self._on[key] = (on, ordered, frozenset(ordered))
+        specific = self._specific(source)
+        if not specific:
+            return shared[1], shared[2]
+        hit = self._on.get((source.arn, ids))
+        if hit is None:
+            ordered = tuple(sorted(shared[2] | specific))
+            hit = self._on[(source.arn, ids)] = (on, ordered, frozenset(ordered))
         return hit[1], hit[2]
 
     def admits_named(self, source: User | Role, role: str) -> bool:
