@@ -203,7 +203,8 @@ def _layout(value: Any, indent: str, out: list[str], *, flat_items: bool = False
         inner = indent + "  "
         out.append("{")
         for i, (k, v) in enumerate(value.items()):
-            out.append(("," if i else "") + "\n" + inner + json.dumps(k) + ": ")
+            key = k if isinstance(k, str) else json.dumps(k)  # as json.dumps writes a non-string key
+            out.append(("," if i else "") + "\n" + inner + json.dumps(key) + ": ")
             if k in _ONE_LINE:
                 out.append(json.dumps(v))
             else:

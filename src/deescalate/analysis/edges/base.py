@@ -239,9 +239,10 @@ class EdgeContext:
 
     def _signature(self, source: Principal) -> object:
         """What `may` depends on for this principal: its kind and identity policies (inline,
-        managed, its groups), by object identity, so principals with the same policies share it,
-        in this context and in its what-if sub-analyses (whose changed principal or group is a
-        new object). A principal naming a policy or group the snapshot lacks is its own."""
+        managed, its groups and their managed policies), by object identity, so principals with
+        the same policies share it, in this context and in its what-if sub-analyses (whose changed
+        principal, group or policy version is a new object). A principal naming a policy or group
+        the snapshot lacks is its own."""
         hit = self._signatures.get(source.arn)
         if hit is not None:
             return hit
@@ -261,6 +262,14 @@ class EdgeContext:
                     missing = True
                     break
                 parts.append(group)
+                # A what-if may replace a group's managed policy (a new default version) and
+                # keep the group object: the policies count, not only the group.
+                for a in group.managed_policy_arns:
+                    policy = snap.policies.get(a)
+                    if policy is None:
+                        missing = True
+                        break
+                    parts.append(policy)
         key: object
         if missing:
             key = (self, source.arn)  # this context's own (the tuple keeps the context alive)
