@@ -247,31 +247,19 @@ class EdgeContext:
         if hit is not None:
             return hit
         snap = self.snapshot
-        parts: list[object] = list(source.inline_policies)
-        missing = False
-        for a in source.managed_policy_arns:
-            policy = snap.policies.get(a)
-            if policy is None:
-                missing = True
-                break
-            parts.append(policy)
-        if isinstance(source, User) and not missing:
+        parts: list[object | None] = [
+            *source.inline_policies, *(snap.policies.get(a) for a in source.managed_policy_arns)
+        ]
+        if isinstance(source, User):
             for garn in source.group_arns:
                 group = snap.groups.get(garn)
-                if group is None:
-                    missing = True
-                    break
                 parts.append(group)
-                # A what-if may replace a group's managed policy (a new default version) and
-                # keep the group object: the policies count, not only the group.
-                for a in group.managed_policy_arns:
-                    policy = snap.policies.get(a)
-                    if policy is None:
-                        missing = True
-                        break
-                    parts.append(policy)
+                if group is not None:
+                    # A what-if may replace a group's managed policy (a new default version) and
+                    # keep the group object: its policies count, not only the group.
+                    parts.extend(snap.policies.get(a) for a in group.managed_policy_arns)
         key: object
-        if missing:
+        if any(x is None for x in parts):
             key = (self, source.arn)  # this context's own (the tuple keeps the context alive)
         else:
             key = (type(source).__name__, tuple(id(x) for x in parts))
