@@ -53,13 +53,15 @@ def analyze(
              len(snapshot.principal_arns()), time.perf_counter() - started)
     # Holders of a conditional `Allow * on *` are summarised (edges/wildcards.py, docs/analysis.md).
     summary = summarising(snapshot, admins) if summarise else None
-    ctx = EdgeContext(snapshot, admins=admins, summary=summary)
+    if summary is not None:
+        reuse = None
+    ctx = EdgeContext(
+        snapshot, admins=admins, summary=summary, prefilters=None if reuse is None else reuse.prefilters
+    )
     sources, skipped_service_linked = sources_of(ctx, snapshot.principal_arns(), admins)
     sinks = {v.arn for v in verdicts} | {ADMIN}
-    if reuse is not None and summary is None:
+    if reuse is not None:
         reuse.begin(snapshot, world=(tuple(verdicts), tuple(targets)))
-    else:
-        reuse = None
     found = find_edges(ctx, sources, sinks, reuse=reuse, verification=verification)
     if reuse is not None:
         log.info("reuse: %d source result(s) kept, %d decided again", reuse.hits, reuse.misses)

@@ -24,6 +24,8 @@ is explored again; anything else the new snapshot changes (another field of a pr
 a trust policy, a policy with an Allow, the admins, the targets, an organization, resources)
 empties the store first, and so does an identity change that adds or removes an Allow, so a
 reused edge is always the edge a fresh analysis would find.
+The checkers' prefilters (`EdgeContext.applicable`) are shared too, keyed by the policy objects
+they read, whatever the snapshot (`Prefilters`).
 `tests/unit/analysis/test_reuse.py` checks that a plan's verifications equal fresh analyses.
 Only analyses without conditional-wildcard summaries use it (a plan asks for none).
 """
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 from deescalate.analysis.edges import Explored, explore
-from deescalate.analysis.edges.base import EdgeContext, Principal
+from deescalate.analysis.edges.base import EdgeContext, Prefilters, Principal
 from deescalate.model import Edge, Effect, Group, ManagedPolicy, Role, Snapshot, User
 
 # The fields of a user or role a plan may change: edges from that principal are decided again.
@@ -83,6 +85,9 @@ class Reuse:
         default_factory=dict
     )
     _out: dict[str, tuple[Token, list[Edge]]] = field(default_factory=dict)
+    # The checkers' prefilter answers, keyed by policy objects: valid for any snapshot, never
+    # emptied (EdgeContext._signature).
+    prefilters: Prefilters = field(default_factory=Prefilters)
     hits: int = 0
     misses: int = 0
 

@@ -7,10 +7,12 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
-from builders import Account, allow, deny, doc, role_arn, trust_aws, trust_service, user_arn
+from builders import Account, allow, deny, doc, policy_arn, role_arn, trust_aws, trust_service, user_arn
 from work_count import generated
 
 from deescalate.analysis.analyze import analyze
+from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
+from deescalate.analysis.edges.direct import DIRECT
 from deescalate.analysis.reuse import Reuse
 from deescalate.model import PolicyKind, PolicyRef, Report, Snapshot
 from deescalate.policy.parse import parse_policy
@@ -119,3 +121,53 @@ def test_another_principals_new_allow_empties_the_store() -> None:
     assert report == analyze(changed, summarise=False)
     assert mallory in {f.principal for f in report.findings}
     assert store.hits == 0
+
+
+def test_prefilter_answers_are_shared_between_a_plans_analyses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checkers' prefilters (EdgeContext.applicable) are asked once per policy set over all of
+    a plan's analyses (contexts sharing the Reuse's Prefilters); a principal whose policies the
+    plan changed is asked again, one whose policy the snapshot lacks is never shared."""
+    asked: list[str] = []
+    original = Checker.applies
+
+    def counting(self: Checker, ctx: EdgeContext, source: Principal) -> bool:
+        asked.append(source.arn)
+        return original(self, ctx, source)
+
+    monkeypatch.setattr(Checker, "applies", counting)
+    acct = _account()
+    acct.user("dave", managed=(policy_arn("Missing"),))
+    snap = acct.build()
+    changed = _with_inline(snap, user_arn("alice"), doc(deny("iam:PassRole")))
+    store = Reuse()
+    first = EdgeContext(snap, prefilters=store.prefilters)
+    for name in ("alice", "bob", "dave"):
+        first.applicable(first.principals[user_arn(name)], DIRECT)
+    assert set(asked) == {user_arn("alice"), user_arn("bob"), user_arn("dave")}
+    asked.clear()
+    second = EdgeContext(changed, prefilters=store.prefilters)
+    for name in ("alice", "bob", "dave"):
+        second.applicable(second.principals[user_arn(name)], DIRECT)
+    assert set(asked) == {user_arn("alice"), user_arn("dave")}
+    asked.clear()
+    EdgeContext(changed).applicable(second.principals[user_arn("bob")], DIRECT)  # no Reuse: its own
+    assert set(asked) == {user_arn("bob")}
+
+
+def test_a_policy_missing_from_one_snapshot_is_not_shared_with_the_next() -> None:
+    """A principal naming a managed policy the snapshot lacks gets answers of its own (anything
+    may be allowed); the next snapshot, holding the policy, is prefiltered on what it allows."""
+    acct = _account()
+    p = acct.managed("P", doc(allow("iam:PutUserPolicy", user_arn("carol"))))
+    acct.user("carol", managed=(p,))
+    full = acct.build()
+    lacking = replace(full, policies=MappingProxyType({a: m for a, m in full.policies.items() if a != p}))
+    store = Reuse()
+    analyze(lacking, summarise=False, reuse=store)
+    assert store.prefilters.applicable  # analyze() shares them
+    report = analyze(full, summarise=False, reuse=store)
+    assert report == analyze(full, summarise=False)
+    assert user_arn("carol") in {f.principal for f in report.findings}
+    store = Reuse()
+    analyze(full, summarise=False, reuse=store)
+    assert analyze(lacking, summarise=False, reuse=store) == analyze(lacking, summarise=False)

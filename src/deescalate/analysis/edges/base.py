@@ -132,6 +132,17 @@ class SharedIndex:
 
 
 @dataclass(slots=True)
+class Prefilters:
+    """The checkers whose prefilter a policy set passes (`EdgeContext.applicable`), keyed by
+    `EdgeContext._signature`: the policy objects themselves, which `pinned` keeps alive so their
+    ids are never reused. Any context may share it, whatever its snapshot: the answer reads only
+    those objects (`Authorizer.may_allow`: Allow statements' actions)."""
+
+    applicable: dict[tuple[object, int], tuple[Checker, ...]] = field(default_factory=dict)
+    pinned: dict[object, tuple[object, ...]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Summary:
     """Holders of a conditional `Allow * on *` (edges/wildcards.py): the context over the snapshot
     without those statements, and each holder's edges to ADMIN over the full snapshot once asked
@@ -153,10 +164,10 @@ class EdgeContext:
     """
 
     __slots__ = (
-        "_applicable",
         "_decisions",
         "_may",
-        "_pinned",
+        "_own_applicable",
+        "_prefilters",
         "_signatures",
         "_wanted_sorted",
         "_whatifs",
@@ -179,6 +190,7 @@ class EdgeContext:
         index: SharedIndex | None = None,
         wanted: frozenset[str] | None = None,
         summary: Summary | None = None,
+        prefilters: Prefilters | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.summary = summary
@@ -195,11 +207,11 @@ class EdgeContext:
         # What-if sub-analyses by (source, technique, via), kept across analyze()'s rounds so each
         # round only decides the edges into its new frontier (edges/whatif.py).
         self._whatifs: dict[tuple[str, str, str], EdgeContext] = {}
-        # Shared with what-if sub-analyses (what_if_context): keyed by the policy objects
-        # themselves, which `_pinned` keeps alive so their ids are never reused.
-        self._applicable: dict[tuple[object, int], tuple[Checker, ...]] = {}
-        self._pinned: dict[object, tuple[object, ...]] = {}
-        self._signatures: dict[str, object] = {}
+        # Shared with what-if sub-analyses (what_if_context) and, through `prefilters`, with a
+        # plan's other analyses (analysis/reuse.py): keyed by the policy objects themselves.
+        self._prefilters = prefilters if prefilters is not None else Prefilters()
+        self._own_applicable: dict[tuple[object, int], tuple[Checker, ...]] = {}
+        self._signatures: dict[str, object | None] = {}
         self._wanted_sorted: tuple[str, ...] | None = None
         # The snapshot's time: conditions on dates before it are settled (edges/timebound.py).
         self.now = parse_time(snapshot.collected_at) if snapshot.collected_at else None
@@ -217,8 +229,8 @@ class EdgeContext:
         ctx._may = self._may
         ctx._decisions = self._decisions
         ctx._whatifs = self._whatifs
-        ctx._applicable = self._applicable
-        ctx._pinned = self._pinned
+        ctx._prefilters = self._prefilters
+        ctx._own_applicable = self._own_applicable
         ctx._signatures = self._signatures
         ctx._wanted_sorted = None
         ctx.now = self.now
@@ -231,21 +243,23 @@ class EdgeContext:
         principals with the same policies (the same groups and managed policies, no inline ones)
         share the answer.
         """
-        key = (self._signature(source), id(checkers))
-        hit = self._applicable.get(key)
+        signature = self._signature(source)
+        store = self._own_applicable if signature is None else self._prefilters.applicable
+        key = (source.arn if signature is None else signature, id(checkers))
+        hit = store.get(key)
         if hit is None:
-            hit = self._applicable[key] = tuple(c for c in checkers if c.applies(self, source))
+            hit = store[key] = tuple(c for c in checkers if c.applies(self, source))
         return hit
 
-    def _signature(self, source: Principal) -> object:
+    def _signature(self, source: Principal) -> object | None:
         """What `may` depends on for this principal: its kind and identity policies (inline,
         managed, its groups and their managed policies), by object identity, so principals with
-        the same policies share it, in this context and in its what-if sub-analyses (whose changed
-        principal, group or policy version is a new object). A principal naming a policy or group
-        the snapshot lacks is its own."""
-        hit = self._signatures.get(source.arn)
-        if hit is not None:
-            return hit
+        the same policies share it, in this context, in its what-if sub-analyses (whose changed
+        principal, group or policy version is a new object) and in the other analyses of a plan
+        (whose snapshots share every object the plan did not change). None for a principal naming
+        a policy or group the snapshot lacks: its answers are this context's own."""
+        if source.arn in self._signatures:
+            return self._signatures[source.arn]
         snap = self.snapshot
         parts: list[object | None] = [
             *source.inline_policies, *(snap.policies.get(a) for a in source.managed_policy_arns)
@@ -258,12 +272,10 @@ class EdgeContext:
                     # A what-if may replace a group's managed policy (a new default version) and
                     # keep the group object: its policies count, not only the group.
                     parts.extend(snap.policies.get(a) for a in group.managed_policy_arns)
-        key: object
-        if any(x is None for x in parts):
-            key = (self, source.arn)  # this context's own (the tuple keeps the context alive)
-        else:
+        key: object | None = None
+        if all(x is not None for x in parts):
             key = (type(source).__name__, tuple(id(x) for x in parts))
-            self._pinned.setdefault(key, tuple(parts))
+            self._prefilters.pinned.setdefault(key, tuple(parts))  # so the ids are never reused
         self._signatures[source.arn] = key
         return key
 
@@ -309,9 +321,8 @@ class EdgeContext:
                 Authorizer(changed, policy_cache=self.authorizer.policy_cache),
                 admins=self.admins,
                 index=self.index,
+                prefilters=self._prefilters,  # keyed by policy objects (see _signature)
             )
-            sub._applicable = self._applicable  # keyed by policy objects (see _signature)
-            sub._pinned = self._pinned
         return sub.for_round(self.wanted)
 
     def edge(
