@@ -22,8 +22,10 @@ when it runs out the best solution found so far is returned with `optimal=False`
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 Key = tuple[str, ...]  # (action, resource[, principal that is denied it]) of a grant
 DEFAULT_NODE_BUDGET = 200_000
@@ -46,20 +48,21 @@ class HittingSolution:
 
 def reduce_sets(sets: Iterable[frozenset[Key]]) -> list[frozenset[Key]]:
     """Drop duplicates, empty sets and supersets: hitting a subset hits every superset of it."""
-    unique = sorted({s for s in sets if s}, key=lambda s: (len(s), sorted(s)))
+    distinct = {s for s in sets if s}
+    # Ordered by (size, sorted keys), the keys compared by their rank: the same order as comparing
+    # the keys themselves (long tuples of ARNs), at a fraction of the cost.
+    rank = {k: i for i, k in enumerate(sorted(frozenset().union(*distinct)))}
+    unique = sorted(distinct, key=lambda s: (len(s), sorted(map(rank.__getitem__, s))))
     # Each kept set is filed under its rarest key (fewest sets hold it; ties by key). A kept subset
     # t of s has its rarest key in s, so only the sets filed under s's keys need checking; filing
     # under every key made a key shared by tens of thousands of sets (composed edges through one
     # helper) cost a check against each of them, for every set: quadratic.
-    frequency: dict[Key, int] = {}
-    for s in unique:
-        for k in s:
-            frequency[k] = frequency.get(k, 0) + 1
+    frequency = Counter(chain.from_iterable(unique))
     kept: list[frozenset[Key]] = []
     filed: dict[Key, list[frozenset[Key]]] = {}  # rarest key -> kept sets filed under it
     for s in unique:
         if not any(t <= s for k in s for t in filed.get(k, ())):
-            filed.setdefault(min(s, key=lambda k: (frequency[k], k)), []).append(s)
+            filed.setdefault(min(s, key=lambda k: (frequency[k], rank[k])), []).append(s)
             kept.append(s)
     return kept
 
@@ -105,7 +108,7 @@ def kernelize(
     An iam:* principal's thousands of edges (a pair of grants per user or role it can take over)
     collapse to a handful of real choices this way.
     """
-    costs = {k: cost(k) for s in sets for k in s}
+    costs = {k: cost(k) for k in {k for s in sets for k in s}}
     harm = {k: (disruption(k) if disruption else 0) for k in costs}
     forced: list[Key] = []
     current = list(sets)
@@ -123,7 +126,8 @@ def kernelize(
         removed: set[Key] = set()
         for a in sorted(occurs, key=lambda k: (-harm[k], -costs[k], k)):
             mine = occurs[a]
-            partners = set.intersection(*(set(current[i]) for i in mine)) - {a} - removed
+            holders = iter(mine)
+            partners = current[next(holders)].intersection(*(current[i] for i in holders)) - {a} - removed
             for b in sorted(partners):
                 if harm[b] < harm[a]:
                     removed.add(a)
