@@ -131,3 +131,14 @@ def test_widen_merges_the_largest_action_first_and_only_as_far_as_needed() -> No
     assert len([d for d in out if d.action == "iam:UpdateAssumeRolePolicy"]) == 3  # not needed, not widened
     assert "Widened to fit" in out[0].why
     assert widen(ds, lambda d: False) is None
+
+
+def test_policy_size_drops_exactly_the_white_space_str_isspace_names() -> None:
+    """IAM counts a policy's characters without white space (policy_size); the fast count agrees
+    with `str.isspace` on every kind of white space, ASCII and Unicode."""
+    spaces = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+    text = "".join(f"{c}a{c}{c}\"é\u200b" for c in spaces)  # U+200B is not white space to Python
+    assert policy_size(text) == sum(1 for ch in text if not ch.isspace())
+    assert policy_size({"Statement": [{"Effect": "Deny", "Action": "iam:*"}]}) == len(
+        '{"Statement":[{"Effect":"Deny","Action":"iam:*"}]}'
+    )
