@@ -117,7 +117,10 @@ class Reuse:
                     return False
         if old.policies is not new.policies:
             for arn, policy in new.policies.items():
-                if old.policies.get(arn) is not policy and not _deny_only(policy):
+                was = old.policies.get(arn)
+                # Only deny-only policies may come, go or change: a policy that allowed something
+                # (an admin-grade one other principals' edges attach) must stay the same object.
+                if was is not policy and not (_deny_only(policy) and (was is None or _deny_only(was))):
                     return False
             if any(arn not in new.policies for arn in old.policies):
                 return False

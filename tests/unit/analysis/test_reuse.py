@@ -171,3 +171,22 @@ def test_a_policy_missing_from_one_snapshot_is_not_shared_with_the_next() -> Non
     store = Reuse()
     analyze(full, summarise=False, reuse=store)
     assert analyze(lacking, summarise=False, reuse=store) == analyze(lacking, summarise=False)
+
+
+def test_an_allowing_policy_replaced_by_a_deny_only_one_empties_the_store() -> None:
+    """Found by independent review: the ARN of an `Allow *` managed policy now names a deny-only
+    document. u0's kept X-CreateRole+Attach edge would still attach it as admin-grade (a plan only
+    adds, changes or drops its own deny-only policies, so this never happens in a plan)."""
+    acct = Account()
+    acct.admin_role("admin", trust_aws(f"arn:aws:iam::{acct.account_id}:root"))
+    wide = acct.managed("wide", doc(allow("*")))
+    narrow = acct.managed("narrow", doc(deny("s3:GetObject")))
+    acct.user("u0", doc(allow(["iam:CreateRole", "iam:AttachRolePolicy", "iam:PassRole", "lambda:CreateFunction"])))
+    snap = acct.build()
+    policies = dict(snap.policies)
+    policies[wide] = snap.policies[narrow]
+    changed = replace(snap, policies=MappingProxyType(policies))
+    store = Reuse()
+    analyze(snap, summarise=False, reuse=store)
+    assert analyze(changed, summarise=False, reuse=store) == analyze(changed, summarise=False)
+    assert store.hits == 0
