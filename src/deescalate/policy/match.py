@@ -151,13 +151,15 @@ class ResourceMatcher:
         self.templates = tuple(templates)
         self.memo: dict[tuple[int, object], _Resolved | Lookup] = {}
 
+    def matches_literal(self, resource: str) -> bool:
+        """Whether a pattern without policy variables other than `*` matches `resource`."""
+        return resource in self.exact or (self.globs is not None and self.globs.match(resource))
+
     def matches(self, resource: str, lookup: LookupFn) -> bool | str | None:
         """True / False, or a description of the unknown key the match depends on; None when
         nothing matched and a pattern's variable cannot be resolved (the statement then does not
         apply, as Resource or as NotResource)."""
-        if self.everything or resource in self.exact:
-            return True
-        if self.globs is not None and self.globs.match(resource):
+        if self.everything or self.matches_literal(resource):
             return True
         pending: str | None = None
         unresolvable = False

@@ -108,7 +108,7 @@ def kernelize(
     An iam:* principal's thousands of edges (a pair of grants per user or role it can take over)
     collapse to a handful of real choices this way.
     """
-    costs = {k: cost(k) for k in {k for s in sets for k in s}}
+    costs = {k: cost(k) for k in frozenset().union(*sets)}
     harm = {k: (disruption(k) if disruption else 0) for k in costs}
     forced: list[Key] = []
     current = list(sets)

@@ -244,8 +244,11 @@ class EdgeContext:
         share the answer.
         """
         signature = self._signature(source)
-        store = self._own_applicable if signature is None else self._prefilters.applicable
-        key = (source.arn if signature is None else signature, id(checkers))
+        key: tuple[object, int]
+        if signature is None:
+            store, key = self._own_applicable, (source.arn, id(checkers))
+        else:
+            store, key = self._prefilters.applicable, (signature, id(checkers))
         hit = store.get(key)
         if hit is None:
             hit = store[key] = tuple(c for c in checkers if c.applies(self, source))

@@ -149,7 +149,7 @@ class TrustIndex:
             mine = set(self.everyone)
             mine.update(
                 r for r in self.by_account.get(source.account_id, ())
-                if any(r in m.exact or (m.globs is not None and m.globs.match(r)) for m in on)
+                if any(m.matches_literal(r) for m in on)
             )
             ordered = tuple(sorted(mine))
             # `on` is kept with it: the ids stay those of these matchers while the entry lives.
