@@ -17,8 +17,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "deescalate"
 
 # Each area and the areas it may import (besides itself). Areas are top-level modules or folders.
 FOUNDATION = {"errors": set(), "arn": {"errors"}, "model": {"arn", "errors"}, "sar": {"errors"},
-              "terminal": set(), "files": set()}
-BASE = {"errors", "arn", "model", "sar", "terminal", "files"}
+              "terminal": set(), "files": set(), "gctune": set()}
+BASE = {"errors", "arn", "model", "sar", "terminal", "files", "gctune"}
 ALLOWED: dict[str, set[str]] = {
     **FOUNDATION,
     "grounding": BASE | {"policy"},

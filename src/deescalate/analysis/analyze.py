@@ -22,12 +22,14 @@ from deescalate.analysis.edges.base import Principal, Summary
 from deescalate.analysis.edges.wildcards import strip
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
 from deescalate.analysis.reuse import Reuse
+from deescalate.gctune import fewer_full_collections
 from deescalate.model import ADMIN, AdminVerdict, Edge, InventoryRecord, Report, Role, Snapshot
 from deescalate.policy.match import resource_matches
 
 log = logging.getLogger("deescalate.analysis")
 
 
+@fewer_full_collections()
 def analyze(
     snapshot: Snapshot,
     *,

@@ -72,6 +72,7 @@ from deescalate.analysis.edges import EdgeContext, unexamined
 from deescalate.analysis.edges.trust import TrustIndex, admits
 from deescalate.analysis.graph import admin_verdicts, can_reach, findings
 from deescalate.arn import account_of
+from deescalate.gctune import fewer_full_collections
 from deescalate.model import (
     ADMIN,
     AccountInfo,
@@ -228,6 +229,7 @@ def _export(args: tuple[AccountRef, tuple[str, ...]]) -> Exported:
 # ---------------------------------------------------------------------------- phase 2
 
 
+@fewer_full_collections()  # a worker process of its own (Dask) has the default thresholds
 def analyze_account(task: AccountTask) -> AccountPart:
     """Phase 2: one account's admins and every edge from its principals worth joining."""
     started = time.process_time()

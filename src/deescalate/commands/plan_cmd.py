@@ -23,6 +23,7 @@ from deescalate.arn import account_of, parse_arn
 from deescalate.commands import parallel
 from deescalate.commands.snapshot_args import load_snapshot_args, refuse_overwriting_inputs
 from deescalate.errors import EXIT_CLEAN, EXIT_FINDINGS, UsageError
+from deescalate.gctune import fewer_full_collections
 from deescalate.model import Edge, Plan, Snapshot
 from deescalate.remediate.usage import usage_of
 from deescalate.terminal import clean
@@ -131,6 +132,7 @@ def _verdict(plan: Plan) -> list[str]:
     return lines
 
 
+@fewer_full_collections()  # reads files only: no AWS client's garbage to free (gctune.py)
 def run(args: argparse.Namespace) -> int:
     from deescalate.remediate.planfile import dumps, write_plan
 

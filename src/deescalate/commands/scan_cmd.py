@@ -16,6 +16,7 @@ from deescalate.commands import parallel, report_output
 from deescalate.commands.report_output import add_options, emit, parse_outputs
 from deescalate.commands.snapshot_args import load_snapshot_args
 from deescalate.errors import UsageError
+from deescalate.gctune import fewer_full_collections
 
 
 def register(sub: Any) -> None:
@@ -50,6 +51,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+@fewer_full_collections()  # reads files only: no AWS client's garbage to free (gctune.py)
 def run(args: argparse.Namespace) -> int:
     parse_outputs(args)  # a bad --output is a usage error before any collection or analysis
     if args.terraform_plan:

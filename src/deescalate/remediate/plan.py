@@ -67,6 +67,7 @@ from dataclasses import dataclass, replace
 from deescalate.analysis.analyze import analyze
 from deescalate.analysis.reuse import Reuse
 from deescalate.errors import UsageError
+from deescalate.gctune import fewer_full_collections
 from deescalate.grounding import deny_problem
 from deescalate.model import (
     ADMIN,
@@ -393,6 +394,7 @@ def _merge_edge(known: dict[str, Edge], edge: Edge) -> bool:
     return grew
 
 
+@fewer_full_collections()
 def build_plan(
     snapshot: Snapshot,
     report: Report,

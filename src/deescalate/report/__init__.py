@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from deescalate.errors import UsageError
+from deescalate.gctune import fewer_full_collections
 from deescalate.model import Report
 from deescalate.report.common import DEFAULT_OPTIONS, Detail, RenderOptions, SourceLocation
 from deescalate.report.gate import GateResult
@@ -59,6 +60,7 @@ def render(fmt: str, report: Report, *, gate: GateResult | None = None, color: b
     return renderer(fmt)(report, gate=gate, color=color, options=options)
 
 
+@fewer_full_collections()  # the report's objects are built while the analysis is still held
 def write(fmt: str, report: Report, out: TextIO, *, gate: GateResult | None = None, color: bool = False,
           options: RenderOptions = DEFAULT_OPTIONS) -> None:
     """Write the report to `out`: JSON as it is produced (piece by piece), the others rendered whole."""

@@ -20,6 +20,7 @@ from typing import Any
 from deescalate.arn import partition_among
 from deescalate.errors import MissingInputError, SnapshotError, empty_file
 from deescalate.files import NOT_REGULAR, NotRegularFileError, read_regular, too_long
+from deescalate.gctune import fewer_full_collections
 from deescalate.model import AccountInfo, InventoryRecord, InventoryState, Organization, Resource, Snapshot
 from deescalate.snapshot import layout as L
 from deescalate.snapshot.iam import (
@@ -470,6 +471,7 @@ def _load_details_file(path: Path, shown: str) -> Snapshot:
     )
 
 
+@fewer_full_collections()
 def load_snapshot(path: str | Path) -> Snapshot:
     """Load a snapshot directory (or its manifest.json), or one get-account-authorization-details file."""
     shown = str(path)
