@@ -37,21 +37,43 @@ def admin_verdicts(snapshot: Snapshot, targets: Sequence[str] = ()) -> tuple[Adm
     return tuple(out)
 
 
-def _bfs(start: str, adjacency: Mapping[str, Sequence[Edge]], *, unconditional: bool) -> dict[str, Edge]:
-    """Parent edge of every node reachable from `start` (shortest in number of edges)."""
+def _first_edges(
+    adjacency: Mapping[str, Sequence[Edge]], *, unconditional: bool
+) -> dict[str, dict[str, Edge]]:
+    """node -> target -> the first of node's edges to target (in `adjacency`'s order, which
+    sorts by target first), unconditional ones only if asked."""
+    out: dict[str, dict[str, Edge]] = {}
+    for node, edges in adjacency.items():
+        first: dict[str, Edge] = {}
+        for e in edges:
+            if not (unconditional and e.conditional):
+                first.setdefault(e.target, e)
+        if first:
+            out[node] = first
+    return out
+
+
+def _bfs(start: str, first: Mapping[str, Mapping[str, Edge]]) -> dict[str, Edge]:
+    """Parent edge of every node reachable from `start` (shortest in number of edges).
+
+    The breadth-first search over adjacency lists sorted by target: each node's new targets
+    (a set difference, not a loop over every edge: dense accounts give a node thousands of edges
+    to targets already seen) are taken in target order, each through its first edge."""
     parent: dict[str, Edge] = {}
     seen = {start}
     queue = deque([start])
     while queue:
         node = queue.popleft()
-        for edge in adjacency.get(node, ()):
-            if unconditional and edge.conditional:
-                continue
-            if edge.target in seen:
-                continue
-            seen.add(edge.target)
-            parent[edge.target] = edge
-            queue.append(edge.target)
+        out = first.get(node)
+        if out is None:
+            continue
+        fresh = out.keys() - seen
+        if not fresh:
+            continue
+        for target in sorted(fresh):
+            seen.add(target)
+            parent[target] = out[target]
+            queue.append(target)
     return parent
 
 
@@ -92,12 +114,14 @@ def findings(
     for out_edges in adjacency.values():
         out_edges.sort(key=lambda e: (e.target, e.technique, e.via or ""))
     reach = can_reach(sinks, edges)
+    firm_first = _first_edges(adjacency, unconditional=True)
+    loose_first = _first_edges(adjacency, unconditional=False)
     out: list[Finding] = []
     for arn in sorted(principals):
         if arn in admins or arn not in reach or arn not in adjacency:
             continue
-        firm = _bfs(arn, adjacency, unconditional=True)
-        loose = _bfs(arn, adjacency, unconditional=False)
+        firm = _bfs(arn, firm_first)
+        loose = _bfs(arn, loose_first)
         reached = sorted(s for s in sinks if s != arn and s in loose)
         if not reached:
             continue

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from deescalate.analysis.analyze import analyze
 from deescalate.analysis.graph import findings
 from deescalate.model import ADMIN, AdminVerdict, Edge, Grant
@@ -128,3 +131,71 @@ def test_cross_account_through_load_snapshots(tmp_path: Path) -> None:
         ("sts-001", "arn:aws:iam::222222222222:role/ops")
     ]
     assert any("lambda-003" in u for u in report.unexamined)  # raw IAM files carry no inventory
+
+
+def _reference_findings(
+    principals: list[str], edges: list[Edge], verdicts: list[AdminVerdict]
+) -> list[tuple[str, tuple[tuple[str, ...], ...], bool]]:
+    """Each finding's principal, paths (edge ids) and conditional flag, by the plain breadth-first
+    search over every edge (the one findings() used before it took set differences)."""
+    sinks = {v.arn for v in verdicts} | {ADMIN}
+    admins = {v.arn for v in verdicts if not v.target_only}
+    adjacency: dict[str, list[Edge]] = {}
+    for e in edges:
+        adjacency.setdefault(e.source, []).append(e)
+    for out in adjacency.values():
+        out.sort(key=lambda e: (e.target, e.technique, e.via or ""))
+
+    def bfs(start: str, unconditional: bool) -> dict[str, Edge]:
+        parent: dict[str, Edge] = {}
+        seen, queue = {start}, [start]
+        while queue:
+            node = queue.pop(0)
+            for e in adjacency.get(node, ()):
+                if (unconditional and e.conditional) or e.target in seen:
+                    continue
+                seen.add(e.target)
+                parent[e.target] = e
+                queue.append(e.target)
+        return parent
+
+    def path(start: str, end: str, parent: dict[str, Edge]) -> tuple[str, ...]:
+        ids: list[str] = []
+        while end != start:
+            ids.append(parent[end].id)
+            end = parent[end].source
+        return tuple(reversed(ids))
+
+    out: list[tuple[str, tuple[tuple[str, ...], ...], bool]] = []
+    for arn in sorted(principals):
+        if arn in admins or arn not in adjacency:
+            continue
+        firm, loose = bfs(arn, True), bfs(arn, False)
+        reached = sorted(s for s in sinks if s != arn and s in loose)
+        if reached:
+            paths = tuple(path(arn, s, firm if s in firm else loose) for s in reached)
+            out.append((arn, paths, not any(s in firm for s in reached)))
+    return out
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 8), st.booleans(), st.sampled_from("ab")), max_size=40
+    ),
+    st.sets(st.integers(0, 7), max_size=3),
+)
+@settings(max_examples=400, deadline=None)
+def test_paths_are_those_of_a_plain_breadth_first_search(
+    spec: list[tuple[int, int, bool, str]], admin_ids: set[int]
+) -> None:
+    """Dense graphs with parallel edges (several techniques, conditional or not, to one target),
+    self-escalation edges (to ADMIN) and cycles: the same paths, in the same order."""
+    names = [f"arn:aws:iam::111111111111:user/u{i}" for i in range(8)]
+    node = [*names, ADMIN]
+    edges = [edge(node[s], node[t], conditional=c, technique=k) for s, t, c, k in spec if node[s] != node[t]]
+    verdicts = [AdminVerdict(arn=names[i], reason="r") for i in sorted(admin_ids)]
+    got = [
+        (f.principal, tuple(tuple(e.id for e in p) for p in f.paths), f.conditional)
+        for f in findings(names, edges, verdicts)
+    ]
+    assert got == _reference_findings(names, edges, verdicts)
