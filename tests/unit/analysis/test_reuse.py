@@ -15,7 +15,6 @@ from deescalate.analysis.edges.base import Checker, EdgeContext, Principal
 from deescalate.analysis.edges.direct import DIRECT
 from deescalate.analysis.reuse import Reuse
 from deescalate.model import PolicyKind, PolicyRef, Report, Snapshot
-from deescalate.policy.evaluate import Authorizer
 from deescalate.policy.parse import parse_policy
 from deescalate.remediate.plan import build_plan
 
@@ -153,35 +152,6 @@ def test_prefilter_answers_are_shared_between_a_plans_analyses(monkeypatch: pyte
     asked.clear()
     EdgeContext(changed).applicable(second.principals[user_arn("bob")], DIRECT)  # no Reuse: its own
     assert set(asked) == {user_arn("bob")}
-
-
-def test_may_answers_are_shared_per_policy_set_and_follow_a_changed_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """EdgeContext.may is asked of the evaluator once per (policy set, action) over a plan's
-    analyses; a principal with a new policy gets the new answer, one whose policy the snapshot
-    lacks (anything may be allowed) is never shared."""
-    asked: list[str] = []
-    original = Authorizer.may_allow
-
-    def counting(self: Authorizer, principal: str, action: str) -> bool:
-        asked.append(principal)
-        return original(self, principal, action)
-
-    monkeypatch.setattr(Authorizer, "may_allow", counting)
-    acct = _account()
-    acct.user("dave", managed=(policy_arn("Missing"),))
-    snap = acct.build()
-    changed = _with_inline(snap, user_arn("bob"), doc(allow("iam:CreateAccessKey", "*")))
-    names = ("alice", "bob", "dave")
-    store = Reuse()
-    first = EdgeContext(snap, prefilters=store.prefilters)
-    assert [first.may(user_arn(n), "iam:CreateAccessKey") for n in names] == [False, False, True]
-    assert [first.may(user_arn(n), "sts:AssumeRole") for n in names] == [True, False, True]
-    assert len(asked) == 6
-    asked.clear()
-    second = EdgeContext(changed, prefilters=store.prefilters)
-    assert [second.may(user_arn(n), "iam:CreateAccessKey") for n in names] == [False, True, True]
-    assert [second.may(user_arn(n), "sts:AssumeRole") for n in names] == [True, False, True]
-    assert sorted(asked) == sorted([user_arn("bob"), user_arn("dave")] * 2)
 
 
 def test_a_policy_missing_from_one_snapshot_is_not_shared_with_the_next() -> None:

@@ -133,14 +133,12 @@ class SharedIndex:
 
 @dataclass(slots=True)
 class Prefilters:
-    """The checkers whose prefilter a policy set passes (`EdgeContext.applicable`) and the
-    actions it may allow (`EdgeContext.may`), keyed by
+    """The checkers whose prefilter a policy set passes (`EdgeContext.applicable`), keyed by
     `EdgeContext._signature`: the policy objects themselves, which `pinned` keeps alive so their
     ids are never reused. Any context may share it, whatever its snapshot: the answer reads only
     those objects (`Authorizer.may_allow`: Allow statements' actions)."""
 
     applicable: dict[tuple[object, int], tuple[Checker, ...]] = field(default_factory=dict)
-    may: dict[tuple[object, str], bool] = field(default_factory=dict)  # `EdgeContext.may`, per set
     pinned: dict[object, tuple[object, ...]] = field(default_factory=dict)
 
 
@@ -287,23 +285,11 @@ class EdgeContext:
     # ------------------------------------------------------------------ permissions
 
     def may(self, principal: str, action: str) -> bool:
-        """Cheap prefilter: could any policy of the principal allow the action on some resource?
-
-        Kept per policy set (`_signature`) as well, so a plan's later analyses and the what-if
-        sub-analyses ask the evaluator only about principals whose policies changed."""
+        """Cheap prefilter: could any policy of the principal allow the action on some resource?"""
         key = (principal, action)
         hit = self._may.get(key)
         if hit is None:
-            source = self.principals.get(principal)
-            signature = None if source is None else self._signature(source)
-            if signature is None:
-                hit = self.authorizer.may_allow(principal, action)
-            else:
-                shared = self._prefilters.may
-                skey = (signature, action)
-                hit = shared.get(skey)
-                if hit is None:
-                    hit = shared[skey] = self.authorizer.may_allow(principal, action)
+            hit = self.authorizer.may_allow(principal, action)
             self._may[key] = hit
         return hit
 
