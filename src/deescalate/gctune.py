@@ -14,7 +14,9 @@ took 15.4 of 65 s (`iam-writers`, 3,000 principals), 11 took 1.4 of 6.8 s of a `
 Inside `fewer_full_collections()` the oldest generation is not collected automatically; the two
 young ones are, as before, so reference cycles that die young (the usual garbage) are still freed.
 The cost is memory held by cycles that became garbage after reaching the old generation; on every
-benchmark shape peak RSS stayed the same to the MiB (docs/analysis.md, "Where the time goes").
+benchmark shape peak RSS stayed within 1% (docs/analysis.md, "Performance"). Only code that reads
+files and computes runs inside it: a long `collect` or `apply` (boto3 clients and their cycles)
+keeps the interpreter's defaults.
 The previous thresholds come back when the outermost use ends (uses may nest, and may come from
 several threads: a counter under a lock decides which exit restores them).
 """

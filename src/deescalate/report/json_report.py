@@ -21,7 +21,7 @@ from deescalate import __version__
 from deescalate.analysis.severity import Severity
 from deescalate.arn import account_of
 from deescalate.model import Edge, Finding, Plan, Report
-from deescalate.remediate.planfile import deny_to_json, edge_to_json
+from deescalate.remediate.planfile import deny_to_json, edge_to_json, layout_json
 from deescalate.report.change import addresses_of, change_obj
 from deescalate.report.common import DEFAULT_OPTIONS, AccountGroup, RenderOptions, View, view
 from deescalate.report.gate import GateResult
@@ -177,12 +177,16 @@ def write(report: Report, out: TextIO, *, gate: GateResult | None = None,
                 continue
             out.write(f"  {name}: [\n")
             for j, item in enumerate(val.items):
-                text = json.dumps(item, indent=2).replace("\n", "\n    ")
-                out.write(f"    {text}{',' if j < val.count - 1 else ''}\n")
+                parts = ["    "]
+                layout_json(item, "    ", parts)
+                parts.append(f"{',' if j < val.count - 1 else ''}\n")
+                out.write("".join(parts))
             out.write(f"  ]{comma}\n")
         else:
-            text = json.dumps(val, indent=2).replace("\n", "\n  ")
-            out.write(f"  {name}: {text}{comma}\n")
+            parts = [f"  {name}: "]
+            layout_json(val, "  ", parts)
+            parts.append(f"{comma}\n")
+            out.write("".join(parts))
     out.write("}\n")
 
 
