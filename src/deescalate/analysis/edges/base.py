@@ -297,9 +297,8 @@ class EdgeContext:
         key = (principal, grant)
         hit = self._decisions.get(key)
         if hit is None:
-            hit = settle(
-                self.authorizer.decide(principal, grant.action, grant.resource, dict(grant.context)), self.now
-            )
+            context = dict(grant.context) if grant.context else None  # None: the same as empty, sooner
+            hit = settle(self.authorizer.decide(principal, grant.action, grant.resource, context), self.now)
             self._decisions[key] = hit
         return hit
 
@@ -347,16 +346,17 @@ class EdgeContext:
         `unknown` names facts the snapshot lacks that the edge depends on (a failed inventory call,
         an unknown access-key count): they make the edge conditional whatever the evaluator says.
         """
-        if not always and not self.wants(source, target):
+        if not always and self.wanted is not None and target not in self.wanted:  # self.wants, inlined
             return None
         kept: list[Alternative] = []
         certain = False
         conditions: list[str] = []
+        decide = self.decide
         for alt in candidates:
             alt_conditions: list[str] = []
             ok = True
             for grant in alt:
-                d = self.decide(grant.principal or source, grant)
+                d = decide(grant.principal or source, grant)
                 if not d.possible:
                     ok = False
                     break
