@@ -15,8 +15,8 @@ Inside `fewer_full_collections()` the oldest generation is not collected automat
 young ones are, as before, so reference cycles that die young (the usual garbage) are still freed.
 The cost is memory held by cycles that became garbage after reaching the old generation; on every
 benchmark shape peak RSS stayed within 1% (docs/analysis.md, "Performance"). Only code that reads
-files and computes runs inside it: a long `collect` or `apply` (boto3 clients and their cycles)
-keeps the interpreter's defaults.
+files and computes runs inside it: `collect`, `apply` and a live `scan`'s collection (boto3
+clients and thread pools, and their cycles) keep the interpreter's defaults.
 The previous thresholds come back when the outermost use ends (uses may nest, and may come from
 several threads: a counter under a lock decides which exit restores them).
 """

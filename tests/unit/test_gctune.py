@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from deescalate.analysis.analyze import analyze
+from deescalate.errors import UsageError
 from deescalate.gctune import NEVER, fewer_full_collections
 from deescalate.remediate.plan import build_plan, default_analyze
 from deescalate.report import write
@@ -109,3 +110,22 @@ def test_the_heavy_library_calls_make_no_full_collection(name: str, frequent: li
     assert gc.get_threshold() == FREQUENT  # restored
     assert frequent, "the call allocated too little to tell"
     assert 2 not in frequent, f"{name} ran a full collection"
+
+
+def test_a_live_scan_collects_with_the_interpreters_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scan --region`: collection (boto3 clients and their reference cycles) keeps the default
+    full collections; only the analysis of what it wrote runs without them."""
+    import deescalate.collect
+    from deescalate.cli import main
+
+    seen: list[tuple[int, int, int]] = []
+
+    def fake_collect(*_args: object, **_kwargs: object) -> None:
+        seen.append(gc.get_threshold())
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(deescalate.collect, "collect", fake_collect)
+    before = gc.get_threshold()
+    assert main(["scan", "--region", "us-east-1"]) == UsageError.exit_code
+    assert seen == [before]
+    assert gc.get_threshold() == before

@@ -229,7 +229,7 @@ def _export(args: tuple[AccountRef, tuple[str, ...]]) -> Exported:
 # ---------------------------------------------------------------------------- phase 2
 
 
-@fewer_full_collections()  # a worker process of its own (Dask) has the default thresholds
+@fewer_full_collections()  # a Dask worker has the default thresholds (a forked pool worker inherits ours)
 def analyze_account(task: AccountTask) -> AccountPart:
     """Phase 2: one account's admins and every edge from its principals worth joining."""
     started = time.process_time()

@@ -6,6 +6,7 @@ Exit codes: 0 nothing at risk (at or above `--fail-on`), 1 findings, 2 usage, 3 
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 import tempfile
@@ -51,11 +52,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-@fewer_full_collections()  # reads files only: no AWS client's garbage to free (gctune.py)
 def run(args: argparse.Namespace) -> int:
     parse_outputs(args)  # a bad --output is a usage error before any collection or analysis
     if args.terraform_plan:
-        return _run_plan(args)
+        with fewer_full_collections():  # files only (gctune.py)
+            return _run_plan(args)
     if args.account_id or args.terraform_dir:
         raise UsageError("--account-id and --terraform-dir go with --terraform-plan")
     if args.fail_on == "new":
@@ -70,12 +71,20 @@ def run(args: argparse.Namespace) -> int:
     report_output.check_outputs(args, args.snapshots, demo=args.demo)
     organization = parallel.organization_dir(args)
     if organization is not None and not args.with_plan:
-        return emit(parallel.analyze_organization(organization, args), args,
-                    sources=report_output.iam_files(args.snapshots))
+        with fewer_full_collections():  # files only (gctune.py)
+            return emit(parallel.analyze_organization(organization, args), args,
+                        sources=report_output.iam_files(args.snapshots))
     if args.snapshots or args.demo:
-        snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
-        return emit(report_output.analyze_snapshot(snapshot, args), args,
-                    sources=report_output.iam_files(args.snapshots, demo=args.demo))
+        with fewer_full_collections():
+            snapshot = load_snapshot_args(args.snapshots, demo=args.demo)
+            return emit(report_output.analyze_snapshot(snapshot, args), args,
+                        sources=report_output.iam_files(args.snapshots, demo=args.demo))
+    return _collect_and_scan(args)
+
+
+def _collect_and_scan(args: argparse.Namespace) -> int:
+    """Collect into a temporary directory with the interpreter's own collection thresholds (boto3
+    clients and thread pools leave reference cycles behind), free them, then analyse as above."""
     from deescalate.collect import collect
 
     with tempfile.TemporaryDirectory(prefix="deescalate-") as tmp:
@@ -96,8 +105,10 @@ def run(args: argparse.Namespace) -> int:
         from deescalate.snapshot.layout import IAM_DETAILS
 
         collected = IamFile(path=Path(out) / IAM_DETAILS, uri=IAM_DETAILS, uri_base_id=COLLECTED_BASE)
-        return emit(report_output.analyze_snapshot(load_snapshot_args([str(out)]), args), args,
-                    sources=[collected])
+        gc.collect()  # the collection's cycles, before the analysis keeps them for its whole run
+        with fewer_full_collections():
+            return emit(report_output.analyze_snapshot(load_snapshot_args([str(out)]), args), args,
+                        sources=[collected])
 
 
 def _run_plan(args: argparse.Namespace) -> int:
