@@ -31,6 +31,7 @@ from contextlib import contextmanager
 # An old-generation threshold no run reaches (it counts middle-generation collections; a C int).
 NEVER = 1_000_000_000
 
+
 class _State:
     """How many uses are open, and the thresholds to restore when the last one ends."""
 

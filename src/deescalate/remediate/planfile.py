@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import reprlib
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
@@ -202,15 +201,6 @@ _ONE_LINE_ITEMS = frozenset({"edges", "remaining"})
 _ONE_LINE = frozenset({"cuts", "alternatives", "techniques", "conditions"})
 
 
-def _float_text(f: float) -> str:
-    """A float as json.dumps writes it (allow_nan: NaN, Infinity, -Infinity)."""
-    if math.isnan(f):
-        return "NaN"
-    if f in (float("inf"), float("-inf")):
-        return "Infinity" if f > 0 else "-Infinity"
-    return float.__repr__(f)
-
-
 def _key_text(k: object) -> str:
     """A non-string key as json.dumps turns it into one (and the same error for other types)."""
     if k is None or isinstance(k, (bool, int, float)):
@@ -224,7 +214,7 @@ _LEAF: dict[type, Callable[[Any], str]] = {
     int: int.__repr__,
     bool: lambda b: "true" if b else "false",
     type(None): lambda _: "null",
-    float: _float_text,
+    float: json.dumps,  # NaN / Infinity / repr: the encoder's own rules (floats are rare here)
 }
 
 

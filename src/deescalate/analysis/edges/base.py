@@ -346,7 +346,7 @@ class EdgeContext:
         `unknown` names facts the snapshot lacks that the edge depends on (a failed inventory call,
         an unknown access-key count): they make the edge conditional whatever the evaluator says.
         """
-        if not always and self.wanted is not None and target not in self.wanted:  # self.wants, inlined
+        if not always and not self.wants(source, target):
             return None
         kept: list[Alternative] = []
         certain = False
