@@ -175,6 +175,21 @@ class CompiledStatement:
             return _CERTAIN[via]
         return tuple(pending), via
 
+    def resource_part(self, req: Request) -> object:
+        """Everything `evaluate` reads of the request's resource ARN itself: None when the Action
+        element does not cover the action (the statement never applies), True when there is no
+        Resource element or it is `*`, else the Resource matcher's answer for the ARN. The rest of
+        `evaluate` reads the action, the caller and the context lookup, never the ARN
+        (`Authorizer.equivalence`)."""
+        hit = self.actions.memo.get(req.action)
+        if hit is None:
+            hit = self.actions.remember(req.action, req.service, req.name)
+        if hit == self.action_negated:
+            return None
+        if self.any_resource or self.resources is None:
+            return True
+        return self.resources.matches(req.resource, req)
+
     def match(self, unresolved: Unresolved = ()) -> StatementMatch:
         if not unresolved:
             return self.certain
@@ -197,7 +212,7 @@ _DIRECT = Via.DIRECT  # a module global: cheaper than the enum attribute on the 
 
 
 class CompiledPolicy:
-    __slots__ = ("by_service", "policy", "statements", "wild")
+    __slots__ = ("_shape", "by_service", "policy", "statements", "wild")
 
     def __init__(self, policy: Policy, where: str, cache: PolicyCache) -> None:
         self.policy = policy
@@ -213,6 +228,19 @@ class CompiledPolicy:
                     by_service.setdefault(s, []).append(cs)
         self.by_service = {k: tuple(v) for k, v in by_service.items()}
         self.wild = tuple(wild)
+        self._shape: tuple[object, ...] | None = None
+
+    def shape(self) -> tuple[object, ...]:
+        """What the statements evaluate, without which policy they are in: equal for two policies
+        of the same text (their matchers and conditions are the cache's shared objects), so two
+        roles with the same trust policy give it the same shape."""
+        if self._shape is None:
+            self._shape = tuple(
+                (st.is_deny, st.action_negated, st.actions, st.resource_negated, st.resources,
+                 st.principal, st.conditions)
+                for st in self.statements
+            )
+        return self._shape
 
     def candidates(self, service: str) -> tuple[CompiledStatement, ...]:
         hit = self.by_service.get(service)

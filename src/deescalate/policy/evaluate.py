@@ -214,7 +214,97 @@ class Authorizer:
         self._targets[key] = t
         return t
 
+    def _scp_guards(self, p: PrincipalView, svc: str) -> tuple[Guard, ...]:
+        """The SCP levels of the principal's own account (its organization path) for a service;
+        only for a principal SCPs apply to (`p.scp_applies`)."""
+        skey = (p.scp_account, svc)
+        levels = self._scp_by_service.get(skey)
+        if levels is None:
+            levels = self._scp_by_service[skey] = guards(p.scp_levels, svc)
+        return levels
+
+    def _rcp_guards(
+        self, p: PrincipalView, act: str, svc: str, target: TargetView
+    ) -> tuple[tuple[Guard, ...], tuple[str, ...]]:
+        """The RCP levels guarding this request, and the levels' names (root first).
+
+        RCPs: those of the account that owns the resource; for a resource ARN without an account
+        (an action with no resource type, an S3 bucket), the caller's. Not the management account,
+        not calls of service-linked roles, not kms:RetireGrant ("Resources and entities not
+        restricted by RCPs",
+        https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#actions-not-restricted-by-rcps)
+        """
+        if svc not in RCP_SERVICES or p.service_linked or act in RCP_EXEMPT_ACTIONS:
+            return (), ()
+        raccount = target.account or p.caller.account
+        rcp_levels, rcp_names = self._rcps_of(raccount)
+        if not rcp_levels:
+            return (), rcp_names
+        rkey = (raccount, svc)
+        rlevels = self._rcp_by_service.get(rkey)
+        if rlevels is None:
+            rlevels = self._rcp_by_service[rkey] = guards(rcp_levels, svc)
+        return rlevels, rcp_names
+
     # ------------------------------------------------------------------ the API
+
+    def equivalence(self, principal: str, action: str, resource: str) -> object | None:
+        """A key two context-free requests of `principal` share only if `decide` gives them the
+        same outcome, reason and conditions (its `statements` and `detail` may still name each
+        resource's own policy); None for requests it does not cover (a special action, a resource
+        of an account the snapshot does not hold, whose decision names the resource).
+
+        A decision reads the resource ARN only through the Resource elements of the statements it
+        evaluates (`CompiledStatement.resource_part`); the rest of what it reads of the resource is
+        the target's account, tags, whether its policy is required, and that policy's statements,
+        whose matchers are shared between equal texts (`CompiledPolicy.shape`). So the key is the
+        principal, the action, those, and each candidate statement's resource part: the roles
+        that trust one account with the same trust policy, which a principal may assume through one
+        pattern, share one key, and the analysis decides them once (EdgeContext.decide).
+        """
+        p = self._principals.get(principal)
+        if p is None:
+            p = self._principal(principal)
+        act = action.lower()
+        if act in SPECIAL_ACTIONS:
+            return None
+        target = self._target(resource, act in TRUST_ACTIONS, p)
+        if target.unknown_other_account:
+            return None
+        shape = target.shape
+        if shape is None:
+            shape = target.shape = (
+                target.account,
+                target.mandatory,
+                target.plain,
+                target.policy.shape() if target.policy is not None else None,
+                tuple(sorted(target.values.items())),  # the account's and the tags' context keys
+                target.closed_prefixes,
+            )
+        svc = act.partition(":")[0]
+        req = Request(
+            act,
+            resource,
+            given=_EMPTY,
+            derived=p.values,
+            closed_keys=p.closed_keys,
+            closed_prefixes=target.closed_prefixes,
+            resource_derived=target.values,
+            principal=p.arn,
+            memo_ok=True,
+        )
+        ident_st, bound_st = p.candidates(svc)
+        parts = [st.resource_part(req) for st in ident_st]
+        if p.boundary is not None:
+            parts.extend(st.resource_part(req) for st in bound_st)
+        levels = list(self._scp_guards(p, svc)) if p.scp_applies else []
+        levels.extend(self._rcp_guards(p, act, svc, target)[0])
+        for _, deny_st, allow_st in levels:
+            parts.extend(st.resource_part(req) for st in deny_st)
+            parts.extend(st.resource_part(req) for st in allow_st)
+        if target.policy is not None:
+            parts.extend(st.resource_part(req) for st in target.policy.candidates(svc))
+        return (principal, act, shape, tuple(parts))
 
     def may_allow(self, principal: str, action: str) -> bool:
         """Could any identity Allow statement of this principal match this action on some resource?
@@ -326,30 +416,13 @@ class Authorizer:
             session = scan(merge(compiled, svc), req, None, denies, deny_maybe)
         scps: list[Scan] = []
         if p.scp_applies:
-            # The SCPs of the principal's own account (its organization path).
-            skey = (p.scp_account, svc)
-            levels = self._scp_by_service.get(skey)
-            if levels is None:
-                levels = self._scp_by_service[skey] = guards(p.scp_levels, svc)
+            levels = self._scp_guards(p, svc)
             if levels:
                 scps = [scan_guard(lv, req, None, denies, deny_maybe) for lv in levels]
         rcps: list[Scan] = []
-        rcp_names: tuple[str, ...] = ()
-        # RCPs: those of the account that owns the resource; for a resource ARN without an account
-        # (an action with no resource type, an S3 bucket), the caller's. Not the management account,
-        # not calls of service-linked roles, not kms:RetireGrant ("Resources and entities not
-        # restricted by RCPs",
-        # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#actions-not-restricted-by-rcps)
-        if svc in RCP_SERVICES and not p.service_linked and act not in RCP_EXEMPT_ACTIONS:
-            raccount = target.account or caller.account
-            rcp_levels, rcp_names = self._rcps_of(raccount)
-            if rcp_levels:
-                rkey = (raccount, svc)
-                rlevels = self._rcp_by_service.get(rkey)
-                if rlevels is None:
-                    rlevels = self._rcp_by_service[rkey] = guards(rcp_levels, svc)
-                if rlevels:
-                    rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
+        rlevels, rcp_names = self._rcp_guards(p, act, svc, target)
+        if rlevels:
+            rcps = [scan_guard(lv, req, caller, denies, deny_maybe) for lv in rlevels]
         by_via = (
             scan_resource(target.policy.candidates(svc), req, caller, denies, deny_maybe)
             if target.policy is not None

@@ -156,6 +156,7 @@ class TargetView:
         "mandatory",
         "plain",
         "policy",
+        "shape",
         "unknown_other_account",
         "values",
     )
@@ -179,3 +180,5 @@ class TargetView:
         self.plain = not mandatory and not unknown_other_account
         self.values, closes = resource_values(account, tags)
         self.closed_prefixes = _PREFIXES + closes
+        # What a decision reads of this target besides its ARN (Authorizer.equivalence), once asked.
+        self.shape: tuple[object, ...] | None = None

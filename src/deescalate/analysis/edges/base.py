@@ -164,6 +164,7 @@ class EdgeContext:
     """
 
     __slots__ = (
+        "_classes",
         "_decisions",
         "_may",
         "_own_applicable",
@@ -204,6 +205,9 @@ class EdgeContext:
         )
         self._may: dict[tuple[str, str], bool] = {}
         self._decisions: dict[tuple[str, Grant], Decision] = {}
+        # Decisions by Authorizer.equivalence key: requests that differ only in a resource the
+        # principal's and the resource's policies treat alike (decide).
+        self._classes: dict[object, Decision] = {}
         # What-if sub-analyses by (source, technique, via), kept across analyze()'s rounds so each
         # round only decides the edges into its new frontier (edges/whatif.py).
         self._whatifs: dict[tuple[str, str, str], EdgeContext] = {}
@@ -228,6 +232,7 @@ class EdgeContext:
         ctx.principals = self.principals
         ctx._may = self._may
         ctx._decisions = self._decisions
+        ctx._classes = self._classes
         ctx._whatifs = self._whatifs
         ctx._prefilters = self._prefilters
         ctx._own_applicable = self._own_applicable
@@ -294,11 +299,25 @@ class EdgeContext:
         return hit
 
     def decide(self, principal: str, grant: Grant) -> Decision:
+        """The (settled) decision of the grant's request, or of an equivalent one: a request on
+        another resource with the same `Authorizer.equivalence` key, whose decision has the same
+        outcome, reason and conditions (its statements may be that resource's policy's: edges
+        read the outcome and conditions, `assume_blocked` the kinds of policy that denied)."""
         key = (principal, grant)
         hit = self._decisions.get(key)
         if hit is None:
-            context = dict(grant.context) if grant.context else None  # None: the same as empty, sooner
-            hit = settle(self.authorizer.decide(principal, grant.action, grant.resource, context), self.now)
+            if grant.context:
+                context = dict(grant.context)
+                hit = settle(
+                    self.authorizer.decide(principal, grant.action, grant.resource, context), self.now
+                )
+            else:
+                same = self.authorizer.equivalence(principal, grant.action, grant.resource)
+                hit = self._classes.get(same) if same is not None else None
+                if hit is None:
+                    hit = settle(self.authorizer.decide(principal, grant.action, grant.resource), self.now)
+                    if same is not None:
+                        self._classes[same] = hit
             self._decisions[key] = hit
         return hit
 
