@@ -175,20 +175,16 @@ class CompiledStatement:
             return _CERTAIN[via]
         return tuple(pending), via
 
-    def resource_part(self, req: Request) -> object:
-        """Everything `evaluate` reads of the request's resource ARN itself: None when the Action
-        element does not cover the action (the statement never applies), True when there is no
-        Resource element or it is `*`, else the Resource matcher's answer for the ARN. The rest of
-        `evaluate` reads the action, the caller and the context lookup, never the ARN
+    def reads_resource(self, action: str) -> bool:
+        """Whether `evaluate` reads the request's resource ARN itself for this (lower-case) action:
+        the Action element covers it and there is a Resource element other than `*`. Everything
+        else `evaluate` reads is the action, the caller and the context lookup
         (`Authorizer.equivalence`)."""
-        hit = self.actions.memo.get(req.action)
+        hit = self.actions.memo.get(action)
         if hit is None:
-            hit = self.actions.remember(req.action, req.service, req.name)
-        if hit == self.action_negated:
-            return None
-        if self.any_resource or self.resources is None:
-            return True
-        return self.resources.matches(req.resource, req)
+            service, _, name = action.partition(":")
+            hit = self.actions.remember(action, service, name)
+        return hit != self.action_negated and self.resources is not None and not self.any_resource
 
     def match(self, unresolved: Unresolved = ()) -> StatementMatch:
         if not unresolved:

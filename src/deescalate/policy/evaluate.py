@@ -54,7 +54,7 @@ from deescalate.policy.combine import (
     combine,
     guard_denied,
 )
-from deescalate.policy.compiled import CompiledPolicy, PolicyCache, Request, merge
+from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import ResourceMatcher, Via
 from deescalate.policy.protected import SPECIAL_ACTIONS, special
@@ -123,6 +123,12 @@ class Authorizer:
         self._rcp_by_service: dict[tuple[str, str], tuple[Guard, ...]] = {}
         # account -> its RCP levels (compiled) and their names, root first; () when RCPs do not apply
         self._rcp_accounts: dict[str, tuple[tuple[tuple[CompiledPolicy, ...], ...], tuple[str, ...]]] = {}
+        # (principal, action, target account) -> statements whose Resource element it reads (equivalence)
+        self._readers: dict[tuple[str, str, str], tuple[CompiledStatement, ...]] = {}
+        # id of a candidate-statement tuple -> (the tuple, kept alive; action -> may_allow's answer)
+        self._may_by_statements: dict[int, tuple[tuple[CompiledStatement, ...], dict[str, bool]]] = {}
+        # (a resource's own policy, action) -> its statements whose Resource element that reads
+        self._own_readers: dict[tuple[CompiledPolicy, str], tuple[CompiledStatement, ...]] = {}
 
     def _rcps_of(self, account: str) -> tuple[tuple[tuple[CompiledPolicy, ...], ...], tuple[str, ...]]:
         """The RCP levels guarding resources of `account`: none for the management account, an
@@ -255,12 +261,13 @@ class Authorizer:
         of an account the snapshot does not hold, whose decision names the resource).
 
         A decision reads the resource ARN only through the Resource elements of the statements it
-        evaluates (`CompiledStatement.resource_part`); the rest of what it reads of the resource is
-        the target's account, tags, whether its policy is required, and that policy's statements,
-        whose matchers are shared between equal texts (`CompiledPolicy.shape`). So the key is the
-        principal, the action, those, and each candidate statement's resource part: the roles
-        that trust one account with the same trust policy, which a principal may assume through one
-        pattern, share one key, and the analysis decides them once (EdgeContext.decide).
+        evaluates (`CompiledStatement.reads_resource`); the rest of what it reads of the resource
+        is the target's account, tags, whether its policy is required, and that policy's
+        statements, whose matchers are shared between equal texts (`CompiledPolicy.shape`). So the
+        key is the principal, the action, those, and what each Resource element that is read says
+        of the ARN: the roles that trust one account with the same trust policy, which a principal
+        may assume through one pattern, share one key, and the analysis decides them once
+        (EdgeContext.decide).
         """
         p = self._principals.get(principal)
         if p is None:
@@ -281,30 +288,61 @@ class Authorizer:
                 tuple(sorted(target.values.items())),  # the account's and the tags' context keys
                 target.closed_prefixes,
             )
+        rkey = (principal, act, target.account)
+        readers = self._readers.get(rkey)
+        if readers is None:
+            readers = self._readers[rkey] = self._resource_readers(p, act, target)
+        if target.policy is not None:
+            okey = (target.policy, act)
+            own = self._own_readers.get(okey)
+            if own is None:
+                svc = act.partition(":")[0]
+                own = self._own_readers[okey] = tuple(
+                    st for st in target.policy.candidates(svc) if st.reads_resource(act)
+                )
+            if own:
+                readers = readers + own
+        if not readers:
+            return (principal, act, shape)
+        req: Request | None = None
+        parts: list[object] = []
+        for st in readers:
+            m = st.resources
+            assert m is not None  # reads_resource
+            if not m.templates:
+                parts.append(m.matches_literal(resource))
+                continue
+            if req is None:
+                req = Request(
+                    act,
+                    resource,
+                    given=_EMPTY,
+                    derived=p.values,
+                    closed_keys=p.closed_keys,
+                    closed_prefixes=target.closed_prefixes,
+                    resource_derived=target.values,
+                    principal=p.arn,
+                    memo_ok=True,
+                )
+            parts.append(m.matches(resource, req))
+        return (principal, act, shape, tuple(parts))
+
+    def _resource_readers(
+        self, p: PrincipalView, act: str, target: TargetView
+    ) -> tuple[CompiledStatement, ...]:
+        """The statements outside the resource's own policy whose Resource element a decision of
+        `act` by `p` reads (identity, boundary, SCP levels; RCP levels of the target's account)."""
         svc = act.partition(":")[0]
-        req = Request(
-            act,
-            resource,
-            given=_EMPTY,
-            derived=p.values,
-            closed_keys=p.closed_keys,
-            closed_prefixes=target.closed_prefixes,
-            resource_derived=target.values,
-            principal=p.arn,
-            memo_ok=True,
-        )
         ident_st, bound_st = p.candidates(svc)
-        parts = [st.resource_part(req) for st in ident_st]
+        statements = list(ident_st)
         if p.boundary is not None:
-            parts.extend(st.resource_part(req) for st in bound_st)
+            statements.extend(bound_st)
         levels = list(self._scp_guards(p, svc)) if p.scp_applies else []
         levels.extend(self._rcp_guards(p, act, svc, target)[0])
         for _, deny_st, allow_st in levels:
-            parts.extend(st.resource_part(req) for st in deny_st)
-            parts.extend(st.resource_part(req) for st in allow_st)
-        if target.policy is not None:
-            parts.extend(st.resource_part(req) for st in target.policy.candidates(svc))
-        return (principal, act, shape, tuple(parts))
+            statements.extend(deny_st)
+            statements.extend(allow_st)
+        return tuple(st for st in statements if st.reads_resource(act))
 
     def may_allow(self, principal: str, action: str) -> bool:
         """Could any identity Allow statement of this principal match this action on some resource?
@@ -318,10 +356,24 @@ class Authorizer:
         hit = p.may_allow_cache.get(a)
         if hit is None:
             svc, _, name = a.partition(":")
-            hit = any(
-                not st.is_deny and st.actions.matches(a, svc, name) != st.action_negated
-                for st in p.candidates(svc)[0]
-            )
+            statements = p.candidates(svc)[0]
+            # Principals with the same policies share their candidate tuple: answer once per tuple.
+            shared = self._may_by_statements.get(id(statements))
+            if shared is None or shared[0] is not statements:
+                shared = self._may_by_statements[id(statements)] = (statements, {})
+            hit = shared[1].get(a)
+            if hit is None:
+                hit = False
+                for st in statements:
+                    if st.is_deny:
+                        continue
+                    m = st.actions.memo.get(a)
+                    if m is None:
+                        m = st.actions.remember(a, svc, name)
+                    if m != st.action_negated:
+                        hit = True
+                        break
+                shared[1][a] = hit
             p.may_allow_cache[a] = hit
         return hit
 

@@ -155,12 +155,12 @@ def test_roles_with_the_same_trust_and_patterns_share_a_key_and_nothing_else_doe
 @contextmanager
 def _resource_blind() -> Iterator[None]:
     """The control: a key that ignores what the Resource elements say of the ARN."""
-    saved = compiled.CompiledStatement.resource_part
-    compiled.CompiledStatement.resource_part = lambda self, req: True  # type: ignore[method-assign]
+    saved = compiled.CompiledStatement.reads_resource
+    compiled.CompiledStatement.reads_resource = lambda self, action: False  # type: ignore[method-assign]
     try:
         yield
     finally:
-        compiled.CompiledStatement.resource_part = saved  # type: ignore[method-assign]
+        compiled.CompiledStatement.reads_resource = saved  # type: ignore[method-assign]
 
 
 def test_the_check_sees_a_key_that_leaves_out_the_resource_elements() -> None:
