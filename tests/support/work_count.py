@@ -1,8 +1,9 @@
 """A deterministic count of the analysis's work, for tests that guard against quadratic cost.
 
 Wall-clock limits fail on a loaded machine and pass on a fast one; a count of the expensive steps
-does neither. `analysis_work` counts the evaluator's decisions and prefilter questions
-(`Authorizer.decide`, `Authorizer.may_allow`) and the edges built (`EdgeContext.edge`) during one
+does neither. `analysis_work` counts the evaluator's decisions, equivalence keys and prefilter
+questions (`Authorizer.decide`, `Authorizer.equivalence`, `Authorizer.may_allow`; the analysis asks
+a key for each new request and decides once per key) and the edges built (`EdgeContext.edge`) during one
 `analyze`; `generated` builds benchmarks/generate_account.py's accounts (benchmarks/shapes.py),
 cached per (shape, size) for the test session.
 """
@@ -53,7 +54,8 @@ def counting(monkeypatch: pytest.MonkeyPatch, targets: list[tuple[Any, str]]) ->
 
 
 ANALYSIS_STEPS: list[tuple[Any, str]] = [
-    (Authorizer, "decide"), (Authorizer, "may_allow"), (EdgeContext, "edge"),
+    # equivalence: asked for each new context-free request, which then takes one decide per class
+    (Authorizer, "decide"), (Authorizer, "equivalence"), (Authorizer, "may_allow"), (EdgeContext, "edge"),
 ]
 
 
