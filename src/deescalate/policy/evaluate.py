@@ -278,16 +278,7 @@ class Authorizer:
         target = self._target(resource, act in TRUST_ACTIONS, p)
         if target.unknown_other_account:
             return None
-        shape = target.shape
-        if shape is None:
-            shape = target.shape = (
-                target.account,
-                target.mandatory,
-                target.plain,
-                target.policy.shape() if target.policy is not None else None,
-                tuple(sorted(target.values.items())),  # the account's and the tags' context keys
-                target.closed_prefixes,
-            )
+        shape = target.key()
         rkey = (principal, act, target.account)
         readers = self._readers.get(rkey)
         if readers is None:

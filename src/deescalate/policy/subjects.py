@@ -150,13 +150,13 @@ class TargetView:
     """The resource side of a request: its policy, account, tags, and whether the policy is required."""
 
     __slots__ = (
+        "_key",
         "account",
         "closed_prefixes",
         "label",
         "mandatory",
         "plain",
         "policy",
-        "shape",
         "unknown_other_account",
         "values",
     )
@@ -180,5 +180,19 @@ class TargetView:
         self.plain = not mandatory and not unknown_other_account
         self.values, closes = resource_values(account, tags)
         self.closed_prefixes = _PREFIXES + closes
-        # What a decision reads of this target besides its ARN (Authorizer.equivalence), once asked.
-        self.shape: tuple[object, ...] | None = None
+        self._key: tuple[object, ...] | None = None
+
+    def key(self) -> tuple[object, ...]:
+        """What a decision reads of this target besides its ARN (`Authorizer.equivalence`): its
+        account, whether its policy is required, that policy's statements (`CompiledPolicy.shape`)
+        and the context values and closed key prefixes of its account and tags."""
+        if self._key is None:
+            self._key = (
+                self.account,
+                self.mandatory,
+                self.plain,
+                self.policy.shape() if self.policy is not None else None,
+                tuple(sorted(self.values.items())),
+                self.closed_prefixes,
+            )
+        return self._key

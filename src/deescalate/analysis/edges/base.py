@@ -306,18 +306,15 @@ class EdgeContext:
         key = (principal, grant)
         hit = self._decisions.get(key)
         if hit is None:
-            if grant.context:
-                context = dict(grant.context)
-                hit = settle(
-                    self.authorizer.decide(principal, grant.action, grant.resource, context), self.now
-                )
-            else:
-                same = self.authorizer.equivalence(principal, grant.action, grant.resource)
-                hit = self._classes.get(same) if same is not None else None
-                if hit is None:
-                    hit = settle(self.authorizer.decide(principal, grant.action, grant.resource), self.now)
-                    if same is not None:
-                        self._classes[same] = hit
+            action, resource = grant.action, grant.resource
+            # Keys cover context-free requests only (a context is the technique's own request keys).
+            same = None if grant.context else self.authorizer.equivalence(principal, action, resource)
+            hit = self._classes.get(same) if same is not None else None
+            if hit is None:
+                context = dict(grant.context) if grant.context else None  # None: the same as empty, sooner
+                hit = settle(self.authorizer.decide(principal, action, resource, context), self.now)
+                if same is not None:
+                    self._classes[same] = hit
             self._decisions[key] = hit
         return hit
 
