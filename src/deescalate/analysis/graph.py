@@ -53,16 +53,19 @@ def _first_edges(
     return out
 
 
-def _bfs(start: str, first: Mapping[str, Mapping[str, Edge]]) -> dict[str, Edge]:
+def _bfs(start: str, first: Mapping[str, Mapping[str, Edge]], targets: frozenset[str]) -> dict[str, Edge]:
     """Parent edge of every node reachable from `start` (shortest in number of edges).
 
     The breadth-first search over adjacency lists sorted by target: each node's new targets
     (a set difference, not a loop over every edge: dense accounts give a node thousands of edges
-    to targets already seen) are taken in target order, each through its first edge."""
+    to targets already seen) are taken in target order, each through its first edge. `targets`
+    is every node some edge of `first` goes to: once all of them are seen, nothing is left to
+    find (dense accounts reach them all within the first nodes of the queue)."""
     parent: dict[str, Edge] = {}
     seen = {start}
+    everything = len(targets) + (start not in targets)
     queue = deque([start])
-    while queue:
+    while queue and len(seen) < everything:
         node = queue.popleft()
         out = first.get(node)
         if out is None:
@@ -116,12 +119,14 @@ def findings(
     reach = can_reach(sinks, edges)
     firm_first = _first_edges(adjacency, unconditional=True)
     loose_first = _first_edges(adjacency, unconditional=False)
+    firm_targets = frozenset(t for out in firm_first.values() for t in out)
+    loose_targets = frozenset(t for out in loose_first.values() for t in out)
     out: list[Finding] = []
     for arn in sorted(principals):
         if arn in admins or arn not in reach or arn not in adjacency:
             continue
-        firm = _bfs(arn, firm_first)
-        loose = _bfs(arn, loose_first)
+        firm = _bfs(arn, firm_first, firm_targets)
+        loose = _bfs(arn, loose_first, loose_targets)
         reached = sorted(s for s in sinks if s != arn and s in loose)
         if not reached:
             continue

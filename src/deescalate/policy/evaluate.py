@@ -257,8 +257,9 @@ class Authorizer:
     def equivalence(self, principal: str, action: str, resource: str) -> object | None:
         """A key two context-free requests of `principal` share only if `decide` gives them the
         same outcome, reason and conditions (its `statements` and `detail` may still name each
-        resource's own policy); None for requests it does not cover (a special action, a resource
-        of an account the snapshot does not hold, whose decision names the resource).
+        resource's own policy); None for requests it does not cover (a special action that a rule
+        outside the policies decides, e.g. a change to a service-linked role; a resource of an
+        account the snapshot does not hold: their decisions name the resource).
 
         A decision reads the resource ARN only through the Resource elements of the statements it
         evaluates (`CompiledStatement.reads_resource`); the rest of what it reads of the resource
@@ -273,8 +274,8 @@ class Authorizer:
         if p is None:
             p = self._principal(principal)
         act = action.lower()
-        if act in SPECIAL_ACTIONS:
-            return None
+        if act in SPECIAL_ACTIONS and special(act, resource) is not None:
+            return None  # otherwise (an unprotected role, say) the policies decide, as below
         target = self._target(resource, act in TRUST_ACTIONS, p)
         if target.unknown_other_account:
             return None

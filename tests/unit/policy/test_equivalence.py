@@ -27,7 +27,12 @@ ROLES = ["team-a", "team-b", "team-c", "ops-1", "alice-dev"]
 OTHER = "210987654321"  # a second account of the snapshot: its team-a role has the same name
 USERS = ["bob", "carol"]
 BUCKET = "arn:aws:s3:::shared-bucket"
-ACTIONS = ["sts:AssumeRole", "iam:PassRole", "iam:PutRolePolicy", "iam:CreateAccessKey", "s3:GetObject"]
+# iam:UpdateAssumeRolePolicy and sts:GetCallerIdentity are special actions (policy/protected.py):
+# a rule outside the policies decides them on a service-linked role / always.
+ACTIONS = ["sts:AssumeRole", "iam:PassRole", "iam:PutRolePolicy", "iam:CreateAccessKey", "s3:GetObject",
+           "iam:UpdateAssumeRolePolicy", "sts:GetCallerIdentity"]
+LINKED = "AWSServiceRoleForTeam"  # a service-linked role: a twin of the team-* roles but protected
+LINKED_PATH = "/aws-service-role/team.amazonaws.com/"
 PATTERNS = [
     "*",
     role_arn("team-*"),
@@ -85,6 +90,7 @@ def accounts(draw: st.DrawFn) -> Snapshot:
         b.role(name, trust=doc(*trust), tags=draw(st.sampled_from(TAGS)))
     for name in USERS:
         b.user(name, tags=draw(st.sampled_from(TAGS)))
+    b.role(LINKED, trust=doc(TRUSTS[0]), path=LINKED_PATH)
     other = [TRUSTS[i] for i in draw(st.lists(st.integers(0, len(TRUSTS) - 1), min_size=1, max_size=2))]
     b.role("team-a", trust=doc(*other), tags=draw(st.sampled_from(TAGS)), account=OTHER)
     if draw(st.booleans()):
@@ -99,7 +105,7 @@ def accounts(draw: st.DrawFn) -> Snapshot:
 
 
 def _resources() -> list[str]:
-    return [*(role_arn(r) for r in ROLES), role_arn("team-a", OTHER), role_arn("team-z", "333333333333"),
+    return [*(role_arn(r) for r in ROLES), role_arn(LINKED, path=LINKED_PATH), role_arn("team-a", OTHER), role_arn("team-z", "333333333333"),
             *(user_arn(u) for u in USERS), f"{BUCKET}/key", "*"]
 
 
@@ -202,3 +208,23 @@ def test_a_condition_on_resource_tags_keeps_roles_apart(action: str) -> None:
     assert k["p1"] == k["p2"] != k["d1"]
     assert auth.decide(alice, action, role_arn("p1")).allowed
     assert not auth.decide(alice, action, role_arn("d1")).possible
+
+
+def test_a_special_action_shares_keys_only_where_the_policies_decide() -> None:
+    """iam:UpdateAssumeRolePolicy on an ordinary role is decided by the policies like any action,
+    so its requests share keys; on a service-linked role a rule outside them refuses it (and the
+    refusal names the role), so that request has no key."""
+    b = SnapshotBuilder()
+    b.user("alice", doc({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"}))
+    for name in ("team-a", "team-b"):
+        b.role(name, trust=doc(TRUSTS[0]))
+    b.role(LINKED, trust=doc(TRUSTS[0]), path=LINKED_PATH)
+    auth = Authorizer(b.build())
+    alice = user_arn("alice")
+    linked = role_arn(LINKED, path=LINKED_PATH)
+    k = {r: auth.equivalence(alice, "iam:UpdateAssumeRolePolicy", r)
+         for r in (role_arn("team-a"), role_arn("team-b"), linked)}
+    assert k[role_arn("team-a")] is not None and k[role_arn("team-a")] == k[role_arn("team-b")]
+    assert k[linked] is None
+    assert auth.decide(alice, "iam:UpdateAssumeRolePolicy", role_arn("team-a")).allowed
+    assert not auth.decide(alice, "iam:UpdateAssumeRolePolicy", linked).possible
