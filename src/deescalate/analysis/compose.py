@@ -618,6 +618,8 @@ class Composer:
         return count, [(c, u) for _, c, u in nearest]
 
     def group_keys(self, arn: str, actors: int) -> Iterator[tuple[str, str]]:
+        if not self._users_of(arn):
+            return  # no user of S(arn) to make admin through a group: every group_ways count is 0
         mask = self.g.reach.get(arn, 0)
         for a in self.g.members(mask & actors):
             actor = self.ctx.principals[a]

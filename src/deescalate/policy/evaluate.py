@@ -57,7 +57,7 @@ from deescalate.policy.combine import (
 from deescalate.policy.compiled import CompiledPolicy, CompiledStatement, PolicyCache, Request, merge
 from deescalate.policy.context import SERVICE_CHAIN_KEYS, org_values, via_service
 from deescalate.policy.match import ResourceMatcher, Via
-from deescalate.policy.protected import SPECIAL_ACTIONS, special
+from deescalate.policy.protected import ALWAYS_ALLOWED, SPECIAL_ACTIONS, special
 from deescalate.policy.scan import NO, YES, Guard, Scan, guards, scan, scan_guard, scan_resource
 from deescalate.policy.subjects import PrincipalView, TargetView, level_name
 from deescalate.policy.variables import normalise_context
@@ -127,6 +127,7 @@ class Authorizer:
         self._readers: dict[tuple[str, str, str], tuple[CompiledStatement, ...]] = {}
         # id of a candidate-statement tuple -> (the tuple, kept alive; action -> may_allow's answer)
         self._may_by_statements: dict[int, tuple[tuple[CompiledStatement, ...], dict[str, bool]]] = {}
+        self._denies_every: dict[tuple[str, str, str], bool] = {}
         # (a resource's own policy, action) -> its statements whose Resource element that reads
         self._own_readers: dict[tuple[CompiledPolicy, str], tuple[CompiledStatement, ...]] = {}
 
@@ -367,6 +368,37 @@ class Authorizer:
                         break
                 shared[1][a] = hit
             p.may_allow_cache[a] = hit
+        return hit
+
+    def denies_every(self, principal: str, action: str, prefix: str) -> bool:
+        """Whether the principal's identity policies or permissions boundary hold an unconditional
+        Deny of `action` on every ARN that starts with `prefix` (Resource `*`, or a `X*` pattern
+        with X a start of `prefix`): every such request is then denied, whatever else any policy
+        says, as "an explicit deny in any of these policies overrides the allow"
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+        A plan's deny widened to `user/*` is one; a checker then skips its loop over the users.
+        False for the actions AWS allows under any Deny (`protected.ALWAYS_ALLOWED`)."""
+        a = action.lower()
+        key = (principal, a, prefix)
+        hit = self._denies_every.get(key)
+        if hit is None:
+            hit = False
+            if a not in ALWAYS_ALLOWED:
+                p = self._principal(principal)
+                svc, _, name = a.partition(":")
+                ident, bound = p.candidates(svc)
+                for st in (*ident, *(bound if p.boundary is not None else ())):
+                    if (
+                        st.is_deny
+                        and not st.conditions
+                        and not st.resource_negated
+                        and st.resources is not None
+                        and st.actions.matches(a, svc, name) != st.action_negated
+                        and st.resources.covers(prefix)
+                    ):
+                        hit = True
+                        break
+            self._denies_every[key] = hit
         return hit
 
     def may_allow_on(self, principal: str, action: str) -> tuple[ResourceMatcher, ...] | None:

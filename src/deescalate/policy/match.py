@@ -155,6 +155,13 @@ class ResourceMatcher:
         """Whether a pattern without policy variables other than `*` matches `resource`."""
         return resource in self.exact or (self.globs is not None and self.globs.match(resource))
 
+    def covers(self, prefix: str) -> bool:
+        """Whether a pattern without policy variables matches every ARN that starts with `prefix`:
+        `*`, or `X*` where X holds no wildcard and starts `prefix`."""
+        return self.everything or (
+            self.globs is not None and any(prefix.startswith(p) for p in self.globs.prefixes)
+        )
+
     def matches(self, resource: str, lookup: LookupFn) -> bool | str | None:
         """True / False, or a description of the unknown key the match depends on; None when
         nothing matched and a pattern's variable cannot be resolved (the statement then does not

@@ -125,6 +125,8 @@ class SharedIndex:
         default_factory=dict
     )
     profiled: frozenset[str] | None = None  # roles in some instance profile
+    # (id of a tuple of principals, prefix) -> (it, whether every ARN in it starts with prefix)
+    prefixed: dict[tuple[int, str], tuple[tuple[User | Role, ...], bool]] = field(default_factory=dict)
     # (id of the policies mapping, account) -> (that mapping, admin-grade managed policy ARNs)
     admin_policies: dict[tuple[int, str], tuple[Mapping[str, ManagedPolicy], list[str]]] = field(
         default_factory=dict
@@ -434,6 +436,21 @@ class EdgeContext:
         return principals
 
     # ------------------------------------------------------------------ the account
+
+    def denied_on_all(
+        self, source: Principal, action: str, principals: tuple[User | Role, ...], kind: str
+    ) -> bool:
+        """Whether `source`'s own policies deny `action`, unconditionally, on every one of
+        `principals` (users or roles of its account, `kind` "user" or "role"): a plan's deny
+        widened to `user/*` (Authorizer.denies_every). A checker then has no edge to find there."""
+        prefix = f"arn:{source.arn.split(':', 2)[1]}:iam::{source.account_id}:{kind}/"
+        if not self.authorizer.denies_every(source.arn, action, prefix):
+            return False
+        key = (id(principals), prefix)
+        hit = self.index.prefixed.get(key)
+        if hit is None or hit[0] is not principals:
+            hit = self.index.prefixed[key] = (principals, all(p.arn.startswith(prefix) for p in principals))
+        return hit[1]
 
     def account_users(self, account: str) -> tuple[User, ...]:
         """The users of `account`, sorted by ARN."""

@@ -20,13 +20,18 @@ from deescalate.model import Edge, Grant, Outcome, PolicyKind, Reason, User
 MAX_ACCESS_KEYS = 2
 
 
-def _users(ctx: EdgeContext, source: Principal) -> Iterator[User]:
-    yield from ctx.others(source, ctx.account_users(source.account_id))
+def _users(ctx: EdgeContext, source: Principal, *actions: str) -> Iterator[User]:
+    """The other users of the source's account, none when its own policies deny one of `actions`
+    on every one of them (a plan's deny on `user/*`: each request would be denied)."""
+    users = ctx.account_users(source.account_id)
+    if any(ctx.denied_on_all(source, a, users, "user") for a in actions):
+        return
+    yield from ctx.others(source, users)
 
 
 def access_keys(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
     can_delete = ctx.may(source.arn, "iam:DeleteAccessKey")
-    for user in _users(ctx, source):
+    for user in _users(ctx, source, "iam:CreateAccessKey"):  # iam-003 creates one too
         create = Grant(action="iam:CreateAccessKey", resource=user.arn)
         count = user.access_key_count
         if count is None or count < MAX_ACCESS_KEYS:
@@ -65,7 +70,13 @@ LOGIN_WAYS = (
 
 
 def login_profiles(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
-    ways = [w for w in LOGIN_WAYS if ctx.may(source.arn, w[1])]
+    users = ctx.account_users(source.account_id)
+    ways = [
+        w for w in LOGIN_WAYS
+        if ctx.may(source.arn, w[1]) and not ctx.denied_on_all(source, w[1], users, "user")
+    ]
+    if not ways:
+        return
     for user in _users(ctx, source):
         has = user.has_login_profile
         unknown = () if has is not None else (f"whether {user.name} has a console password is unknown",)
@@ -102,7 +113,10 @@ def assume_blocked(ctx: EdgeContext, source: Principal, role: str) -> bool:
 
 
 def trust_rewrite(ctx: EdgeContext, source: Principal, _prior: Sequence[Edge]) -> Iterator[Edge]:
-    for role in ctx.others(source, ctx.account_roles(source.account_id)):
+    roles = ctx.account_roles(source.account_id)
+    if ctx.denied_on_all(source, "iam:UpdateAssumeRolePolicy", roles, "role"):
+        return  # a plan's deny on `role/*`: each request would be denied
+    for role in ctx.others(source, roles):
         if role.is_service_linked:
             continue
         if assume_blocked(ctx, source, role.arn):
