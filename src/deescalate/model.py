@@ -434,14 +434,16 @@ class Edge:
     via: str | None = None  # the resource or group the technique goes through, if any
     conditions: tuple[str, ...] = ()  # why the edge is only possible, not certain
     description: str = ""
+    # "source|technique|target|via": computed once (the analysis keys its edges by it, several
+    # times per edge); not an argument, not compared, not shown.
+    id: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.source}|{self.technique}|{self.target}|{self.via or ''}")
 
     @property
     def conditional(self) -> bool:
         return bool(self.conditions)
-
-    @property
-    def id(self) -> str:
-        return f"{self.source}|{self.technique}|{self.target}|{self.via or ''}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,9 @@ checker skip its loop over them (`EdgeContext.denied_on_all`, `Authorizer.denies
 deny widened to `user/*` makes every such request a DENY. The property test draws Deny statements
 (Action/NotAction, Resource/NotResource, `*`, `user/*`, narrower and foreign patterns, a policy
 variable, conditions) on an `iam:*` role, in its own policy or its boundary, and compares the
-role's direct edges with those found with the shortcut switched off, target by target.
+role's direct edges with those found with the shortcut switched off, target by target. The last
+test does the same for composition's group rewrites, skipped for a principal with no user to make
+admin.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_builders import ACCT, SnapshotBuilder, doc, role_arn, user_arn
 
+from deescalate.analysis.analyze import analyze
+from deescalate.analysis.compose import Composer
 from deescalate.analysis.edges.base import EdgeContext
 from deescalate.analysis.edges.direct import direct_edges
 from deescalate.model import Decision, Snapshot
@@ -134,3 +138,47 @@ def test_a_deny_on_every_user_skips_the_users_and_nothing_else() -> None:
     assert auth.denies_every(SOURCE, "iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:user/")
     assert not auth.denies_every(SOURCE, "iam:CreateAccessKey", f"arn:aws:iam::{ACCT}:role/")
     assert not auth.denies_every(SOURCE, "iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{ACCT}:user/")
+
+
+def _group_keys_in_full(self: Composer, arn: str, actors: int) -> Iterator[tuple[str, str]]:
+    """Composer.group_keys without its early return (the reference)."""
+    mask = self.g.reach.get(arn, 0)
+    for a in self.g.members(mask & actors):
+        actor = self.ctx.principals[a]
+        for garn in sorted(self.ctx.snapshot.groups):
+            group = self.ctx.snapshot.groups[garn]
+            if self.group_rewrite(actor, group) is not None and self.group_ways(arn, group, a)[0]:
+                yield a, garn
+
+
+@st.composite
+def group_accounts(draw: st.DrawFn) -> Snapshot:
+    """A role that may rewrite groups (not itself admin), users who may assume it, join groups or
+    be in them: composition's group rewrites, with and without a user to make admin."""
+    b = SnapshotBuilder()
+    writes = draw(st.lists(st.sampled_from(["iam:PutGroupPolicy", "iam:AttachGroupPolicy", "iam:AddUserToGroup"]),
+                           min_size=1, max_size=3, unique=True))
+    b.role("writer", doc({"Effect": "Allow", "Action": writes, "Resource": f"arn:aws:iam::{ACCT}:group/*"}),
+           trust=doc(TRUST))
+    groups = {g: b.group(g) for g in ("devs", "ops")}
+    for name in ("alice", "bob", "carol"):
+        allows = draw(st.lists(st.sampled_from([
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn("writer")},
+            {"Effect": "Allow", "Action": "iam:AddUserToGroup", "Resource": "*"},
+        ]), max_size=2, unique_by=lambda d: d["Action"]))
+        member = draw(st.lists(st.sampled_from(sorted(groups.values())), max_size=2, unique=True))
+        b.user(name, *([doc(*allows)] if allows else []), groups=member)
+    return b.build()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(group_accounts())
+def test_group_rewrites_skipped_without_users_change_nothing(snapshot: Snapshot) -> None:
+    got = analyze(snapshot, summarise=False)
+    saved = Composer.group_keys
+    Composer.group_keys = _group_keys_in_full  # type: ignore[method-assign]
+    try:
+        want = analyze(snapshot, summarise=False)
+    finally:
+        Composer.group_keys = saved  # type: ignore[method-assign]
+    assert got.edges == want.edges and got.findings == want.findings
