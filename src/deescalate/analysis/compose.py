@@ -143,7 +143,8 @@ class _Graph:
     index: dict[str, int] = field(default_factory=dict)
     nodes: list[str] = field(default_factory=list)
     reach: dict[str, int] = field(default_factory=dict)  # node -> bitset of S(node)
-    into: dict[str, list[Edge]] = field(default_factory=dict)  # target -> edges into it
+    # target -> (bit of the source, edge) of the edges into it from other principals
+    into: dict[str, list[tuple[int, Edge]]] = field(default_factory=dict)
     scc: dict[str, int] = field(default_factory=dict)
     comp_bits: list[int] = field(default_factory=list)  # component -> bitset of its members
 
@@ -297,8 +298,10 @@ class Composer:
         self.g.nodes = order
         self.g.index = {arn: i for i, arn in enumerate(order)}
         for node in order:
+            bit = self.g.bit(node)
             for e in self.g.out.get(node, ()):
-                self.g.into.setdefault(e.target, []).append(e)
+                if e.target != node:
+                    self.g.into.setdefault(e.target, []).append((bit, e))
         comp_of, comps = _sccs(order, self.g.out)
         self.g.scc = comp_of
         comp_reach: list[int] = []
@@ -453,7 +456,7 @@ class Composer:
         if source == end:
             return [()]
         mask = self.g.reach.get(source, 0)
-        steps = [e for e in self.g.into.get(end, ()) if e.source != end and mask & self.g.bit(e.source)]
+        steps = [e for b, e in self.g.into.get(end, ()) if mask & b]
         if not steps or len(steps) > MAX_ROUTES:
             return [()]
         alts: dict[Alternative, None] = {}  # an insertion-ordered set
