@@ -204,9 +204,16 @@ def solve_principal(
     cuttable = [e for e in edge_list if e.id not in skip]
     endpoints = handoff_endpoints(cuttable)
 
+    harms: dict[Key, int] = {}  # asked again for each deny's rivals and alternatives
+
     def harm(key: Key) -> int:
-        owner = key[2] if len(key) > 2 else principal
-        return disruption(key, principal=owner, endpoints=endpoints) + (penalty(key) if penalty else 0)
+        hit = harms.get(key)
+        if hit is None:
+            owner = key[2] if len(key) > 2 else principal
+            hit = harms[key] = (
+                disruption(key, principal=owner, endpoints=endpoints) + (penalty(key) if penalty else 0)
+            )
+        return hit
 
     per_edge = [(e, edge_sets(e)) for e in cuttable]
     sets = [s for _, ss in per_edge for s in ss]
@@ -452,8 +459,14 @@ def _usage_penalty(snapshot: Snapshot, principal: str) -> Callable[[Key], int] |
 
 
 def _usage_text(snapshot: Snapshot, principal: str) -> Callable[[Key], str]:
+    said: dict[tuple[str, str], str] = {}  # each deny asks twice (its `why` and its `usage`)
+
     def text(key: Key) -> str:
-        return usage_of(snapshot, _owner(key, principal), key[0]).text()
+        k = (_owner(key, principal), key[0])
+        hit = said.get(k)
+        if hit is None:
+            hit = said[k] = usage_of(snapshot, k[0], k[1]).text()
+        return hit
 
     return text
 
