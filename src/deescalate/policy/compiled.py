@@ -180,11 +180,11 @@ class CompiledStatement:
         the Action element covers it and there is a Resource element other than `*`. Everything
         else `evaluate` reads is the action, the caller and the context lookup
         (`Authorizer.equivalence`)."""
-        hit = self.actions.memo.get(action)
-        if hit is None:
-            service, _, name = action.partition(":")
-            hit = self.actions.remember(action, service, name)
-        return hit != self.action_negated and self.resources is not None and not self.any_resource
+        return (
+            self.actions.recall(action) != self.action_negated
+            and self.resources is not None
+            and not self.any_resource
+        )
 
     def match(self, unresolved: Unresolved = ()) -> StatementMatch:
         if not unresolved:

@@ -348,8 +348,7 @@ class Authorizer:
         a = action.lower()
         hit = p.may_allow_cache.get(a)
         if hit is None:
-            svc, _, name = a.partition(":")
-            statements = p.candidates(svc)[0]
+            statements = p.candidates(a.partition(":")[0])[0]
             # Principals with the same policies share their candidate tuple: answer once per tuple.
             shared = self._may_by_statements.get(id(statements))
             if shared is None or shared[0] is not statements:
@@ -358,12 +357,7 @@ class Authorizer:
             if hit is None:
                 hit = False
                 for st in statements:
-                    if st.is_deny:
-                        continue
-                    m = st.actions.memo.get(a)
-                    if m is None:
-                        m = st.actions.remember(a, svc, name)
-                    if m != st.action_negated:
+                    if not st.is_deny and st.actions.recall(a) != st.action_negated:
                         hit = True
                         break
                 shared[1][a] = hit
@@ -385,15 +379,14 @@ class Authorizer:
             hit = False
             if a not in ALWAYS_ALLOWED:
                 p = self._principal(principal)
-                svc, _, name = a.partition(":")
-                ident, bound = p.candidates(svc)
+                ident, bound = p.candidates(a.partition(":")[0])
                 for st in (*ident, *(bound if p.boundary is not None else ())):
                     if (
                         st.is_deny
                         and not st.conditions
                         and not st.resource_negated
                         and st.resources is not None
-                        and st.actions.matches(a, svc, name) != st.action_negated
+                        and st.actions.recall(a) != st.action_negated
                         and st.resources.covers(prefix)
                     ):
                         hit = True

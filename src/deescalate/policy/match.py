@@ -85,6 +85,15 @@ class ActionMatcher:
         hit = self.memo[action] = self.matches(action, service, name)
         return hit
 
+    def recall(self, action: str) -> bool:
+        """`matches` of a lower-cased action, from `memo` when it is there (the evaluator's own
+        hot path reads `memo` inline, with the halves its request already holds)."""
+        hit = self.memo.get(action)
+        if hit is None:
+            service, _, name = action.partition(":")
+            hit = self.remember(action, service, name)
+        return hit
+
     def matches(self, action: str, service: str, name: str) -> bool:
         """`action` lower-cased `service:name`, with its two halves."""
         if self.everything or action in self.exact:
