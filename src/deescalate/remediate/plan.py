@@ -198,6 +198,28 @@ def solve_principal(
     behalf): such a deny names that principal (`Deny.principal`), and `principal` is then only a
     label for the group of principals solved together.
     """
+    drafts = _solve_drafts(principal, edges, first_id=first_id, penalty=penalty, usage=usage)
+    return replace(drafts.solved, denies=tuple(drafts.explain(d) for d in drafts.solved.denies))
+
+
+@dataclass(frozen=True, slots=True)
+class _Drafts:
+    """A solution whose denies are drafts (no `why`, `alternatives` or `usage` yet): `explain`
+    completes one. Widening to fit the quotas replaces most drafts of a principal with thousands
+    of edges (an `iam:*` role); only the denies that stay are explained (`principal_plan`)."""
+
+    solved: PrincipalSolution
+    explain: Callable[[Deny], Deny]
+
+
+def _solve_drafts(
+    principal: str,
+    edges: Iterable[Edge],
+    *,
+    first_id: int,
+    penalty: Callable[[Key], int] | None,
+    usage: Callable[[Key], str] | None,
+) -> _Drafts:
     edge_list = sorted({e.id: e for e in edges}.values(), key=lambda e: e.id)
     uncuttable = tuple(e for e in edge_list if not e.alternatives or any(not alt for alt in e.alternatives))
     skip = {e.id for e in uncuttable}
@@ -230,8 +252,28 @@ def solve_principal(
              else " (search budget ran out: best found, not proven optimal)")
     owners = {k[2] for k in chosen}
     whose = "of this principal" if owners <= {principal} else "of these principals"
-    denies: list[Deny] = []
+    keys: dict[int, Key] = {}  # id() of a draft -> its key
+    drafts: list[Deny] = []
     for n, key in enumerate(solution.chosen, start=first_id):
+        touched = index[key][0]
+        draft = Deny(
+            id=f"d{n}",
+            principal=key[2],
+            action=key[0],
+            resource=key[1],
+            cuts=tuple(e.id for e in touched),
+            techniques=tuple(sorted({e.technique for e in touched})),
+            why="",
+            disruption=harm(key),
+            narrowness=grant_score(key),
+        )
+        keys[id(draft)] = key
+        drafts.append(draft)
+
+    def explain(draft: Deny) -> Deny:
+        key = keys.get(id(draft))
+        if key is None:
+            return draft  # not one of this solution's drafts
         touched, others = index[key]
         score, lost = grant_score(key), harm(key)
         rivals = sorted(others - chosen, key=lambda k: (harm(k), grant_score(k), k))
@@ -254,27 +296,20 @@ def solve_principal(
             f"Unconditional: the action is denied on this resource in every request context."
             + (f" Access advisor: {usage(key)}." if usage else "")
         )
-        denies.append(
-            Deny(
-                id=f"d{n}",
-                principal=key[2],
-                action=key[0],
-                resource=key[1],
-                cuts=tuple(e.id for e in touched),
-                techniques=tuple(sorted({e.technique for e in touched})),
-                why=why,
-                disruption=lost,
-                narrowness=score,
-                alternatives=tuple(
-                    DenyChoice(action=k[0], resource=k[1], disruption=harm(k), narrowness=grant_score(k))
-                    for k in [r for r in rivals if r[2] == key[2]][:10]
-                ),
-                usage=usage(key) if usage else "",
-            )
+        return replace(
+            draft,
+            why=why,
+            alternatives=tuple(
+                DenyChoice(action=k[0], resource=k[1], disruption=harm(k), narrowness=grant_score(k))
+                for k in [r for r in rivals if r[2] == key[2]][:10]
+            ),
+            usage=usage(key) if usage else "",
         )
-    return PrincipalSolution(
-        principal=principal, denies=tuple(denies), solution=solution, uncuttable=uncuttable
+
+    solved = PrincipalSolution(
+        principal=principal, denies=tuple(drafts), solution=solution, uncuttable=uncuttable
     )
+    return _Drafts(solved=solved, explain=explain)
 
 
 def _penalty_text(key: Key, penalty: Callable[[Key], int] | None) -> str:
@@ -283,9 +318,18 @@ def _penalty_text(key: Key, penalty: Callable[[Key], int] | None) -> str:
 
 
 def principal_plan(
-    snapshot: Snapshot, principal: str, denies: tuple[Deny, ...], *, minimal: bool = True
+    snapshot: Snapshot,
+    principal: str,
+    denies: tuple[Deny, ...],
+    *,
+    minimal: bool = True,
+    explain: Callable[[Deny], Deny] | None = None,
 ) -> PrincipalPlan:
-    """Render the active denies and place them within quotas."""
+    """Render the active denies and place them within quotas.
+
+    `explain` completes a draft deny (`_Drafts`), and is asked only for the denies the plan keeps:
+    the placement reads only each deny's action, resource and `apply`."""
+    done: Callable[[Deny], Deny] = explain or (lambda d: d)
     document = render_document(denies)
     active = any(d.apply for d in denies)
     placement = choose_placement(snapshot, principal, document)
@@ -298,10 +342,14 @@ def principal_plan(
             note = (f" The exact plan ({len(denies)} denies) did not fit AWS's quotas, so denies of the "
                     "same action were then widened to resource patterns (see those denies).")
             denies = tuple(
-                d if d.why.startswith("Widened") else replace(d, why=d.why + note) for d in widened
+                d if d.why.startswith("Widened") else _noted(done(d), note) for d in widened
             )
             document = render_document(denies)
             placement = choose_placement(snapshot, principal, document)
+        else:
+            denies = tuple(done(d) for d in denies)
+    else:
+        denies = tuple(done(d) for d in denies)
     return PrincipalPlan(
         principal=principal,
         denies=denies,
@@ -312,6 +360,10 @@ def principal_plan(
         state=snapshot_state(snapshot, principal) or (),
         minimal=minimal,
     )
+
+
+def _noted(deny: Deny, note: str) -> Deny:
+    return replace(deny, why=deny.why + note)
 
 
 class _DenyIndex:
@@ -506,20 +558,24 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
                targets: tuple[str, ...]) -> Plan:
     by_owner: dict[str, list[Deny]] = {}
     minimal: dict[str, bool] = {}
+    explainers: dict[int, Callable[[Deny], Deny]] = {}  # id() of a draft -> its solution's explain
     for group in _groups(instance):
         edges = [e for principal in group for e in instance[principal].values()]
         if not edges:
             continue  # no escalation edge of its own: its paths run through principals planned here
-        solved = solve_principal(group[0], edges, penalty=_usage_penalty(snapshot, group[0]),
-                                 usage=_usage_text(snapshot, group[0]))
+        drafts = _solve_drafts(group[0], edges, first_id=1, penalty=_usage_penalty(snapshot, group[0]),
+                               usage=_usage_text(snapshot, group[0]))
+        solved = drafts.solved
         for d in solved.denies:
             by_owner.setdefault(d.principal, []).append(d)
+            explainers[id(d)] = drafts.explain
         for owner in {d.principal for d in solved.denies} | set(group):
             minimal[owner] = minimal.get(owner, True) and solved.solution.optimal
     plans: list[PrincipalPlan] = []
     next_id = 1
     for principal in sorted(by_owner):
-        pp = principal_plan(snapshot, principal, tuple(by_owner[principal]), minimal=minimal[principal])
+        pp = principal_plan(snapshot, principal, tuple(by_owner[principal]), minimal=minimal[principal],
+                            explain=lambda d: explainers[id(d)](d) if id(d) in explainers else d)
         # Number the final denies (after any widening) d1, d2, ... across the plan.
         denies = tuple(replace(d, id=f"d{next_id + i}") for i, d in enumerate(pp.denies))
         next_id += len(denies)
