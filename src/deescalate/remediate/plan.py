@@ -83,7 +83,7 @@ from deescalate.model import (
 from deescalate.policy.match import action_matches, has_wildcard, resource_matches
 from deescalate.remediate.fingerprint import snapshot_state
 from deescalate.remediate.hitting import HittingSolution, Key, minimum_hitting_set
-from deescalate.remediate.quotas import choose_placement, render_document, widen
+from deescalate.remediate.quotas import choose_placement, largest_quota, render_document, size_floor, widen
 from deescalate.remediate.usage import penalty, usage_of
 from deescalate.remediate.verify import AnalyzeFn, Verification, remaining_edges, verify
 from deescalate.sar import reference_version
@@ -335,8 +335,13 @@ def principal_plan(
     placement = choose_placement(snapshot, principal, document)
     if active and placement.unfixable:
         # Last resort before "unfixable": widen the denies of one action to a resource pattern.
+        # A document whose size floor exceeds every quota cannot fit: no need to render it (an
+        # `iam:*` role's thousands of denies take several rounds of widening to come near).
+        limit = largest_quota(principal)
         widened = widen(
-            denies, lambda ds: choose_placement(snapshot, principal, render_document(ds)).unfixable is None
+            denies,
+            lambda ds: size_floor(ds) <= limit
+            and choose_placement(snapshot, principal, render_document(ds)).unfixable is None,
         )
         if widened is not None:
             note = (f" The exact plan ({len(denies)} denies) did not fit AWS's quotas, so denies of the "

@@ -82,6 +82,20 @@ def render_document(denies: Iterable[Deny]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": sealed}
 
 
+def size_floor(denies: Iterable[Deny]) -> int:
+    """A lower bound of `policy_size(render_document(denies))`, without rendering it.
+
+    Every distinct resource of an active deny is written at least once, as an ASCII-escaped JSON
+    string: two quotes, and at least one character for each of its own characters except a space
+    (the only white space the encoder writes as itself; `policy_size` drops it)."""
+    return sum(len(r) - r.count(" ") + 2 for r in {d.resource for d in denies if d.apply})
+
+
+def largest_quota(arn: str) -> int:
+    """The most characters a deny document of `arn` may hold in any placement (inline or managed)."""
+    return max(INLINE_QUOTA.get(principal_kind(arn), 0), MANAGED_POLICY_QUOTA)
+
+
 def document_seal(statements: list[dict[str, Any]]) -> str:
     """12 hex digits of SHA-256 over the statements without their Sids (canonical JSON).
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as strat
+
 from deescalate.model import Deny, PolicyKind, PolicyRef, Role, Snapshot, User
 from deescalate.policy.parse import parse_policy
 from deescalate.remediate.quotas import (
     MANAGED_POLICY_QUOTA,
     choose_placement,
     is_own_document,
+    largest_quota,
     managed_policy_arn,
     policy_size,
     render_document,
     resource_pattern,
+    size_floor,
     widen,
 )
 
@@ -142,3 +147,25 @@ def test_policy_size_drops_exactly_the_white_space_str_isspace_names() -> None:
     assert policy_size({"Statement": [{"Effect": "Deny", "Action": "iam:*"}]}) == len(
         '{"Statement":[{"Effect":"Deny","Action":"iam:*"}]}'
     )
+
+
+_RESOURCE_CHARS = strat.characters(codec="utf-8") | strat.sampled_from(
+    [" ", "\t", "\n", "\x0b", "\x1c", "\x85", "\xa0", "\u2028", "\u3000", '"', "\\", "*", "/", ":"]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(strat.lists(strat.tuples(strat.sampled_from(["iam:PassRole", "iam:PutUserPolicy", "s3:GetObject"]),
+                          strat.text(_RESOURCE_CHARS, max_size=12)
+                          | strat.integers(150, 400).map(lambda n: " " * n),  # only the quotes count
+                          strat.booleans()), max_size=12))
+def test_size_floor_never_exceeds_the_rendered_size(items: list[tuple[str, str, bool]]) -> None:
+    # widen skips rendering a document whose floor exceeds every quota: the floor must be a floor,
+    # white space, escapes and non-ASCII resources included.
+    denies = [deny(a, r, apply=on) for a, r, on in items]
+    assert size_floor(denies) <= policy_size(render_document(denies))
+
+
+def test_largest_quota_is_the_most_any_placement_allows() -> None:
+    assert largest_quota(ALICE) == MANAGED_POLICY_QUOTA
+    assert largest_quota(ROLE) == 10240
