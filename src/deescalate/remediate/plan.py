@@ -244,6 +244,11 @@ def _solve_drafts(
     # key -> (edges it takes part in cutting, the other grants of the alternatives it hits)
     index: dict[Key, tuple[list[Edge], set[Key]]] = {k: ([], set()) for k in chosen}
     for e, ss in per_edge:
+        if len(ss) == 1 and len(ss[0]) == 1:  # one grant (most edges): no other grant to record
+            (k,) = ss[0]
+            if k in chosen:
+                index[k][0].append(e)
+            continue
         for k in chosen & {g for s in ss for g in s}:
             touched_edges, others = index[k]
             touched_edges.append(e)
@@ -262,7 +267,8 @@ def _solve_drafts(
             action=key[0],
             resource=key[1],
             cuts=tuple(e.id for e in touched),
-            techniques=tuple(sorted({e.technique for e in touched})),
+            techniques=(touched[0].technique,) if len(touched) == 1
+            else tuple(sorted({e.technique for e in touched})),
             why="",
             disruption=harm(key),
             narrowness=grant_score(key),
