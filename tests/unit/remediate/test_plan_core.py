@@ -14,6 +14,7 @@ from plan_helpers import ToyAnalysis, edge
 from deescalate.model import ADMIN, Edge, PolicyKind, PolicyRef, Report, Snapshot, User
 from deescalate.policy.parse import parse_policy
 from deescalate.remediate.plan import (
+    _usage_text,
     build_plan,
     disruption,
     grant_score,
@@ -225,6 +226,27 @@ def test_too_many_denies_for_the_quotas_are_widened_and_still_verify() -> None:
     assert pp.placement == "inline" and pp.unfixable is None
     wide = [d for d in pp.denies if d.action == "iam:CreateAccessKey"]
     assert [(d.resource, len(d.cuts)) for d in wide] == [(f"arn:aws:iam::{ACCT}:user/*", 150)]
+
+
+def test_a_widened_plan_explains_the_denies_it_keeps_as_an_exact_one_would() -> None:
+    # The planner explains a deny only once widening has kept it (plan._Drafts): a kept deny reads
+    # exactly as solve_principal's full explanation, then the widening note.
+    users = [f"arn:aws:iam::{ACCT}:user/some-long-user-name-{i:04d}" for i in range(150)]
+    edges = [edge(ALICE, "iam-002", [("iam:CreateAccessKey", u)], target=u) for u in users]
+    edges.append(edge(ALICE, "iam-007", [("iam:PutUserPolicy", ALICE), ("iam:PassRole", ADMIN_ROLE)]))
+    toy = ToyAnalysis(edges)
+    snap = snapshot(User(arn=ALICE, name="alice"))
+    (pp,) = build_plan(snap, report_for(toy, snap), toy).principals
+    exact = {(d.action, d.resource): d for d in solve_principal(ALICE, edges, usage=_usage_text(snap, ALICE)).denies}
+    kept = [d for d in pp.denies if d.action != "iam:CreateAccessKey"]
+    assert kept and len(pp.denies) == len(kept) + 1
+    for d in kept:
+        full = exact[(d.action, d.resource)]
+        assert d.why.startswith(full.why) and d.why[len(full.why):].startswith(" The exact plan (")
+        assert full.why.startswith("Cuts, alone or with the other denies") and "Preferred over" in full.why
+        assert (d.alternatives, d.usage, d.disruption, d.narrowness, d.cuts, d.techniques) == (
+            full.alternatives, full.usage, full.disruption, full.narrowness, full.cuts, full.techniques)
+        assert d.alternatives and d.usage
 
 
 def test_kernel_solves_an_iam_star_shaped_instance_without_search() -> None:
