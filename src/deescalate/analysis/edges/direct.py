@@ -88,7 +88,7 @@ def direct_edges(
     found: dict[str, Edge] = {}
     applicable = ctx.applicable(source, checkers)
     run_phase(ctx, source, applicable, 0, found)
-    if store is not None:
+    if store is not None and found and ctx.direct_keeps:  # (most sources find nothing: kept small)
         store.put(ctx.snapshot, source, ctx.wanted, tuple(found.values()))
     return found
 
