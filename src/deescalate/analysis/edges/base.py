@@ -157,11 +157,10 @@ class DirectStore:
     the one the findings' analysis explored, so its phase 0 is not decided again.
 
     `wanted` sets are interned (`EdgeContext.for_round`), so a key compares by identity; each key
-    keeps its `KEEP` most recently used entries (the source as first analysed, and as planned in
-    the latest rounds). Only an analysis's own contexts add entries (`EdgeContext.direct_keeps`).
-    """
+    keeps its `KEEP` most recently used entries (the source as planned, as first analysed, and
+    what-ifs of its policy versions: references to edges the analysis holds anyway)."""
 
-    KEEP = 2
+    KEEP = 8
 
     token: Callable[[Snapshot, Principal], Token]
     same: Callable[[Token, Token], bool]
@@ -226,7 +225,6 @@ class EdgeContext:
         "_classes",
         "_decisions",
         "_direct",
-        "_direct_keeps",
         "_may",
         "_own_applicable",
         "_prefilters",
@@ -276,10 +274,8 @@ class EdgeContext:
         # Shared with what-if sub-analyses (what_if_context) and, through `prefilters`, with a
         # plan's other analyses (analysis/reuse.py): keyed by the policy objects themselves.
         self._prefilters = prefilters if prefilters is not None else Prefilters()
-        # A plan's phase-0 edges by source and wanted set (DirectStore; None outside a plan). A
-        # what-if sub-analysis reads it but adds nothing: its edges are transient (what_if_context).
+        # A plan's phase-0 edges by source and wanted set (DirectStore; None outside a plan).
         self._direct = direct
-        self._direct_keeps = True
         self._own_applicable: dict[tuple[object, int], tuple[Checker, ...]] = {}
         self._signatures: dict[str, object | None] = {}
         self._wanted_sorted: tuple[str, ...] | None = None
@@ -296,7 +292,6 @@ class EdgeContext:
         ctx.index = self.index
         ctx.wanted = wanted if self._direct is None else self._direct.intern(wanted)
         ctx._direct = self._direct
-        ctx._direct_keeps = self._direct_keeps
         ctx.principals = self.principals
         ctx._may = self._may
         ctx._decisions = self._decisions
@@ -314,13 +309,6 @@ class EdgeContext:
         """The plan's store of phase-0 edges, when this context may use it (no summary: a
         summarised holder's phase 0 is decided on another snapshot, `direct.summarised`)."""
         return self._direct if self.summary is None else None
-
-    @property
-    def direct_keeps(self) -> bool:
-        """Whether phase-0 edges found here go into the store: an analysis's own, not a what-if's
-        (those are many, and garbage once the what-if is done: keeping them cost the mfa-wildcard
-        plan at 100 principals 363 MiB)."""
-        return self._direct_keeps
 
     def applicable(self, source: Principal, checkers: tuple[Checker, ...]) -> tuple[Checker, ...]:
         """The checkers whose prefilter the source passes (asked once per registry and policy set).
@@ -423,7 +411,6 @@ class EdgeContext:
                 prefilters=self._prefilters,  # keyed by policy objects (see _signature)
                 direct=self._direct,
             )
-            sub._direct_keeps = False
         return sub.for_round(self.wanted)
 
     def edge(

@@ -88,7 +88,7 @@ def direct_edges(
     found: dict[str, Edge] = {}
     applicable = ctx.applicable(source, checkers)
     run_phase(ctx, source, applicable, 0, found)
-    if store is not None and found and ctx.direct_keeps:  # (most sources find nothing: kept small)
+    if store is not None:
         store.put(ctx.snapshot, source, ctx.wanted, tuple(found.values()))
     return found
 
