@@ -58,8 +58,7 @@ def analyze(
     if summary is not None:
         reuse = None
     ctx = EdgeContext(
-        snapshot, admins=admins, summary=summary, prefilters=None if reuse is None else reuse.prefilters,
-        direct=None if reuse is None else reuse.direct,
+        snapshot, admins=admins, summary=summary, prefilters=None if reuse is None else reuse.prefilters
     )
     sources, skipped_service_linked = sources_of(ctx, snapshot.principal_arns(), admins)
     sinks = {v.arn for v in verdicts} | {ADMIN}

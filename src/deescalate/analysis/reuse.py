@@ -25,11 +25,7 @@ a trust policy, a policy with an Allow, the admins, the targets, an organization
 empties the store first, and so does an identity change that adds or removes an Allow, so a
 reused edge is always the edge a fresh analysis would find.
 The checkers' prefilters (`EdgeContext.applicable`) are shared too, keyed by the policy objects
-they read, whatever the snapshot (`Prefilters`). Each source's phase-0 edges are kept by round and
-by the same objects (`direct`, a `DirectStore`), for what-if sub-analyses too: a what-if's changed
-snapshot differs from the analysed one in deny-only policies and in the changed source alone, and
-the source's change is in its objects (taking a plan's deny away gives back the principal first
-analysed).
+they read, whatever the snapshot (`Prefilters`).
 `tests/unit/analysis/test_reuse.py` checks that a plan's verifications equal fresh analyses.
 Only analyses without conditional-wildcard summaries use it (a plan asks for none).
 """
@@ -41,7 +37,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 from deescalate.analysis.edges import Explored, explore
-from deescalate.analysis.edges.base import DirectStore, EdgeContext, Prefilters, Principal, Token
+from deescalate.analysis.edges.base import EdgeContext, Prefilters, Principal
 from deescalate.model import Edge, Effect, Group, ManagedPolicy, Role, Snapshot, User
 
 # The fields of a user or role a plan may change: edges from that principal are decided again.
@@ -49,6 +45,7 @@ IDENTITY_FIELDS = frozenset({"inline_policies", "managed_policy_arns"})
 # Everything else a snapshot holds, compared by identity (a plan's snapshot shares these objects).
 _SHARED_FIELDS = tuple(f.name for f in fields(Snapshot) if f.name not in {"users", "roles", "policies"})
 
+Token = tuple[object, ...]
 T = TypeVar("T")
 
 
@@ -91,13 +88,8 @@ class Reuse:
     # The checkers' prefilter answers, keyed by policy objects: valid for any snapshot, never
     # emptied (EdgeContext._signature).
     prefilters: Prefilters = field(default_factory=Prefilters)
-    # Phase-0 edges by source and wanted set, what-if sub-analyses included (emptied with the rest).
-    direct: DirectStore = field(init=False)
     hits: int = 0
     misses: int = 0
-
-    def __post_init__(self) -> None:
-        self.direct = DirectStore(token=self.token, same=_same)
 
     def begin(self, snapshot: Snapshot, world: tuple[object, ...]) -> None:
         """Start an analysis of `snapshot`; `world` is what else its edges depend on (the admins,
@@ -106,7 +98,6 @@ class Reuse:
         if previous is not None and (world != self._world or not self._compatible(previous, snapshot)):
             self._explored.clear()
             self._out.clear()
-            self.direct.clear()
         self.hits = self.misses = 0
         self._snapshot = snapshot
         self._world = world

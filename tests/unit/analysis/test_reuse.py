@@ -44,10 +44,6 @@ def test_plan_verifications_equal_fresh_analyses(shape: str) -> None:
     fresh_plan = build_plan(snap, analyze(snap), lambda s: analyze(s, summarise=False))
     assert plan == fresh_plan
     assert kept[0] > 0, "the verification rounds kept nothing: the store is never used"
-    if shape in {"replicated", "iam-writers"}:
-        # Taking the plan's deny away (X-RemoveDeny's what-if) gives back a principal the
-        # findings' analysis explored: its phase 0 comes from the store (edges/base.py DirectStore).
-        assert store.direct.hits > 0, "no what-if found its phase-0 edges in the store"
 
 
 def _account() -> Account:

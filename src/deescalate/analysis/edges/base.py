@@ -144,62 +144,6 @@ class Prefilters:
     pinned: dict[object, tuple[object, ...]] = field(default_factory=dict)
 
 
-Token = tuple[object, ...]
-
-
-@dataclass(slots=True)
-class DirectStore:
-    """Phase-0 edges of a source (`direct.direct_edges`, every checker), by (ARN, wanted targets),
-    kept across a plan's analyses with the objects they were computed from (`token`; compared by
-    `same`): analysis/reuse.py owns it and empties it whenever it empties its own store, so an entry
-    is valid for every snapshot the plan's analyses see — a what-if sub-analysis's included. A
-    what-if that takes the plan's deny policy away from a source gives back a principal equal to
-    the one the findings' analysis explored, so its phase 0 is not decided again.
-
-    `wanted` sets are interned (`EdgeContext.for_round`), so a key compares by identity; each key
-    keeps its `KEEP` most recently used entries (the source as planned, as first analysed, and
-    what-ifs of its policy versions: references to edges the analysis holds anyway)."""
-
-    KEEP = 8
-
-    token: Callable[[Snapshot, Principal], Token]
-    same: Callable[[Token, Token], bool]
-    entries: dict[tuple[str, frozenset[str] | None], list[tuple[Token, tuple[Edge, ...]]]] = field(
-        default_factory=dict
-    )
-    interned: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)
-    hits: int = 0
-
-    def intern(self, wanted: frozenset[str] | None) -> frozenset[str] | None:
-        return None if wanted is None else self.interned.setdefault(wanted, wanted)
-
-    def get(
-        self, snapshot: Snapshot, source: Principal, wanted: frozenset[str] | None
-    ) -> tuple[Edge, ...] | None:
-        held = self.entries.get((source.arn, wanted))
-        if not held:
-            return None
-        token = self.token(snapshot, source)
-        for i, (known, edges) in enumerate(held):
-            if self.same(known, token):
-                if i != len(held) - 1:
-                    held.append(held.pop(i))
-                self.hits += 1
-                return edges
-        return None
-
-    def put(self, snapshot: Snapshot, source: Principal, wanted: frozenset[str] | None,
-            edges: tuple[Edge, ...]) -> None:
-        held = self.entries.setdefault((source.arn, wanted), [])
-        held.append((self.token(snapshot, source), edges))
-        if len(held) > self.KEEP:
-            del held[0]
-
-    def clear(self) -> None:
-        self.entries.clear()
-        self.interned.clear()
-
-
 @dataclass(slots=True)
 class Summary:
     """Holders of a conditional `Allow * on *` (edges/wildcards.py): the context over the snapshot
@@ -224,7 +168,6 @@ class EdgeContext:
     __slots__ = (
         "_classes",
         "_decisions",
-        "_direct",
         "_may",
         "_own_applicable",
         "_prefilters",
@@ -251,7 +194,6 @@ class EdgeContext:
         wanted: frozenset[str] | None = None,
         summary: Summary | None = None,
         prefilters: Prefilters | None = None,
-        direct: DirectStore | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.summary = summary
@@ -274,8 +216,6 @@ class EdgeContext:
         # Shared with what-if sub-analyses (what_if_context) and, through `prefilters`, with a
         # plan's other analyses (analysis/reuse.py): keyed by the policy objects themselves.
         self._prefilters = prefilters if prefilters is not None else Prefilters()
-        # A plan's phase-0 edges by source and wanted set (DirectStore; None outside a plan).
-        self._direct = direct
         self._own_applicable: dict[tuple[object, int], tuple[Checker, ...]] = {}
         self._signatures: dict[str, object | None] = {}
         self._wanted_sorted: tuple[str, ...] | None = None
@@ -290,8 +230,7 @@ class EdgeContext:
         ctx.authorizer = self.authorizer
         ctx.admins = self.admins
         ctx.index = self.index
-        ctx.wanted = wanted if self._direct is None else self._direct.intern(wanted)
-        ctx._direct = self._direct
+        ctx.wanted = wanted
         ctx.principals = self.principals
         ctx._may = self._may
         ctx._decisions = self._decisions
@@ -303,12 +242,6 @@ class EdgeContext:
         ctx._wanted_sorted = None
         ctx.now = self.now
         return ctx
-
-    @property
-    def direct_store(self) -> DirectStore | None:
-        """The plan's store of phase-0 edges, when this context may use it (no summary: a
-        summarised holder's phase 0 is decided on another snapshot, `direct.summarised`)."""
-        return self._direct if self.summary is None else None
 
     def applicable(self, source: Principal, checkers: tuple[Checker, ...]) -> tuple[Checker, ...]:
         """The checkers whose prefilter the source passes (asked once per registry and policy set).
@@ -409,7 +342,6 @@ class EdgeContext:
                 admins=self.admins,
                 index=self.index,
                 prefilters=self._prefilters,  # keyed by policy objects (see _signature)
-                direct=self._direct,
             )
         return sub.for_round(self.wanted)
 

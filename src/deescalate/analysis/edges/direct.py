@@ -77,19 +77,10 @@ def run_phase(
 def direct_edges(
     ctx: EdgeContext, source: Principal, checkers: tuple[Checker, ...] = DIRECT
 ) -> dict[str, Edge]:
-    """The edges of phase 0 leaving `source` (of `checkers`, default all), by Edge.id (a new dict).
-
-    Of every checker, within a plan's analyses: kept in the plan's `DirectStore` (edges/base.py)."""
-    store = ctx.direct_store if checkers is DIRECT else None
-    if store is not None:
-        known = store.get(ctx.snapshot, source, ctx.wanted)
-        if known is not None:
-            return {e.id: e for e in known}
+    """The edges of phase 0 leaving `source` (of `checkers`, default all), by Edge.id."""
     found: dict[str, Edge] = {}
     applicable = ctx.applicable(source, checkers)
     run_phase(ctx, source, applicable, 0, found)
-    if store is not None:
-        store.put(ctx.snapshot, source, ctx.wanted, tuple(found.values()))
     return found
 
 
