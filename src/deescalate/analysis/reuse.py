@@ -71,6 +71,19 @@ def _plan_change(old: User | Role, new: User | Role, before: Snapshot, after: Sn
     return True
 
 
+def _attached(snapshot: Snapshot) -> set[str]:
+    """Every managed-policy ARN a user, role or group of `snapshot` attaches or has as boundary."""
+    out: set[str] = set()
+    principals: list[User | Role] = [*snapshot.users.values(), *snapshot.roles.values()]
+    for principal in principals:
+        out.update(principal.managed_policy_arns)
+        if principal.boundary_arn is not None:
+            out.add(principal.boundary_arn)
+    for group in snapshot.groups.values():
+        out.update(group.managed_policy_arns)
+    return out
+
+
 def _deny_only(policy: ManagedPolicy) -> bool:
     return all(st.effect is Effect.DENY for version in policy.versions.values() for st in version.statements)
 
@@ -123,6 +136,13 @@ class Reuse:
                 if was is not policy and not (_deny_only(policy) and (was is None or _deny_only(was))):
                     return False
             if any(arn not in new.policies for arn in old.policies):
+                return False
+            # A policy the old snapshot lacked but something attached there was "could allow
+            # anything" to the evaluator (`Authorizer.may_allow`), which edges from other sources
+            # read (X-CodePipeline asks whether the pipeline's role may start builds): a deny-only
+            # policy arriving under that ARN changes them.
+            arriving = new.policies.keys() - old.policies.keys()
+            if arriving and not arriving.isdisjoint(_attached(old)):
                 return False
         return True
 

@@ -190,3 +190,26 @@ def test_an_allowing_policy_replaced_by_a_deny_only_one_empties_the_store() -> N
     analyze(snap, summarise=False, reuse=store)
     assert analyze(changed, summarise=False, reuse=store) == analyze(changed, summarise=False)
     assert store.hits == 0
+
+
+def test_a_deny_only_policy_arriving_where_one_was_missing_empties_the_store() -> None:
+    """Found by independent review: a role attaching a policy the snapshot lacks "may" do anything
+    (Authorizer.may_allow), and X-CodePipeline reads whether the pipeline's role may start builds.
+    A plan placing its deny in that very managed policy ARN changes edges from other sources, so the
+    arrival of a deny-only policy where one was attached but missing empties the store."""
+    acct = _account()
+    acct.admin_role("builder", trust_service("codebuild.amazonaws.com"))
+    arn = acct.managed("deescalate-deny-role-pipe", doc(deny("s3:GetObject")))
+    acct.role("pipe", trust_service("codepipeline.amazonaws.com"), doc(allow("s3:PutObject")), managed=(arn,))
+    acct.user("mallory", doc(allow(["iam:PassRole", "codebuild:CreateProject", "codepipeline:CreatePipeline"])))
+    full = acct.build()
+    lacking = replace(full, policies=MappingProxyType({a: m for a, m in full.policies.items() if a != arn}))
+    store = Reuse()
+    before = analyze(lacking, summarise=False, reuse=store)
+    after = analyze(full, summarise=False, reuse=store)
+    assert store.hits == 0
+    assert after == analyze(full, summarise=False)
+    # (the case matters: pipe is a runner only while its policy is missing)
+    techniques = {e.technique for e in before.edges if e.source == user_arn("mallory")}
+    assert "X-CodePipeline" in techniques
+    assert "X-CodePipeline" not in {e.technique for e in after.edges if e.source == user_arn("mallory")}
