@@ -339,6 +339,7 @@ def principal_plan(
     document = render_document(denies)
     active = any(d.apply for d in denies)
     placement = choose_placement(snapshot, principal, document)
+    widened = None
     if active and placement.unfixable:
         # Last resort before "unfixable": widen the denies of one action to a resource pattern.
         # A document whose size floor exceeds every quota cannot fit: no need to render it (an
@@ -349,16 +350,12 @@ def principal_plan(
             lambda ds: size_floor(ds) <= limit
             and choose_placement(snapshot, principal, render_document(ds)).unfixable is None,
         )
-        if widened is not None:
-            note = (f" The exact plan ({len(denies)} denies) did not fit AWS's quotas, so denies of the "
-                    "same action were then widened to resource patterns (see those denies).")
-            denies = tuple(
-                d if d.why.startswith("Widened") else _noted(done(d), note) for d in widened
-            )
-            document = render_document(denies)
-            placement = choose_placement(snapshot, principal, document)
-        else:
-            denies = tuple(done(d) for d in denies)
+    if widened is not None:
+        note = (f" The exact plan ({len(denies)} denies) did not fit AWS's quotas, so denies of the "
+                "same action were then widened to resource patterns (see those denies).")
+        denies = tuple(d if d.why.startswith("Widened") else _noted(done(d), note) for d in widened)
+        document = render_document(denies)
+        placement = choose_placement(snapshot, principal, document)
     else:
         denies = tuple(done(d) for d in denies)
     return PrincipalPlan(
