@@ -1,7 +1,8 @@
 """Composed escalations end to end against a real moto server, checked by an independent checker.
 
 The account holds the four composition paths of issue 10 (console take-over + rewrite, rewrite any
-group then join it, a helper rewriting its source, a helper able to undo the fix) plus Lambda
+group then join it, a helper rewriting its source, a helper able to undo the fix), a helper that
+may rewrite every role a user can act as (one composed edge for the helper, issue 12), plus Lambda
 event-source-mapping and Glue dev-endpoint escalations. It goes collect → plan → apply → collect →
 scan with no finding, and `escalation_checker` (tests/support: its own evaluator and search over
 the raw collected JSON, nothing shared with deescalate.analysis or deescalate.policy) confirms
@@ -110,6 +111,18 @@ def seed(url: str) -> list[str]:
     iam.put_user_policy(UserName="gluer", PolicyName="work", PolicyDocument=pol(
         allow("iam:PassRole", arn("role", "glue-admin")), allow("glue:CreateDevEndpoint")))
 
+    # 7. a helper that may rewrite every role, and a user that can act as it and as six roles: once
+    # the plan stops the helper rewriting itself, the user still gets admin through it (composition
+    # then gives the user one edge for the helper, not one per role).
+    fleet = [f"fleet-{i}" for i in range(6)]
+    iam.create_user(UserName="hub")
+    iam.put_user_policy(UserName="hub", PolicyName="work", PolicyDocument=pol(
+        allow("sts:AssumeRole", [arn("role", "writer"), *(arn("role", f) for f in fleet)])))
+    for name in ("writer", *fleet):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(AWS=arn("user", "hub")))
+    iam.put_role_policy(RoleName="writer", PolicyName="work",
+                        PolicyDocument=pol(allow("iam:PutRolePolicy", arn("role", "*"))))
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("f.py", "def handler(event, context):\n    return None\n")
@@ -117,7 +130,10 @@ def seed(url: str) -> list[str]:
         FunctionName="existing", Runtime="python3.12", Role=arn("role", "worker"), Handler="f.handler",
         Code={"ZipFile": buf.getvalue()},
     )
-    return [arn("user", n) for n in ("console", "grouper", "helped", "undoer", "esm", "gluer")]
+    return [
+        *(arn("user", n) for n in ("console", "grouper", "helped", "undoer", "esm", "gluer", "hub")),
+        arn("role", "writer"),
+    ]
 
 
 def collect(url: str, out: Path) -> None:
@@ -155,6 +171,9 @@ def test_composed_paths_are_cut_and_an_independent_checker_agrees(
     # the helper's way to undo the fix is cut: at the undoer (no more AssumeRole of the remover) or
     # at the remover (no more deleting the undoer's policies)
     assert ("sts:AssumeRole", arn("role", "remover")) in undoer or remover
+    # the hub's way through the writer is one edge, cut on the way to the writer or at its rewrites
+    (through,) = [e for e in plan.edges if e.source == arn("user", "hub") and e.technique == "X-HelperRewrite"]
+    assert through.via == f"*?by={arn('role', 'writer')}"
 
     assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 0
     collect(moto_endpoint, tmp_path / "after")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from builders import Account, allow, deny, doc, role_arn, trust_aws, user_arn
 
+from deescalate.analysis import compose
 from deescalate.analysis.analyze import analyze
 from deescalate.model import ADMIN, Edge, Report, Snapshot
 from deescalate.remediate.plan import build_plan, default_analyze
@@ -234,6 +235,62 @@ def test_helper_rewrite_plan_is_one_deny_and_holds() -> None:
     ((pp, d),) = [(p, d) for p in plan.principals for d in p.denies]
     # Denying the use of the helper role scores lower than denying the helper its rewrite.
     assert (pp.principal, d.action, d.resource) == (ME, "sts:AssumeRole", HELPER)
+
+
+def _wide_helper_world(members: int) -> Snapshot:
+    """The attacker may assume the helper and `members` roles; the helper may put an inline policy
+    on every role but its own (no self-escalation: composition's business alone)."""
+    acct = Account()
+    roles = [role_arn(f"r{i}") for i in range(members)]
+    for i in range(members):
+        acct.role(f"r{i}", trust_aws(ME))
+    acct.role(
+        "helper",
+        trust_aws(ME),
+        doc(allow("iam:PutRolePolicy", role_arn("*")), deny("iam:PutRolePolicy", HELPER)),
+    )
+    acct.user("attacker", doc(allow("sts:AssumeRole", [HELPER, *roles])))
+    return acct.build()
+
+
+def test_a_helper_rewriting_many_members_is_one_edge_cut_on_the_way_to_it() -> None:
+    """More than compose.MAX_TARGETS members it could rewrite: one edge (`*?by=helper`), not one
+    per member; it is cut by the attacker's assumption of the helper or by the helper's rewrite of
+    every role (a pattern), never by a deny of one member's rewrite."""
+    snap = _wide_helper_world(5)
+    report = analyze(snap)
+    (edge,) = [e for e in edges_of(report) if e.target == ADMIN]
+    assert (edge.technique, edge.via) == ("X-HelperRewrite", f"*?by={HELPER}")
+    assert [{(g.action, g.resource, g.principal) for g in alt} for alt in edge.alternatives] == [
+        {("sts:AssumeRole", HELPER, ""), ("iam:PutRolePolicy", role_arn("*"), HELPER)}
+    ]
+    assert "more than 4 principals it can act as" in edge.description
+    denies, after = plan_and_check(snap)
+    assert denies == 1 and not after.findings
+    plan = build_plan(snap, report, default_analyze())
+    ((pp, d),) = [(p, d) for p in plan.principals for d in p.denies]
+    # the hand-off (a deny of one role's use) is preferred to taking the helper's work on every role
+    assert (pp.principal, d.action, d.resource) == (ME, "sts:AssumeRole", HELPER)
+
+
+def test_a_helper_rewriting_few_members_has_an_edge_per_member() -> None:
+    report = analyze(_wide_helper_world(4))
+    vias = sorted(e.via or "" for e in edges_of(report) if e.target == ADMIN)
+    assert vias == [f"{role_arn(f'r{i}')}?by={HELPER}" for i in range(4)]
+
+
+def test_a_helper_with_too_many_ways_in_is_cut_at_its_own_rewrites(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ways into the helper past compose.MAX_HELPER_ROUTES (the attacker can act as a crowd that can
+    each take the helper over) are not listed: the helper's rewrite of every role is the cut."""
+    monkeypatch.setattr(compose, "MAX_HELPER_ROUTES", 0)
+    snap = _wide_helper_world(5)
+    (edge,) = [e for e in edges_of(analyze(snap)) if e.target == ADMIN]
+    assert edge.via == f"*?by={HELPER}"
+    assert [{(g.action, g.resource, g.principal) for g in alt} for alt in edge.alternatives] == [
+        {("iam:PutRolePolicy", role_arn("*"), HELPER)}
+    ]
+    denies, after = plan_and_check(snap)
+    assert denies == 1 and not after.findings
 
 
 # ----------------------------------------------------------------- a helper undoes the fix

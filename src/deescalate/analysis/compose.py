@@ -87,6 +87,11 @@ TABLE: dict[tuple[str, str], str] = {
 MAX_ALTERNATIVES = 64  # per composed edge; beyond it path grants are dropped (a valid, coarser cut)
 MAX_WAYS = 4  # ways to get a controlled user into a rewritten group, per edge
 MAX_ROUTES = 4  # last steps into a member listed as ways to reach it (more: cut at the rewrite)
+# A helper that can rewrite more members of S(P) than this gets one edge from P (`*?by=helper`),
+# cut on every last step into the helper or by denying the helper its rewrites everywhere, not one
+# edge per target: a writer of `role/*` that many principals can act as gave |writers| x |S(P)| edges.
+MAX_TARGETS = 4
+MAX_HELPER_ROUTES = 64  # ways of the last steps into such a helper listed (more: only the helper's cut)
 
 _HOW_TEXT = {
     "attach": "attaches an admin policy to",
@@ -246,6 +251,9 @@ class Composer:
         self._may_join: int | None = None
         self._dists: dict[str, dict[str, int]] = {}
         self._parts: dict[tuple[str, str], _WayParts] = {}
+        self._helped: dict[tuple[str, str], list[str]] = {}  # (P, helper) -> some targets it rewrites
+        self._into: dict[tuple[str, str], list[Alternative]] = {}
+        self._opens: dict[tuple[str, str, str], bool] = {}
 
     # ------------------------------------------------------------------ the graph
 
@@ -360,23 +368,28 @@ class Composer:
         if hit is not None:
             return hit
         out: dict[str, Edge] = {}
+        kind = "Role" if isinstance(target, Role) else "User"
+        attaches = self._open(actor.arn, f"iam:Attach{kind}Policy", target.arn)
+        puts = self._open(actor.arn, f"iam:Put{kind}Policy", target.arn)
+        versions_open = self.ctx.may(actor.arn, "iam:CreatePolicyVersion")
         if (
-            target.arn != actor.arn
+            (attaches or puts or versions_open)
+            and target.arn != actor.arn
             and target.arn not in self.ctx.admins
             and not (isinstance(target, Role) and target.is_service_linked)
             and boundary_caps(self.ctx.snapshot, target) is None
         ):
-            kind = "Role" if isinstance(target, Role) else "User"
             ways: list[tuple[str, list[Alternative]]] = []
-            if self.ctx.may(actor.arn, f"iam:Attach{kind}Policy"):
+            if attaches:
                 policies = admin_policies(self.ctx, target.account_id)
                 ways.append(("attach", attach(f"iam:Attach{kind}Policy", target.arn, policies)))
-            if self.ctx.may(actor.arn, f"iam:Put{kind}Policy"):
+            if puts:
                 ways.append(("put", [(Grant(action=f"iam:Put{kind}Policy", resource=target.arn),)]))
-            if self.ctx.may(actor.arn, "iam:CreatePolicyVersion"):
+            if versions_open:
                 versions: list[Alternative] = [
                     (Grant(action="iam:CreatePolicyVersion", resource=mp.arn),)
                     for mp in own_managed_policies(self.ctx, target)
+                    if self._open(actor.arn, "iam:CreatePolicyVersion", mp.arn)
                 ]
                 if versions:
                     ways.append(("version", versions))
@@ -388,6 +401,20 @@ class Composer:
                     out[how] = e
         self._rewrites[key] = out
         return out
+
+    def _open(self, actor: str, action: str, resource: str) -> bool:
+        """False when `actor` may not call `action` at all, or an unconditional Deny of its own
+        covers every ARN of `resource`'s type (`arn:...:role/`: a plan's deny widened to `role/*`
+        is one, and the helper's many targets are then not asked one by one). True otherwise: the
+        request itself is decided as before (a superset filter, like `may`)."""
+        head, slash, _ = resource.partition("/")
+        key = (actor, action, head + slash)
+        hit = self._opens.get(key)
+        if hit is None:
+            hit = self._opens[key] = self.ctx.may(actor, action) and not self.ctx.authorizer.denies_every(
+                actor, action, head + slash
+            )
+        return hit
 
     def group_rewrite(self, actor: Principal, group: Group) -> Edge | None:
         key = (actor.arn, group.arn)
@@ -455,10 +482,14 @@ class Composer:
         """
         if source == end:
             return [()]
+        return self._routes(source, end, MAX_ROUTES) or [()]
+
+    def _routes(self, source: str, end: str, limit: int) -> list[Alternative] | None:
+        """route_alts' routes; None when no step or more than `limit` steps lead into `end`."""
         mask = self.g.reach.get(source, 0)
         steps = [e for b, e in self.g.into.get(end, ()) if mask & b]
-        if not steps or len(steps) > MAX_ROUTES:
-            return [()]
+        if not steps or len(steps) > limit:
+            return None
         alts: dict[Alternative, None] = {}  # an insertion-ordered set
         for e in steps:
             before = self._path_alts(source, self.path(source, e.source))
@@ -512,14 +543,34 @@ class Composer:
         return ", then ".join(e.description or f"{e.technique} to {_short(e.target)}" for e in path)
 
     def principal_keys(self, arn: str, actors: int) -> Iterator[tuple[str, str]]:
-        """(A, B): A of S(arn) can rewrite B of S(arn)."""
+        """(A, B): A of S(arn) can rewrite B of S(arn); (A, "*") when A is a helper (not arn) that
+        can rewrite more than MAX_TARGETS of them (`helper_edge`)."""
         mask = self.g.reach.get(arn, 0)
         for a in self.g.members(mask & actors):
             actor = self.ctx.principals[a]
+            coarse = a != arn
+            found: list[str] = []
             for b in self.g.members(mask):
                 target = self.ctx.principals.get(b)
                 if target is not None and self.rewrites(actor, target):
-                    yield a, b
+                    found.append(b)
+                    if coarse and len(found) > MAX_TARGETS:
+                        break
+            if coarse and len(found) > MAX_TARGETS:
+                self._helped[(arn, a)] = found
+                yield a, "*"
+            else:
+                yield from ((a, b) for b in found)
+
+    def _steps_into(self, source: str, end: str) -> list[Alternative]:
+        """The grants of each last step into `end` from a member of S(source), one alternative each."""
+        key = (source, end)
+        hit = self._into.get(key)
+        if hit is None:
+            mask = self.g.reach.get(source, 0)
+            steps = (e for b, e in self.g.into.get(end, ()) if mask & b)
+            hit = self._into[key] = list(dict.fromkeys(a for e in steps for a in self._edge_alts(source, e)))
+        return hit
 
     def group_ways(self, arn: str, group: Group, actor: str) -> tuple[int, list[tuple[str | None, str]]]:
         """How many (joiner or None for a member, user) pairs put a controlled user in `group`, and
@@ -661,6 +712,50 @@ class Composer:
                 via=target if actor == source else f"{target}?by={actor}",
                 description=f"{who} {text} {_short(target)}, {took}: admin",
             )
+
+    def helper_edge(self, source: str, actor: str) -> Edge:
+        """A helper that can rewrite many principals `source` can act as (principal_keys' (A, "*")).
+
+        The edge is cut when no member of S(source) can take the last step into the helper (each
+        such step's grants are an alternative: denying them all keeps the helper out of S(source)
+        whatever the paths to the steps' sources, so no later verification round finds another
+        path), or by denying the helper each of its rewrite actions on every user, role or
+        customer managed policy of the accounts involved (a pattern deny: it takes the helper's
+        everyday work of that kind, so the planner weighs it against the steps). With more than
+        MAX_HELPER_ROUTES ways into the helper (the source can act as a crowd that can each take it
+        over), the steps are not listed and the helper's pattern denies are the cut."""
+        sample = self._helped[(source, actor)]
+        routes = self._steps_into(source, actor)
+        if len(routes) > MAX_HELPER_ROUTES:
+            routes = [()]
+        to_actor = self.path(source, actor)
+        accounts = sorted({account_of(b) for b in sample} | {account_of(actor)})
+        ways: list[Alternative] = []
+        for account in accounts:
+            for action, kind in (
+                ("iam:AttachUserPolicy", "user"),
+                ("iam:PutUserPolicy", "user"),
+                ("iam:AttachRolePolicy", "role"),
+                ("iam:PutRolePolicy", "role"),
+                ("iam:CreatePolicyVersion", "policy"),
+            ):
+                if self.ctx.may(actor, action):
+                    resource = f"arn:aws:iam::{account}:{kind}/*"
+                    ways.append((Grant(action=action, resource=resource, principal=actor),))
+        if len(routes) * len(ways) > MAX_ALTERNATIVES * 4 and routes != [()]:
+            ways = [()]
+        first = self.rewrites(self.ctx.principals[actor], self.ctx.principals[sample[0]])
+        named = ", ".join(_short(b) for b in sample[:3])
+        return self.compose_edge(
+            source,
+            parts=[routes, ways],
+            optional=[],
+            conditional=[*to_actor, *first.values()],
+            technique="X-HelperRewrite",
+            via=f"*?by={actor}",
+            description=f"{_short(actor)}, which it can act as ({self._steps(to_actor)}), can give an "
+            f"admin policy to more than {MAX_TARGETS} principals it can act as ({named}, ...): admin",
+        )
 
     def group_edge(self, source: str, actor: str, garn: str) -> Edge:
         group = self.ctx.snapshot.groups[garn]
@@ -821,7 +916,9 @@ def compose(
             taken |= by_comp[c]
         own = sorted(mine - taken)
         for kind, a, b in own:
-            if kind == "p":
+            if kind == "p" and b == "*":
+                out.append(composer.helper_edge(arn, a))
+            elif kind == "p":
                 out.extend(composer.principal_edges(arn, a, b))
             else:
                 out.append(composer.group_edge(arn, a, b))
