@@ -255,22 +255,43 @@ def _wide_helper_world(members: int) -> Snapshot:
 
 def test_a_helper_rewriting_many_members_is_one_edge_cut_on_the_way_to_it() -> None:
     """More than compose.MAX_TARGETS members it could rewrite: one edge (`*?by=helper`), not one
-    per member; it is cut by the attacker's assumption of the helper or by the helper's rewrite of
-    every role (a pattern), never by a deny of one member's rewrite."""
+    per member, cut where the attacker takes the helper over (the hand-off; the helper keeps its
+    work), never by a deny of one member's rewrite."""
     snap = _wide_helper_world(5)
     report = analyze(snap)
     (edge,) = [e for e in edges_of(report) if e.target == ADMIN]
     assert (edge.technique, edge.via) == ("X-HelperRewrite", f"*?by={HELPER}")
-    assert [{(g.action, g.resource, g.principal) for g in alt} for alt in edge.alternatives] == [
-        {("sts:AssumeRole", HELPER, ""), ("iam:PutRolePolicy", role_arn("*"), HELPER)}
+    assert [[(g.action, g.resource, g.principal) for g in alt] for alt in edge.alternatives] == [
+        [("sts:AssumeRole", HELPER, "")]
     ]
     assert "more than 4 principals it can act as" in edge.description
     denies, after = plan_and_check(snap)
     assert denies == 1 and not after.findings
     plan = build_plan(snap, report, default_analyze())
     ((pp, d),) = [(p, d) for p in plan.principals for d in p.denies]
-    # the hand-off (a deny of one role's use) is preferred to taking the helper's work on every role
     assert (pp.principal, d.action, d.resource) == (ME, "sts:AssumeRole", HELPER)
+
+
+def test_every_way_into_the_helper_is_an_alternative() -> None:
+    """Two members it can act as may each take the helper over: both steps must be denied (one
+    alone would leave the other for the next verification round)."""
+    acct = Account()
+    roles = [role_arn(f"r{i}") for i in range(5)]
+    for i in range(5):
+        acct.role(f"r{i}", trust_aws(ME))
+    acct.user("hopper", doc(allow("sts:AssumeRole", HELPER)))
+    acct.role(
+        "helper",
+        trust_aws(ME, user_arn("hopper")),
+        doc(allow("iam:PutRolePolicy", role_arn("*")), deny("iam:PutRolePolicy", HELPER)),
+    )
+    acct.user("attacker", doc(allow("sts:AssumeRole", [HELPER, *roles]), allow("iam:CreateAccessKey", user_arn("hopper"))))
+    snap = acct.build()
+    (edge,) = [e for e in edges_of(analyze(snap)) if e.target == ADMIN and e.technique == "X-HelperRewrite"]
+    steps = sorted([(g.action, g.resource, g.principal) for g in alt] for alt in edge.alternatives)
+    assert steps == [[("sts:AssumeRole", HELPER, "")], [("sts:AssumeRole", HELPER, user_arn("hopper"))]]
+    _, after = plan_and_check(snap)
+    assert not after.findings
 
 
 def test_a_helper_rewriting_few_members_has_an_edge_per_member() -> None:

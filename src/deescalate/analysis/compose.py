@@ -716,34 +716,32 @@ class Composer:
     def helper_edge(self, source: str, actor: str) -> Edge:
         """A helper that can rewrite many principals `source` can act as (principal_keys' (A, "*")).
 
-        The edge is cut when no member of S(source) can take the last step into the helper (each
-        such step's grants are an alternative: denying them all keeps the helper out of S(source)
-        whatever the paths to the steps' sources, so no later verification round finds another
-        path), or by denying the helper each of its rewrite actions on every user, role or
-        customer managed policy of the accounts involved (a pattern deny: it takes the helper's
-        everyday work of that kind, so the planner weighs it against the steps). With more than
-        MAX_HELPER_ROUTES ways into the helper (the source can act as a crowd that can each take it
-        over), the steps are not listed and the helper's pattern denies are the cut."""
+        The edge is cut when no member of S(source) can take a last step into the helper: each
+        such step's grants are an alternative, so denying them all keeps the helper out of
+        S(source) whatever the paths to the steps' sources (no later verification round finds
+        another path), and the helper keeps its everyday work. With more than MAX_HELPER_ROUTES
+        ways into the helper (the source can act as a crowd that can each take it over), the
+        steps are not listed: the cut is then the helper's own rewrite actions on every user, role
+        or customer managed policy of the accounts involved (pattern denies). Offering both ends
+        at once made each edge a steps x actions product whose exact cover the planner's search
+        took 29 s to prove at 3,000 principals."""
         sample = self._helped[(source, actor)]
         routes = self._steps_into(source, actor)
-        if len(routes) > MAX_HELPER_ROUTES:
-            routes = [()]
         to_actor = self.path(source, actor)
-        accounts = sorted({account_of(b) for b in sample} | {account_of(actor)})
-        ways: list[Alternative] = []
-        for account in accounts:
-            for action, kind in (
-                ("iam:AttachUserPolicy", "user"),
-                ("iam:PutUserPolicy", "user"),
-                ("iam:AttachRolePolicy", "role"),
-                ("iam:PutRolePolicy", "role"),
-                ("iam:CreatePolicyVersion", "policy"),
-            ):
-                if self.ctx.may(actor, action):
-                    resource = f"arn:aws:iam::{account}:{kind}/*"
-                    ways.append((Grant(action=action, resource=resource, principal=actor),))
-        if len(routes) * len(ways) > MAX_ALTERNATIVES * 4 and routes != [()]:
-            ways = [()]
+        ways: list[Alternative] = [()]
+        if len(routes) > MAX_HELPER_ROUTES:
+            routes, ways = [()], []
+            for account in sorted({account_of(b) for b in sample} | {account_of(actor)}):
+                for action, kind in (
+                    ("iam:AttachUserPolicy", "user"),
+                    ("iam:PutUserPolicy", "user"),
+                    ("iam:AttachRolePolicy", "role"),
+                    ("iam:PutRolePolicy", "role"),
+                    ("iam:CreatePolicyVersion", "policy"),
+                ):
+                    if self.ctx.may(actor, action):
+                        resource = f"arn:aws:iam::{account}:{kind}/*"
+                        ways.append((Grant(action=action, resource=resource, principal=actor),))
         first = self.rewrites(self.ctx.principals[actor], self.ctx.principals[sample[0]])
         named = ", ".join(_short(b) for b in sample[:3])
         return self.compose_edge(
