@@ -300,6 +300,44 @@ def test_a_helper_rewriting_few_members_has_an_edge_per_member() -> None:
     assert vias == [f"{role_arn(f'r{i}')}?by={HELPER}" for i in range(4)]
 
 
+MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+def test_a_many_target_helper_edge_is_unconditional_when_one_member_is() -> None:
+    """The helper may rewrite r0 only with MFA, r1..r4 without a condition: the attacker's way is
+    certain (the per-member edges said so), whichever member the scan meets first."""
+    acct = Account()
+    roles = [role_arn(f"r{i}") for i in range(5)]
+    for i in range(5):
+        acct.role(f"r{i}", trust_aws(ME))
+    acct.role("helper", trust_aws(ME), doc(
+        allow("iam:PutRolePolicy", roles[1:]), allow("iam:PutRolePolicy", roles[0], Condition=MFA)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", [HELPER, *roles])))
+    report = analyze(acct.build())
+    (edge,) = [e for e in edges_of(report) if e.target == ADMIN]
+    assert edge.via == f"*?by={HELPER}" and not edge.conditional
+    (finding,) = [f for f in report.findings if f.principal == ME]
+    assert not finding.conditional
+
+
+def test_a_many_target_helper_edge_is_conditional_when_every_member_is() -> None:
+    """Every member trusts the attacker only with MFA: the helper's rewrite is certain, the way to
+    use what it gives is not."""
+    acct = Account()
+    roles = [role_arn(f"r{i}") for i in range(5)]
+    mfa_trust = doc({"Effect": "Allow", "Principal": {"AWS": [ME]}, "Action": "sts:AssumeRole", "Condition": MFA})
+    for i in range(5):
+        acct.role(f"r{i}", mfa_trust)
+    acct.role("helper", trust_aws(ME), doc(allow("iam:PutRolePolicy", role_arn("*")), deny("iam:PutRolePolicy", HELPER)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", [HELPER, *roles])))
+    report = analyze(acct.build())
+    (edge,) = [e for e in edges_of(report) if e.target == ADMIN]
+    assert edge.via == f"*?by={HELPER}" and edge.conditional
+    assert any("MultiFactorAuthPresent" in c for c in edge.conditions)
+    (finding,) = [f for f in report.findings if f.principal == ME]
+    assert finding.conditional
+
+
 def test_a_helper_with_too_many_ways_in_is_cut_at_its_own_rewrites(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ways into the helper past compose.MAX_HELPER_ROUTES (the attacker can act as a crowd that can
     each take the helper over) are not listed: the helper's rewrite of every role is the cut."""

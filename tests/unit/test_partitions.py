@@ -22,9 +22,10 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-from builders import Account, doc
+from builders import Account, allow, deny, doc, role_arn, trust_aws
 from technique_cases import CASES, Case, attacker, statements, world
 
+from deescalate.analysis import compose
 from deescalate.analysis.analyze import analyze
 from deescalate.arn import partition_of
 from deescalate.model import ADMIN, Snapshot
@@ -134,3 +135,27 @@ def test_the_policy_apply_attaches_is_in_the_principals_partition(partition: str
     assert managed_policy_arn("111111111111", principal) == (
         f"arn:{partition}:iam::111111111111:policy/deescalate-deny-role-app"
     )
+
+
+@pytest.mark.parametrize("partition", PARTITIONS)
+def test_a_many_target_helpers_pattern_cut_is_in_the_helpers_partition(
+    partition: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past compose.MAX_HELPER_ROUTES ways into a helper, its cut is its rewrite of every role: a
+    pattern the plan must write in the account's partition (`arn:aws:` there would match nothing,
+    and the plan would never verify)."""
+    monkeypatch.setattr(compose, "MAX_HELPER_ROUTES", 0)
+    acct = Account()
+    me, helper = role_arn("attacker"), role_arn("helper")
+    for i in range(5):
+        acct.role(f"r{i}", trust_aws(me))
+    acct.role("helper", trust_aws(me), doc(allow("iam:PutRolePolicy", role_arn("*")), deny("iam:PutRolePolicy", helper)))
+    acct.role("attacker", trust_aws(me), doc(allow("sts:AssumeRole", "*")))
+    snap = acct.build()
+    report, plan = outputs(snap)
+    assert '"arn:aws:iam::111111111111:role/*"' in plan
+    moved = repartition(snap, partition)
+    got_report, got_plan = outputs(moved)
+    assert f'"arn:{partition}:iam::111111111111:role/*"' in got_plan
+    assert back(got_report, partition) == report
+    assert back(got_plan, partition) == plan

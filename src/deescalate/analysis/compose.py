@@ -45,7 +45,7 @@ from deescalate.analysis.edges.iam_self import admin_policies, attach, own_manag
 from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
 from deescalate.analysis.reuse import Reuse
-from deescalate.arn import account_of
+from deescalate.arn import account_of, partition_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, User
 
 # Actions by which one principal rewrites another's permissions or a group's.
@@ -251,9 +251,13 @@ class Composer:
         self._may_join: int | None = None
         self._dists: dict[str, dict[str, int]] = {}
         self._parts: dict[tuple[str, str], _WayParts] = {}
-        self._helped: dict[tuple[str, str], list[str]] = {}  # (P, helper) -> some targets it rewrites
+        # (P, helper) -> some members it rewrites, and one it rewrites without a condition (or None)
+        self._helped: dict[tuple[str, str], tuple[list[str], str | None]] = {}
         self._into: dict[tuple[str, str], list[Alternative]] = {}
         self._opens: dict[tuple[str, str, str], bool] = {}
+        # Whether a many-target helper's edge must say exactly whether it is conditional (False in
+        # a verification analysis: it only asks whether any edge is left; principal_keys)
+        self.exact = True
 
     # ------------------------------------------------------------------ the graph
 
@@ -546,21 +550,40 @@ class Composer:
         """(A, B): A of S(arn) can rewrite B of S(arn); (A, "*") when A is a helper (not arn) that
         can rewrite more than MAX_TARGETS of them (`helper_edge`)."""
         mask = self.g.reach.get(arn, 0)
+        # Members reached without a condition first (arn itself, then its firm tree in BFS order):
+        # only they can make a helper's edge unconditional, and a helper's scan stops as soon as
+        # it has more than MAX_TARGETS members and one of them rewritten without a condition (in a
+        # verification analysis, which only asks whether an edge is left, at MAX_TARGETS + 1).
+        firm = [arn, *self._tree(arn, True)]
+        in_firm = set(firm)
         for a in self.g.members(mask & actors):
             actor = self.ctx.principals[a]
             coarse = a != arn
             found: list[str] = []
-            for b in self.g.members(mask):
-                target = self.ctx.principals.get(b)
-                if target is not None and self.rewrites(actor, target):
+            sure: str | None = None  # a member reached and rewritten without a condition
+            for b in firm:
+                ways = self._rewrites_of(actor, b)
+                if ways:
                     found.append(b)
-                    if coarse and len(found) > MAX_TARGETS:
+                    if coarse and sure is None and any(not e.conditional for e in ways.values()):
+                        sure = b
+                    if coarse and len(found) > MAX_TARGETS and (sure is not None or not self.exact):
                         break
+            if not (coarse and len(found) > MAX_TARGETS):
+                for b in self.g.members(mask):
+                    if b not in in_firm and self._rewrites_of(actor, b):
+                        found.append(b)
+                        if coarse and len(found) > MAX_TARGETS:
+                            break
             if coarse and len(found) > MAX_TARGETS:
-                self._helped[(arn, a)] = found
+                self._helped[(arn, a)] = (found[: MAX_TARGETS + 1], sure)
                 yield a, "*"
             else:
                 yield from ((a, b) for b in found)
+
+    def _rewrites_of(self, actor: Principal, arn: str) -> dict[str, Edge]:
+        target = self.ctx.principals.get(arn)
+        return {} if target is None else self.rewrites(actor, target)
 
     def _steps_into(self, source: str, end: str) -> list[Alternative]:
         """The grants of each last step into `end` from a member of S(source), one alternative each."""
@@ -725,12 +748,13 @@ class Composer:
         or customer managed policy of the accounts involved (pattern denies). Offering both ends
         at once made each edge a steps x actions product whose exact cover the planner's search
         took 29 s to prove at 3,000 principals."""
-        sample = self._helped[(source, actor)]
+        sample, sure = self._helped[(source, actor)]
         routes = self._steps_into(source, actor)
         to_actor = self.path(source, actor)
         ways: list[Alternative] = [()]
         if len(routes) > MAX_HELPER_ROUTES:
             routes, ways = [()], []
+            partition = partition_of(actor)
             for account in sorted({account_of(b) for b in sample} | {account_of(actor)}):
                 for action, kind in (
                     ("iam:AttachUserPolicy", "user"),
@@ -740,15 +764,21 @@ class Composer:
                     ("iam:CreatePolicyVersion", "policy"),
                 ):
                     if self.ctx.may(actor, action):
-                        resource = f"arn:aws:iam::{account}:{kind}/*"
+                        resource = f"arn:{partition}:iam::{account}:{kind}/*"
                         ways.append((Grant(action=action, resource=resource, principal=actor),))
-        first = self.rewrites(self.ctx.principals[actor], self.ctx.principals[sample[0]])
+        # Conditions: none when some member is reached and rewritten without one (principal_keys'
+        # `sure`), else those of every listed member's path and rewrite.
+        used: list[Edge] = [*to_actor]
+        for b in [sure] if sure is not None else sample:
+            rewrite = self.rewrites(self.ctx.principals[actor], self.ctx.principals[b]).values()
+            used.extend(self.path(source, b))
+            used.extend(e for e in rewrite if sure is None or not e.conditional)
         named = ", ".join(_short(b) for b in sample[:3])
         return self.compose_edge(
             source,
             parts=[routes, ways],
             optional=[],
-            conditional=[*to_actor, *first.values()],
+            conditional=used,
             technique="X-HelperRewrite",
             via=f"*?by={actor}",
             description=f"{_short(actor)}, which it can act as ({self._steps(to_actor)}), can give an "
@@ -858,6 +888,7 @@ def compose(
     every member of a component that can act as an outside writer composed each of its targets)
     and some edge is found exactly when the full composition finds one."""
     composer = Composer(ctx, sources, found, reuse)
+    composer.exact = not verification
     found_out: dict[str, list[Edge]] = {}
     for e in found.values():
         found_out.setdefault(e.source, []).append(e)
