@@ -36,6 +36,7 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import TypeGuard
 
 from deescalate.analysis.admins import boundary_caps, identity_policies
@@ -554,14 +555,13 @@ class Composer:
         # only they can make a helper's edge unconditional, and a helper's scan stops as soon as
         # it has more than MAX_TARGETS members and one of them rewritten without a condition (in a
         # verification analysis, which only asks whether an edge is left, at MAX_TARGETS + 1).
-        firm = [arn, *self._tree(arn, True)]
-        in_firm = set(firm)
+        tree = self._tree(arn, True)
         for a in self.g.members(mask & actors):
             actor = self.ctx.principals[a]
             coarse = a != arn
             found: list[str] = []
             sure: str | None = None  # a member reached and rewritten without a condition
-            for b in firm:
+            for b in chain((arn,), tree):
                 ways = self._rewrites_of(actor, b)
                 if ways:
                     found.append(b)
@@ -571,7 +571,7 @@ class Composer:
                         break
             if not (coarse and len(found) > MAX_TARGETS):
                 for b in self.g.members(mask):
-                    if b not in in_firm and self._rewrites_of(actor, b):
+                    if b != arn and b not in tree and self._rewrites_of(actor, b):
                         found.append(b)
                         if coarse and len(found) > MAX_TARGETS:
                             break
