@@ -338,6 +338,46 @@ def test_a_many_target_helper_edge_is_conditional_when_every_member_is() -> None
     assert finding.conditional
 
 
+def test_a_many_target_helper_edge_is_conditional_when_one_of_its_ways_is() -> None:
+    """Attaching needs no condition, putting needs MFA: as for each member's own edge, one
+    conditional way makes the rewrite conditional, with five members as with four."""
+    verdicts = []
+    for members in (4, 5):
+        acct = Account()
+        roles = [role_arn(f"r{i}") for i in range(members)]
+        for i in range(members):
+            acct.role(f"r{i}", trust_aws(ME))
+        acct.role("helper", trust_aws(ME), doc(
+            allow("iam:AttachRolePolicy", role_arn("*")),
+            allow("iam:PutRolePolicy", role_arn("*"), Condition=MFA),
+            deny(["iam:AttachRolePolicy", "iam:PutRolePolicy"], HELPER)))
+        acct.user("attacker", doc(allow("sts:AssumeRole", [HELPER, *roles])))
+        (finding,) = [f for f in analyze(acct.build()).findings if f.principal == ME]
+        verdicts.append(finding.conditional)
+    assert verdicts == [True, True]
+
+
+def test_a_source_keeps_its_own_helper_edge_beside_a_successors() -> None:
+    """r0 (reached only with MFA) can act as the helper and five roles; the attacker reaches r6 and
+    the helper without a condition: its own helper edge, not only the way through r0, decides
+    that its finding is certain."""
+    acct = Account()
+    acct.role("r0", doc({"Effect": "Allow", "Principal": {"AWS": [ME]}, "Action": "sts:AssumeRole",
+                         "Condition": MFA}),
+              doc(allow("sts:AssumeRole", [HELPER, *(role_arn(f"r{i}") for i in range(1, 6))])))
+    for i in range(1, 6):
+        acct.role(f"r{i}", trust_aws(role_arn("r0")))
+    acct.role("r6", trust_aws(ME))
+    acct.role("helper", trust_aws(ME, role_arn("r0")),
+              doc(allow("iam:PutRolePolicy", role_arn("*")), deny("iam:PutRolePolicy", HELPER)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", [role_arn("r0"), role_arn("r6"), HELPER])))
+    report = analyze(acct.build())
+    (mine,) = [e for e in edges_of(report) if e.technique == "X-HelperRewrite"]
+    assert mine.via == f"*?by={HELPER}" and not mine.conditional
+    (finding,) = [f for f in report.findings if f.principal == ME]
+    assert not finding.conditional
+
+
 def test_a_helper_with_too_many_ways_in_is_cut_at_its_own_rewrites(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ways into the helper past compose.MAX_HELPER_ROUTES (the attacker can act as a crowd that can
     each take the helper over) are not listed: the helper's rewrite of every role is the cut."""

@@ -565,8 +565,8 @@ class Composer:
                 ways = self._rewrites_of(actor, b)
                 if ways:
                     found.append(b)
-                    if coarse and sure is None and any(not e.conditional for e in ways.values()):
-                        sure = b
+                    if coarse and sure is None and not any(e.conditional for e in ways.values()):
+                        sure = b  # as a per-member edge, unconditional only when every way is
                     if coarse and len(found) > MAX_TARGETS and (sure is not None or not self.exact):
                         break
             if not (coarse and len(found) > MAX_TARGETS):
@@ -772,7 +772,7 @@ class Composer:
         for b in [sure] if sure is not None else sample:
             rewrite = self.rewrites(self.ctx.principals[actor], self.ctx.principals[b]).values()
             used.extend(self.path(source, b))
-            used.extend(e for e in rewrite if sure is None or not e.conditional)
+            used.extend(rewrite)
         named = ", ".join(_short(b) for b in sample[:3])
         return self.compose_edge(
             source,
@@ -943,7 +943,9 @@ def compose(
         taken: set[tuple[str, str, str]] = set()
         for c in {g.scc[m] for m in succ & keys.keys()}:
             taken |= by_comp[c]
-        own = sorted(mine - taken)
+        # A many-target helper's key (A, "*") stands for different members at each source: every
+        # source keeps its own, so its finding reads its own members' conditions.
+        own = sorted(k for k in mine if k not in taken or k[2] == "*")
         for kind, a, b in own:
             if kind == "p" and b == "*":
                 out.append(composer.helper_edge(arn, a))
