@@ -24,6 +24,11 @@ step's own ways, so cutting any one of them cuts it. The edge is given to the *m
 P none of whose successors (outside P's strongly connected component) can compose the same
 (A, B) or (A, G) — P's predecessors reach admin through it, as through any other edge.
 
+A helper A that can rewrite more than MAX_TARGETS members of S(P) gives P one edge for A (`via`
+`*?by=A`, `Composer.helper_edge`), cut on every last step into A, instead of one per member:
+writers of `role/*` that many principals can act as gave |writers| x |S(P)| edges. Every source
+keeps its own such edge (no meeting point: the key stands for other members at each source).
+
 Cost: only rewriters that do not already reach an admin unconditionally are considered
 (anything that reaches those is a finding anyway; a plan cutting them re-examines them in
 verification); their ancestors come from the same outward growth as the findings; reachability
