@@ -94,8 +94,8 @@ MAX_ALTERNATIVES = 64  # per composed edge; beyond it path grants are dropped (a
 MAX_WAYS = 4  # ways to get a controlled user into a rewritten group, per edge
 MAX_ROUTES = 4  # last steps into a member listed as ways to reach it (more: cut at the rewrite)
 # A helper that can rewrite more members of S(P) than this gets one edge from P (`*?by=helper`),
-# cut on every last step into the helper or by denying the helper its rewrites everywhere, not one
-# edge per target: a writer of `role/*` that many principals can act as gave |writers| x |S(P)| edges.
+# cut on every last step into the helper (past MAX_HELPER_ROUTES: by the helper's pattern denies),
+# not one per member: a writer of `role/*` that many principals can act as gave |writers| x |S(P)|.
 MAX_TARGETS = 4
 MAX_HELPER_ROUTES = 64  # ways of the last steps into such a helper listed (more: only the helper's cut)
 
@@ -492,14 +492,10 @@ class Composer:
         """
         if source == end:
             return [()]
-        return self._routes(source, end, MAX_ROUTES) or [()]
-
-    def _routes(self, source: str, end: str, limit: int) -> list[Alternative] | None:
-        """route_alts' routes; None when no step or more than `limit` steps lead into `end`."""
         mask = self.g.reach.get(source, 0)
         steps = [e for b, e in self.g.into.get(end, ()) if mask & b]
-        if not steps or len(steps) > limit:
-            return None
+        if not steps or len(steps) > MAX_ROUTES:
+            return [()]
         alts: dict[Alternative, None] = {}  # an insertion-ordered set
         for e in steps:
             before = self._path_alts(source, self.path(source, e.source))
