@@ -242,6 +242,8 @@ class Composer:
         sources: Sequence[Principal],
         found: dict[str, Edge],
         reuse: Reuse | None = None,
+        *,
+        exact: bool = True,
     ) -> None:
         self.ctx = ctx.for_round(None)  # composition asks for edges into every principal
         self.reuse = reuse
@@ -263,7 +265,7 @@ class Composer:
         self._opens: dict[tuple[str, str, str], bool] = {}
         # Whether a many-target helper's edge must say exactly whether it is conditional (False in
         # a verification analysis: it only asks whether any edge is left; principal_keys)
-        self.exact = True
+        self.exact = exact
 
     # ------------------------------------------------------------------ the graph
 
@@ -492,8 +494,7 @@ class Composer:
         """
         if source == end:
             return [()]
-        mask = self.g.reach.get(source, 0)
-        steps = [e for b, e in self.g.into.get(end, ()) if mask & b]
+        steps = self._last_steps(source, end)
         if not steps or len(steps) > MAX_ROUTES:
             return [()]
         alts: dict[Alternative, None] = {}  # an insertion-ordered set
@@ -591,10 +592,14 @@ class Composer:
         key = (source, end)
         hit = self._into.get(key)
         if hit is None:
-            mask = self.g.reach.get(source, 0)
-            steps = (e for b, e in self.g.into.get(end, ()) if mask & b)
+            steps = self._last_steps(source, end)
             hit = self._into[key] = list(dict.fromkeys(a for e in steps for a in self._edge_alts(source, e)))
         return hit
+
+    def _last_steps(self, source: str, end: str) -> list[Edge]:
+        """The edges into `end` from members of S(source)."""
+        mask = self.g.reach.get(source, 0)
+        return [e for b, e in self.g.into.get(end, ()) if mask & b]
 
     def group_ways(self, arn: str, group: Group, actor: str) -> tuple[int, list[tuple[str | None, str]]]:
         """How many (joiner or None for a member, user) pairs put a controlled user in `group`, and
@@ -888,8 +893,7 @@ def compose(
     edges found are fewer (members that may all rewrite one another gave |component|^3 edges, and
     every member of a component that can act as an outside writer composed each of its targets)
     and some edge is found exactly when the full composition finds one."""
-    composer = Composer(ctx, sources, found, reuse)
-    composer.exact = not verification
+    composer = Composer(ctx, sources, found, reuse, exact=not verification)
     found_out: dict[str, list[Edge]] = {}
     for e in found.values():
         found_out.setdefault(e.source, []).append(e)
