@@ -2,7 +2,8 @@
 
 The account holds the four composition paths of issue 10 (console take-over + rewrite, rewrite any
 group then join it, a helper rewriting its source, a helper able to undo the fix), a helper that
-may rewrite every role a user can act as (one composed edge for the helper, issue 12), plus Lambda
+may rewrite every role a user can act as (one composed edge for the helper, issue 12), a user that
+may delete the plan's deny on a role it can act as, plus Lambda
 event-source-mapping and Glue dev-endpoint escalations. It goes collect → plan → apply → collect →
 scan with no finding, and `escalation_checker` (tests/support: its own evaluator and search over
 the raw collected JSON, nothing shared with deescalate.analysis or deescalate.policy) confirms
@@ -123,6 +124,15 @@ def seed(url: str) -> list[str]:
     iam.put_role_policy(RoleName="writer", PolicyName="work",
                         PolicyDocument=pol(allow("iam:PutRolePolicy", arn("role", "*"))))
 
+    # 8. a user may delete the inline policies of a role it can assume, and the role may attach a
+    # policy to itself: the plan's deny on the role must hold against the user too.
+    iam.create_user(UserName="eraser")
+    iam.put_user_policy(UserName="eraser", PolicyName="work", PolicyDocument=pol(
+        allow(["sts:AssumeRole", "iam:DeleteRolePolicy"], arn("role", "self-writer"))))
+    iam.create_role(RoleName="self-writer", AssumeRolePolicyDocument=trust(AWS=arn("user", "eraser")))
+    iam.put_role_policy(RoleName="self-writer", PolicyName="work",
+                        PolicyDocument=pol(allow("iam:AttachRolePolicy", arn("role", "self-writer"))))
+
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("f.py", "def handler(event, context):\n    return None\n")
@@ -131,8 +141,9 @@ def seed(url: str) -> list[str]:
         Code={"ZipFile": buf.getvalue()},
     )
     return [
-        *(arn("user", n) for n in ("console", "grouper", "helped", "undoer", "esm", "gluer", "hub")),
+        *(arn("user", n) for n in ("console", "grouper", "helped", "undoer", "esm", "gluer", "hub", "eraser")),
         arn("role", "writer"),
+        arn("role", "self-writer"),
     ]
 
 
@@ -174,6 +185,12 @@ def test_composed_paths_are_cut_and_an_independent_checker_agrees(
     # the hub's way through the writer is one edge, cut on the way to the writer or at its rewrites
     (through,) = [e for e in plan.edges if e.source == arn("user", "hub") and e.technique == "X-HelperRewrite"]
     assert through.via == f"*?by={arn('role', 'writer')}"
+    # the eraser's way to delete the role's deny is cut: at the eraser (no more assuming the role, or
+    # deleting its policies), as the role's own deny cannot stop the eraser's DeleteRolePolicy
+    eraser = {(d.action, d.resource) for p in plan.principals if p.principal == arn("user", "eraser")
+              for d in p.denies}
+    assert eraser & {("sts:AssumeRole", arn("role", "self-writer")),
+                     ("iam:DeleteRolePolicy", arn("role", "self-writer"))}, eraser
 
     assert main(["apply", str(plan_path), "--yes", "--endpoint-url", moto_endpoint]) == 0
     collect(moto_endpoint, tmp_path / "after")

@@ -8,6 +8,7 @@ its source (a boundary caps the source; the helper's rewrite is denied), a helpe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -479,3 +480,158 @@ def test_few_routes_are_each_a_way_to_cut() -> None:
     (edge,) = [e for e in edges_of(analyze(acct.build())) if e.target == ADMIN]
     firsts = sorted({g.resource for alt in edge.alternatives for g in alt if g.action == "iam:CreateAccessKey"})
     assert firsts == sorted(users)  # both routes listed: denying one key alone does not cut the edge
+
+
+# ----------------------------------------------------------------- a member strips another member
+
+Q = role_arn("q")
+
+
+def _stripped_world(attacker: dict[str, Any], *, q_deny: bool = True, **q: Any) -> Snapshot:
+    """q may attach a policy to itself, and a Deny (as a plan would write) stops it; the attacker
+    can act as q and holds `attacker`."""
+    acct = Account()
+    acct.role("q", trust_aws(ME), doc(allow("iam:AttachRolePolicy", Q)),
+              *([doc(deny("iam:AttachRolePolicy", Q))] if q_deny else []), **q)
+    acct.user("attacker", attacker)
+    return acct.build()
+
+
+def test_a_member_deletes_another_members_deny() -> None:
+    """q cannot delete its own Deny; the attacker, which can act as q, can: the attacker escalates."""
+    report = analyze(_stripped_world(doc(allow(["sts:AssumeRole", "iam:DeleteRolePolicy"], Q))))
+    assert at_risk(report) == {ME}
+    (edge,) = [e for e in edges_of(report) if e.technique == "X-RemoveDeny"]
+    assert edge.target == ADMIN and edge.via.startswith(f"{Q}?inline=") and not edge.conditional
+    for alt in edge.alternatives:
+        owners = {(g.action, g.resource, g.principal) for g in alt}
+        assert {("iam:DeleteRolePolicy", Q, ""), ("sts:AssumeRole", Q, ""), ("iam:AttachRolePolicy", Q, Q)} <= owners
+
+
+def test_a_members_deny_the_member_can_act_as_no_one_to_remove_holds() -> None:
+    """Without the attacker's DeleteRolePolicy (or with it denied) q's Deny holds: no finding."""
+    assert not analyze(_stripped_world(doc(allow("sts:AssumeRole", Q)))).findings
+    denied = doc(allow(["sts:AssumeRole", "iam:DeleteRolePolicy"], Q), deny("iam:DeleteRolePolicy", Q))
+    assert not analyze(_stripped_world(denied)).findings
+
+
+def test_a_helper_deletes_another_members_deny() -> None:
+    """The remover is a third principal the attacker can act as, not q (q cannot act as it)."""
+    acct = Account()
+    eraser = role_arn("eraser")
+    acct.role("q", trust_aws(ME), doc(allow("iam:AttachRolePolicy", Q)), doc(deny("iam:AttachRolePolicy", Q)))
+    acct.role("eraser", trust_aws(ME), doc(allow("iam:DeleteRolePolicy", Q)))
+    acct.user("attacker", doc(allow("sts:AssumeRole", [Q, eraser])))
+    report = analyze(acct.build())
+    assert at_risk(report) == {ME}
+    (edge,) = [e for e in edges_of(report) if e.technique == "X-RemoveDeny"]
+    assert all(("iam:DeleteRolePolicy", eraser) in {(g.action, g.principal) for g in alt} for alt in edge.alternatives)
+    denies, after = plan_and_check(acct.build())
+    assert denies == 1 and not after.findings
+
+
+def test_a_member_lifts_another_members_boundary() -> None:
+    acct = Account()
+    cap = acct.managed("cap", doc(allow("sts:AssumeRole")))
+    acct.role("q", trust_aws(ME), doc(allow("iam:AttachRolePolicy", Q)), boundary=cap)
+    acct.user("attacker", doc(allow(["sts:AssumeRole", "iam:DeleteRolePermissionsBoundary"], Q)))
+    report = analyze(acct.build())
+    assert at_risk(report) == {ME}
+    (edge,) = [e for e in edges_of(report) if e.technique == "X-Boundary"]
+    assert edge.via == f"{cap}?of={Q}"
+
+
+def test_a_member_takes_another_member_out_of_a_denying_group() -> None:
+    acct = Account()
+    victim = user_arn("victim")
+    fence = acct.group("fence", doc(deny("iam:PutUserPolicy", victim)))
+    acct.user("victim", doc(allow("iam:PutUserPolicy", victim)), groups=("fence",))
+    acct.user("attacker", doc(allow(["iam:CreateAccessKey", "iam:RemoveUserFromGroup"], [victim, fence])))
+    report = analyze(acct.build())
+    assert at_risk(report) == {ME}
+    (edge,) = [e for e in edges_of(report) if e.technique == "X-RemoveDeny"]
+    assert edge.via == f"{fence}?leave?of={victim}"
+    denies, after = plan_and_check(acct.build())
+    assert denies == 1 and not after.findings
+
+
+def test_the_plans_deny_on_another_principal_holds_against_the_source() -> None:
+    """q escalates on its own and the plan denies it that; the attacker can act as q and delete q's
+    inline policies, so verification must also cut the attacker's way to undo q's deny (before, the
+    plan was q's one deny and 'verified', and the attacker could delete it)."""
+    snap = _stripped_world(doc(allow(["sts:AssumeRole", "iam:DeleteRolePolicy"], Q)), q_deny=False)
+    report = analyze(snap)
+    assert at_risk(report) == {ME, Q}
+    plan = build_plan(snap, report, default_analyze())
+    assert plan.verified, [e.id for e in plan.remaining]
+    denied = {(p.principal, d.action, d.resource) for p in plan.principals for d in p.denies}
+    assert (Q, "iam:AttachRolePolicy", Q) in denied
+    assert denied & {(ME, "sts:AssumeRole", Q), (ME, "iam:DeleteRolePolicy", Q)}, denied
+    assert not analyze(apply_to_snapshot(snap, plan)).findings
+
+
+def test_the_removal_goes_to_the_meeting_point() -> None:
+    """A user that can act as the attacker reaches admin through the attacker's edge, not a copy."""
+    acct = Account()
+    acct.role("q", trust_aws(ME), doc(allow("iam:AttachRolePolicy", Q)), doc(deny("iam:AttachRolePolicy", Q)))
+    acct.user("attacker", doc(allow(["sts:AssumeRole", "iam:DeleteRolePolicy"], Q)))
+    acct.user("boss", doc(allow("iam:CreateAccessKey", ME)))
+    report = analyze(acct.build())
+    boss = user_arn("boss")
+    assert at_risk(report) == {ME, boss}
+    assert not [e for e in edges_of(report, boss) if e.technique == "X-RemoveDeny"]
+
+
+def _guarded_world(condition: dict[str, Any], action: str = "iam:PutUserPolicy") -> Snapshot:
+    """The victim may call `action` on itself, but a conditional Deny (`condition`) of everything
+    stops it; the attacker can take the victim over and delete the victim's inline policies."""
+    acct = Account()
+    victim = user_arn("victim")
+    guard = deny("*", "*")
+    guard["Condition"] = condition
+    acct.user("victim", doc(allow(action, victim)), doc(guard))
+    acct.user("attacker", doc(allow(["iam:CreateAccessKey", "iam:DeleteUserPolicy"], victim)))
+    return acct.build()
+
+
+def test_a_deny_settled_offline_counts_when_a_member_removes_it() -> None:
+    report = analyze(_guarded_world({"StringEquals": {"aws:username": "victim"}}))
+    assert at_risk(report) == {ME}
+    assert [e.technique for e in edges_of(report) if e.target == ADMIN] == ["X-RemoveDeny"]
+
+
+def test_a_deny_on_a_session_only_key_is_not_reanalysed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A "force MFA" Deny never denies definitively offline, so the victim's edges are there already
+    (conditional) and taking the Deny away adds none: no what-if is run for it."""
+    calls: list[str] = []
+    real = compose.what_if
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["via"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compose, "what_if", counting)
+    mfa = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    report = analyze(_guarded_world(mfa))
+    assert at_risk(report) == {ME, user_arn("victim")}
+    assert all(e.conditional for e in report.edges if e.target == ADMIN)
+    assert not [e for e in report.edges if e.technique == "X-RemoveDeny"]
+    # A victim with nothing to escalate: the attacker is a remover composition considers, and the
+    # victim's "force MFA" Deny is not re-analysed.
+    assert not analyze(_guarded_world(mfa, "s3:GetObject")).findings
+    assert calls == []
+    assert not analyze(_guarded_world({"StringEquals": {"aws:username": "victim"}}, "s3:GetObject")).findings
+    assert calls  # a Deny settled offline is
+
+
+def test_no_technique_passes_a_session_only_key() -> None:
+    """SESSION_ONLY_KEYS are unknown for every request only while no grant's context sets them."""
+    from pathlib import Path
+
+    from deescalate.policy.context import SESSION_ONLY_KEYS
+
+    root = Path(compose.__file__).resolve().parent
+    for path in root.rglob("*.py"):
+        text = path.read_text().lower()
+        for key in SESSION_ONLY_KEYS:  # a grant's context is ((key, values), ...)
+            assert not re.search(rf"""\(\s*["']{re.escape(key)}["']\s*,""", text), (path, key)

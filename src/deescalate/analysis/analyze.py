@@ -176,9 +176,8 @@ def find_edges(
     # is a finding anyway; composing through it would only add more routes, at a cost that grows
     # with the cube of the principals who can act as one another. The plan's verification cuts
     # its direct edges first and then composes it (see docs/analysis.md).
-    actors, removers = actors_and_removers(
-        ctx, sources, can_reach(sinks if reaching is None else reaching, found.values())
-    )
+    escalating = can_reach(sinks if reaching is None else reaching, found.values())
+    actors, removers = actors_and_removers(ctx, sources, escalating)
     if composers is not None:
         composers.update(actors, removers)
     if actors or removers:
@@ -186,7 +185,14 @@ def find_edges(
                  len(actors), len(removers))
         _grow(ctx, sources, set(actors) | set(removers), found, what_if=False, reuse=reuse)
         for edge in compose(
-            ctx, sources, found, actors=actors, removers=removers, reuse=reuse, verification=verification
+            ctx,
+            sources,
+            found,
+            actors=actors,
+            removers=removers,
+            escalating=escalating,
+            reuse=reuse,
+            verification=verification,
         ):
             _merge(found, edge)
     return found

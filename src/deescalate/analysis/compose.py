@@ -16,7 +16,10 @@ A of S(P) can rewrite a member B of S(P) that no permissions boundary caps:
 P's protections hold only if no member of S(P) can take them away: a member R that may delete,
 overwrite or detach one of P's policies holding a Deny (a remediation `deescalate-…` deny
 included), take P out of a group holding one, or lift P's boundary, adds R's way to P's
-X-RemoveDeny / X-Boundary edge (same edge id as P doing it itself).
+X-RemoveDeny / X-Boundary edge (same edge id as P doing it itself). The same for any other member Q
+of S(P): a member R of S(P) outside S(Q) that may take a protection away from Q gives P an edge to
+what Q gains without it (`Composer.removals_of_others`), so a plan's deny on a principal other
+than P holds against P too.
 
 A composed edge carries grants of several principals (`Grant.principal` names who calls when it
 is not P); its alternatives are the product of one shortest path to each member it uses and the
@@ -52,7 +55,8 @@ from deescalate.analysis.edges.trust import admits
 from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
 from deescalate.analysis.reuse import Reuse
 from deescalate.arn import account_of, partition_of
-from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, User
+from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, Snapshot, User
+from deescalate.policy.context import SESSION_ONLY_KEYS
 
 # Actions by which one principal rewrites another's permissions or a group's.
 REWRITE_ACTIONS = (
@@ -113,6 +117,24 @@ def _short(arn: str) -> str:
 def _self_only(resource: str, principal: Principal) -> bool:
     return resource == principal.arn or (
         isinstance(principal, User) and resource.endswith(":user/${aws:username}")
+    )
+
+
+def _inert(snapshot: Snapshot, principal: Principal, changed: Snapshot) -> bool:
+    """Whether every Deny statement the change takes away from `principal` has a condition on a
+    key only the live request carries (`SESSION_ONLY_KEYS`: "force MFA" policies): such a Deny is
+    never definite offline and does not count against admin (`admin_reason`), so taking it away
+    adds no edge. A boundary change is never inert."""
+    after = changed.users.get(principal.arn) or changed.roles.get(principal.arn)
+    if after is None or after.boundary_arn != principal.boundary_arn:
+        return False
+    kept = {id(p) for p in identity_policies(changed, after)}
+    return all(
+        any(c.key.lower() in SESSION_ONLY_KEYS for c in st.conditions)
+        for pol in identity_policies(snapshot, principal)
+        if id(pol) not in kept
+        for st in pol.statements
+        if st.effect is Effect.DENY
     )
 
 
@@ -263,6 +285,14 @@ class Composer:
         self._helped: dict[tuple[str, str], tuple[list[str], str | None]] = {}
         self._into: dict[tuple[str, str], list[Alternative]] = {}
         self._opens: dict[tuple[str, str, str], bool] = {}
+        # Protections a member holds (removals_of_others): arn -> (technique, removal), and per
+        # (remover, owner, via) the remover's way to take one away; per (owner, via) what it restores
+        self._held: dict[str, list[tuple[str, Removal]]] = {}
+        self._group_removals: dict[str, list[Removal]] = {}
+        self._removes: dict[tuple[str, str, str], Edge | None] = {}
+        self._restored: dict[tuple[str, str], list[Edge]] = {}
+        self.prior: dict[str, list[Edge]] = {}  # edges found before composition, by source
+        self._escalating_ctx: EdgeContext | None = None
         # Whether a many-target helper's edge must say exactly whether it is conditional (False in
         # a verification analysis: it only asks whether any edge is left; principal_keys)
         self.exact = exact
@@ -518,6 +548,7 @@ class Composer:
         technique: str,
         via: str,
         description: str,
+        target: str = ADMIN,
     ) -> Edge:
         """The product of the parts' alternatives (an alternative = one of each part, joined)."""
         chosen = list(parts)
@@ -538,7 +569,7 @@ class Composer:
             conditions.extend(c for c in e.conditions if c not in conditions)
         return Edge(
             source=source,
-            target=ADMIN,
+            target=target,
             technique=technique,
             alternatives=tuple(unique),
             via=via,
@@ -873,6 +904,160 @@ class Composer:
                 description=f"{description} (by a principal it can act as)",
             )
 
+    # ------------------------------------------------------------------ removals of others' protections
+
+    def held(self, arn: str) -> list[tuple[str, Removal]]:
+        """The protections of `arn` another principal could take away: each policy holding a Deny
+        (its own, its groups'), its membership of a group holding one, its boundary."""
+        hit = self._held.get(arn)
+        if hit is None:
+            hit = []
+            principal = self.sources.get(arn)
+            if principal is not None:
+                summary = summarised(self.ctx, principal)
+                ctx, principal = (self.ctx, principal) if summary is None else summary[:2]
+                cache = self._group_removals if summary is None else None
+                hit.extend(
+                    ("X-RemoveDeny", r) for r in own_removals(ctx, principal, cache)
+                    if not _inert(ctx.snapshot, principal, r[0])
+                )
+                lift = boundary_lift(ctx, principal)
+                if lift is not None:
+                    hit.append(("X-Boundary", lift))
+            self._held[arn] = hit
+        return hit
+
+    def _removal_by(self, remover: str, owner: str, via: str, changes: Sequence[Alternative]) -> Edge | None:
+        """`remover`'s ways to make one change (`changes`, alternatives) to `owner`'s protections."""
+        key = (remover, owner, via)
+        if key in self._removes:
+            return self._removes[key]
+        candidates = [a for a in changes if all(self._open(remover, g.action, g.resource) for g in a)]
+        e = None
+        if candidates:
+            e = self.ctx.edge(
+                source=remover, target=ADMIN, technique="remove", candidates=candidates, always=True
+            )
+        self._removes[key] = e
+        return e
+
+    def _restores(self, owner: str, technique: str, removal: Removal) -> list[Edge]:
+        """The edges `owner` gains when `removal` takes one of its protections away (its what-if,
+        with no gate: the ways to make the change are the remover's, added by the caller)."""
+        changed, _, via, description = removal
+        key = (owner, via)
+        hit = self._restored.get(key)
+        if hit is None:
+            principal = self.ctx.principals[owner]
+            wanted = self._escalating_ctx or self.ctx
+            summary = summarised(wanted, principal)
+            ctx, principal = (wanted, principal) if summary is None else summary[:2]
+            prior = [*self.prior.get(owner, ()), *self.g.out.get(owner, ())]
+            # A change to a group's policies is the same change for each member: one sub-analysis.
+            head = via.partition("?")[0]
+            shared = head if head in self.ctx.snapshot.groups and not via.endswith("?leave") else None
+            # Taking a policy, a group or a boundary away never adds an Allow, and the checkers'
+            # prefilter reads only Allows: the owner's own prefiltered checkers are a superset.
+            checkers = None if summary is not None else self.ctx.applicable(principal, DIRECT)
+            hit = self._restored[key] = list(
+                what_if(
+                    ctx, principal, prior, changed, technique=technique, changes=[()], via=via,
+                    description=description, changed_key=shared, checkers=checkers,
+                )
+            )
+        return hit
+
+    def removals_of_others(self, removers: int, escalating: set[str]) -> Iterator[Edge]:
+        """A member R of S(P) takes a protection away from another member Q (a Deny, a plan's
+        `deescalate-…` policy included, or a boundary) that R could not reach through Q, and Q then
+        gains an edge to ADMIN or to a principal in `escalating`: P gets an X-RemoveDeny /
+        X-Boundary edge there. (Q's own removals, and those by members of S(Q), are Q's edges
+        already; P's own protections are `helper_removals`.)
+
+        The edge goes to the meeting point of (Q, R): a P none of whose successors outside its
+        component can act as both (its predecessors reach admin through it); in a verification
+        analysis to the component's first member by ARN only."""
+        g = self.g
+        # What a removal restores is asked only for edges into ADMIN and `escalating` (the others
+        # are dropped anyway): a what-if per protection of every member is the cost here.
+        self._escalating_ctx = self.ctx.for_round(frozenset(escalating) | {ADMIN})
+        holding = 0
+        for arn in g.nodes:
+            if self.held(arn):
+                holding |= g.bit(arn)
+        if not holding:
+            return
+        firsts: set[str] = set()
+        if not self.exact:
+            first: dict[int, str] = {}
+            for arn in sorted(a for a in g.nodes if a in self.sources):
+                first.setdefault(g.scc[arn], arn)
+            firsts = set(first.values())
+        ancestors: dict[str, int] = {}  # remover -> the nodes that can act as it (itself included)
+        for arn in g.nodes:
+            if arn not in self.sources or (not self.exact and arn not in firsts):
+                continue
+            mine = g.reach.get(arn, 0)
+            able = mine & removers
+            owners = mine & holding & ~g.bit(arn)
+            if not able or not owners:
+                continue
+            later = {
+                g.reach[e.target] for e in g.out.get(arn, ()) if g.scc[e.target] != g.scc[arn]
+            }
+            extra: dict[str, int] = {}  # owner -> the removers arn has the edge for
+            for r in g.members(able):
+                rbit = g.bit(r)
+                if r not in ancestors:
+                    ancestors[r] = sum(g.bit(n) for n in g.nodes if g.reach.get(n, 0) & rbit)
+                # owners R cannot reach through (else the owner's own edge), and no successor can
+                # act as both (else that successor's edge)
+                cover = ancestors[r]
+                for s in later:
+                    if s & rbit:
+                        cover |= s
+                for q in g.members(owners & ~cover):
+                    extra[q] = extra.get(q, 0) | rbit
+            for q in sorted(extra, key=g.index.__getitem__):
+                yield from self._removal_edges(arn, q, extra[q], escalating)
+
+    def _removal_edges(self, source: str, owner: str, removers: int, escalating: set[str]) -> Iterator[Edge]:
+        for technique, removal in self.held(owner):
+            _, changes, via, description = removal
+            able = [
+                (r, e) for r in self.g.members(removers)
+                if (e := self._removal_by(r, owner, via, changes)) is not None
+            ]
+            if not able:
+                continue
+            gates: dict[Alternative, None] = {}  # an insertion-ordered set
+            for r, e in able:
+                for a in self.route_alts(source, r):
+                    for b in self._edge_alts(source, e):
+                        gates[(*a, *(x for x in b if x not in a))] = None
+            if len(gates) > MAX_ALTERNATIVES:  # too many ways in: the cut is the removals themselves
+                gates = dict.fromkeys(a for _, e in able for a in self._edge_alts(source, e))
+            # Conditions: those of one remover's path and removal, an unconditional one if any.
+            steps = [(*self.path(source, r), e) for r, e in able]
+            best = next((s for s in steps if not any(x.conditional for x in s)), steps[0])
+            to_owner = self.path(source, owner)
+            names = [("it" if r == source else _short(r)) for r, _ in able]
+            who = " or ".join(names[:3]) + (f" (or {len(names) - 3} more)" if len(names) > 3 else "")
+            key = via if via.startswith(owner + "?") else f"{via}?of={owner}"
+            for restored in self._restores(owner, technique, removal):
+                if restored.target != ADMIN and restored.target not in escalating:
+                    continue
+                yield self.compose_edge(
+                    source,
+                    parts=[list(gates), self.route_alts(source, owner), self._edge_alts(source, restored)],
+                    optional=[1],
+                    conditional=[*best, *to_owner, restored],
+                    technique=technique,
+                    via=key,
+                    target=restored.target,
+                    description=f"for {_short(owner)}, which it can act as ({self._steps(to_owner)}), "
+                    f"{who} can {description}; then {restored.description.rsplit('; then ', 1)[-1]}",
+                )
 
 def compose(
     ctx: EdgeContext,
@@ -881,6 +1066,7 @@ def compose(
     *,
     actors: Sequence[str],
     removers: Sequence[str],
+    escalating: set[str] | None = None,
     reuse: Reuse | None = None,
     verification: bool = False,
 ) -> list[Edge]:
@@ -892,7 +1078,11 @@ def compose(
     first member by ARN. Every member can act as that one, so the same principals reach admin; the
     edges found are fewer (members that may all rewrite one another gave |component|^3 edges, and
     every member of a component that can act as an outside writer composed each of its targets)
-    and some edge is found exactly when the full composition finds one."""
+    and some edge is found exactly when the full composition finds one.
+
+    `escalating`: the principals known to reach an admin or target; a member whose protection a
+    helper takes away counts when it then gains an edge to ADMIN or to one of them
+    (`Composer.removals_of_others`)."""
     composer = Composer(ctx, sources, found, reuse, exact=not verification)
     found_out: dict[str, list[Edge]] = {}
     for e in found.values():
@@ -958,7 +1148,9 @@ def compose(
                 out.extend(composer.principal_edges(arn, a, b))
             else:
                 out.append(composer.group_edge(arn, a, b))
+    composer.prior = found_out
     if remover_mask:
+        out.extend(composer.removals_of_others(remover_mask, escalating or set()))
         for arn in g.nodes:
             source = composer.sources.get(arn)
             if source is None or not (g.reach.get(arn, 0) & ~g.bit(arn) & remover_mask):

@@ -48,6 +48,24 @@ SERVICE_CHAIN_KEYS = frozenset(
     }
 )
 RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
+# Facts of the live request only (how the caller signed in and connects): no snapshot knows them,
+# and no technique passes them in a grant's context, so a condition on one is unknown for every
+# request the analysis asks. A Deny statement with such a condition never denies definitively:
+# taking it away makes no request possible that was not (analysis/compose.py).
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+SESSION_ONLY_KEYS = frozenset(
+    {
+        "aws:multifactorauthpresent",
+        "aws:multifactorauthage",
+        "aws:sourceip",
+        "aws:securetransport",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:vpcsourceip",
+        "aws:useragent",
+        "aws:referer",
+    }
+)
 
 
 def principal_values(principal: User | Role) -> dict[str, tuple[str, ...]]:

@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 from deescalate.analysis.admins import admin_reason, administrator_access
 from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, any_of
-from deescalate.analysis.edges.direct import direct_edges, ordered
+from deescalate.analysis.edges.direct import direct_edges, ordered, run_phase
 from deescalate.analysis.edges.iam_self import own_managed_policies
 from deescalate.arn import account_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Role, Snapshot, User
@@ -60,7 +60,13 @@ def what_if(
     changes: Iterable[Alternative],
     via: str,
     description: str,
+    changed_key: str | None = None,
+    checkers: tuple[Checker, ...] | None = None,
 ) -> Iterator[Edge]:
+    """`changed_key`: what the change is keyed by for the sub-analysis' caches, when it is not the
+    source's own (a group's change, the same for every member: they share one sub-analysis).
+    `checkers`: the direct checkers to run on the changed source, when the caller knows a superset
+    of those its prefilter passes (a change that only takes policies away can only shrink it)."""
     gate = ctx.edge(
         source=source.arn,
         target=ADMIN,
@@ -79,10 +85,15 @@ def what_if(
         if ctx.wants(source.arn, ADMIN):
             yield replace(gate, description=f"{description}: it is then admin")
         return
-    sub = ctx.what_if_context((source.arn, technique, via), changed)
+    sub = ctx.what_if_context((changed_key or source.arn, technique, via), changed)
     before = {(e.target, e.technique, e.via) for e in prior}
     by_target: dict[str, list[Edge]] = {}
-    for e in ordered(direct_edges(sub, new_source).values()):
+    if checkers is None:
+        edges = direct_edges(sub, new_source)
+    else:
+        edges = {}
+        run_phase(sub, new_source, checkers, 0, edges)
+    for e in ordered(edges.values()):
         if (e.target, e.technique, e.via) not in before:
             by_target.setdefault(e.target, []).append(e)
     for target, found in sorted(by_target.items()):
@@ -207,8 +218,12 @@ def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal:
     )
 
 
-def own_removals(ctx: EdgeContext, source: Principal) -> Iterator[Removal]:
-    """Every way to take a Deny away from `source`: its own policies, its groups', leaving a group."""
+def own_removals(
+    ctx: EdgeContext, source: Principal, groups: dict[str, list[Removal]] | None = None
+) -> Iterator[Removal]:
+    """Every way to take a Deny away from `source`: its own policies, its groups', leaving a group.
+
+    `groups` keeps each group's removals (their changed snapshots are the same for every member)."""
     snap = ctx.snapshot
     yield from _removals(
         snap,
@@ -233,11 +248,12 @@ def own_removals(ctx: EdgeContext, source: Principal) -> Iterator[Removal]:
         group = snap.groups.get(garn)
         if group is None:
             continue
-        any_deny = False
-        for removal in _group_removals(snap, group):
-            any_deny = True
-            yield removal
-        if any_deny:
+        known = None if groups is None else groups.get(garn)
+        removals = known if known is not None else list(_group_removals(snap, group))
+        if groups is not None:
+            groups[garn] = removals
+        yield from removals
+        if removals:
             changed = _with_principal(
                 snap, replace(source, group_arns=tuple(g for g in source.group_arns if g != garn))
             )
