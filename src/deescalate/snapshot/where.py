@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deescalate.errors import SnapshotError
+from deescalate.terminal import clean
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,7 +36,9 @@ class At:
         return f"{self.file}: {place}{about}"
 
     def error(self, message: str) -> SnapshotError:
-        return SnapshotError(f"{self}: {message}")
+        # A key of the file is part of the place (a user name, a policy name): one line, whatever
+        # characters the file's author put in it.
+        return SnapshotError(clean(f"{self}: {message}"))
 
 
 def type_name(value: Any) -> str:

@@ -91,3 +91,17 @@ def test_any_node_replaced_in_a_snapshot_directory(data: st.DataObject, value: A
         shutil.copytree(demo_path(), d)
         (d / rel).write_text(json.dumps(_replace(doc, path, value)))
         _load_or_deescalate_error(d)
+
+
+def test_a_hostile_key_in_the_place_keeps_the_error_on_one_line() -> None:
+    """Found by the fuzzer above: a map keyed by user name put a "\\n" key into the error's place."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp) / "snap"
+        shutil.copytree(demo_path(), d)
+        (d / "iam" / "get-login-profile.json").write_text(json.dumps({"\n\x1b[2J": False}))
+        try:
+            load_snapshot(d)
+        except DeescalateError as e:
+            assert "get-login-profile.json" in str(e) and "\n" not in str(e) and "\x1b" not in str(e)
+        else:
+            raise AssertionError("a login-profile entry that is not an object must be refused")
