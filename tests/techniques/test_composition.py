@@ -9,10 +9,13 @@ its source (a boundary caps the source; the helper's rewrite is denied), a helpe
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from builders import Account, allow, deny, doc, role_arn, trust_aws, user_arn
+from checker_bridge import write_raw
+from escalation_checker import Checker
 
 from deescalate.analysis import compose
 from deescalate.analysis.analyze import analyze
@@ -626,8 +629,6 @@ def test_a_deny_on_a_session_only_key_is_not_reanalysed(monkeypatch: pytest.Monk
 
 def test_no_technique_passes_a_session_only_key() -> None:
     """SESSION_ONLY_KEYS are unknown for every request only while no grant's context sets them."""
-    from pathlib import Path
-
     from deescalate.policy.context import SESSION_ONLY_KEYS
 
     root = Path(compose.__file__).resolve().parent
@@ -635,3 +636,67 @@ def test_no_technique_passes_a_session_only_key() -> None:
         text = path.read_text().lower()
         for key in SESSION_ONLY_KEYS:  # a grant's context is ((key, values), ...)
             assert not re.search(rf"""\(\s*["']{re.escape(key)}["']\s*,""", text), (path, key)
+
+
+# ------------------------------------------------- the plan's own deny, whatever it cut (checked apart)
+
+
+def _independently_cut(snap: Snapshot, attackers: list[str], tmp: Path) -> None:
+    """Plan, apply in memory; the independent escalation_checker (its own evaluator and search)
+    finds each attacker's escalation before the plan and none after it."""
+    before = Checker(write_raw(snap, tmp / "before"))
+    for a in attackers:
+        assert before.escalation(a) is not None, a
+    plan = build_plan(snap, analyze(snap), default_analyze())
+    assert plan.verified, [e.id for e in plan.remaining]
+    after = Checker(write_raw(apply_to_snapshot(snap, plan), tmp / "after"))
+    for a in attackers:
+        assert after.escalation(a) is None, (a, after.escalation(a))
+
+
+def test_the_plans_deny_on_a_rewriting_actor_holds(tmp_path: Path) -> None:
+    """The plan denies helper a its rewrite of role b; r, which the users can act as, may delete a's
+    inline policies: deleting the plan's deny gives a its rewrite back (a composed path, which a
+    what-if of a's direct techniques does not see). Found by an independent review."""
+    a, b, r = role_arn("a"), role_arn("b"), role_arn("r")
+    users = [user_arn(f"u{i}") for i in range(3)]
+    acct = Account()
+    acct.role("a", trust_aws(*users), doc(allow("iam:AttachRolePolicy", b)))
+    acct.role("b", trust_aws(*users), doc(allow("s3:GetObject")))
+    acct.role("r", trust_aws(*users), doc(allow("iam:DeleteRolePolicy", a)))
+    for i in range(3):
+        acct.user(f"u{i}", doc(allow("sts:AssumeRole", [a, b, r])))
+    _independently_cut(acct.build(), users, tmp_path)
+
+
+def test_the_plans_deny_on_a_step_of_the_path_holds(tmp_path: Path) -> None:
+    """The plan cuts the way to helper a at role q (q's sts:AssumeRole on a); r may delete q's inline
+    policies, and q then reaches a, which is not itself at risk. Found by an independent review."""
+    q, a, r = role_arn("q"), role_arn("a"), role_arn("r")
+    users = [user_arn(f"u{i}") for i in range(3)]
+    bs = [role_arn(f"b{j}") for j in range(3)]
+    acct = Account()
+    acct.role("q", trust_aws(*users), doc(allow("sts:AssumeRole", a)))
+    acct.role("a", trust_aws(q), doc(allow(["iam:AttachRolePolicy", "iam:PutRolePolicy"], bs)))
+    for j in range(3):
+        acct.role(f"b{j}", trust_aws(*users), doc(allow("s3:GetObject")))
+    acct.role("r", trust_aws(*users), doc(allow("iam:DeleteRolePolicy", q)))
+    for i in range(3):
+        acct.user(f"u{i}", doc(allow("sts:AssumeRole", [q, r, *bs])))
+    _independently_cut(acct.build(), users, tmp_path)
+
+
+def test_the_plans_deny_the_source_may_delete_itself_holds(tmp_path: Path) -> None:
+    """The plan denies the attacker's take-over of b (a composed edge); the attacker may delete its
+    own inline policies, the plan's deny among them."""
+    b = role_arn("b")
+    acct = Account()
+    acct.role("b", trust_aws(ME), doc(allow("s3:GetObject")))
+    acct.user("attacker", doc(allow(["sts:AssumeRole", "iam:AttachRolePolicy"], b), allow("iam:DeleteUserPolicy", ME)))
+    _independently_cut(acct.build(), [ME], tmp_path)
+
+
+def test_the_plans_deny_on_a_role_the_source_may_strip_holds(tmp_path: Path) -> None:
+    _independently_cut(
+        _stripped_world(doc(allow(["sts:AssumeRole", "iam:DeleteRolePolicy"], Q)), q_deny=False), [ME, Q], tmp_path
+    )

@@ -52,7 +52,7 @@ from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
 from deescalate.analysis.edges.direct import DIRECT, TO_PRINCIPALS, direct_edges, ordered, summarised
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
 from deescalate.analysis.edges.trust import admits
-from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, what_if
+from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, plans_own, what_if
 from deescalate.analysis.reuse import Reuse
 from deescalate.arn import account_of, partition_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, Snapshot, User
@@ -293,6 +293,7 @@ class Composer:
         self._restored: dict[tuple[str, str], list[Edge]] = {}
         self.prior: dict[str, list[Edge]] = {}  # edges found before composition, by source
         self._escalating_ctx: EdgeContext | None = None
+        self._route_cache: dict[tuple[str, str], list[Alternative]] = {}
         # Whether a many-target helper's edge must say exactly whether it is conditional (False in
         # a verification analysis: it only asks whether any edge is left; principal_keys)
         self.exact = exact
@@ -893,6 +894,17 @@ class Composer:
                 for change in changes:
                     mine = tuple(replace(g, principal=r) for g in change)
                     alts.extend((*p, *mine) for p in path)
+            if plans_own(source.arn, via):
+                # The plan's own deny: whatever it cut, composition included, opens again.
+                gate = ctx.edge(
+                    source=source.arn, target=ADMIN, technique=technique, candidates=alts, via=via,
+                    description=f"{description} (by a principal it can act as): what the plan denies "
+                    "it opens again",
+                    always=True,
+                )
+                if gate is not None:
+                    yield gate
+                continue
             yield from what_if(
                 ctx,
                 source,
@@ -993,13 +1005,14 @@ class Composer:
             for arn in sorted(a for a in g.nodes if a in self.sources):
                 first.setdefault(g.scc[arn], arn)
             firsts = set(first.values())
-        ancestors: dict[str, int] = {}  # remover -> the nodes that can act as it (itself included)
+        ancestors = self._ancestors()
+        dead = 0  # owners none of whose protections gives anything back (`_live`)
         for arn in g.nodes:
             if arn not in self.sources or (not self.exact and arn not in firsts):
                 continue
             mine = g.reach.get(arn, 0)
             able = mine & removers
-            owners = mine & holding & ~g.bit(arn)
+            owners = mine & holding & ~g.bit(arn) & ~dead
             if not able or not owners:
                 continue
             later = {
@@ -1008,18 +1021,45 @@ class Composer:
             extra: dict[str, int] = {}  # owner -> the removers arn has the edge for
             for r in g.members(able):
                 rbit = g.bit(r)
-                if r not in ancestors:
-                    ancestors[r] = sum(g.bit(n) for n in g.nodes if g.reach.get(n, 0) & rbit)
                 # owners R cannot reach through (else the owner's own edge), and no successor can
                 # act as both (else that successor's edge)
-                cover = ancestors[r]
+                cover = ancestors[g.scc[r]]
                 for s in later:
                     if s & rbit:
                         cover |= s
                 for q in g.members(owners & ~cover):
                     extra[q] = extra.get(q, 0) | rbit
             for q in sorted(extra, key=g.index.__getitem__):
+                if not self._live(q, escalating):
+                    dead |= g.bit(q)
+                    continue
                 yield from self._removal_edges(arn, q, extra[q], escalating)
+
+    def _ancestors(self) -> list[int]:
+        """Per strongly connected component, the nodes that can act as its members (them included)."""
+        g = self.g
+        members: dict[int, list[str]] = {}
+        for n in g.nodes:
+            members.setdefault(g.scc[n], []).append(n)
+        out = [0] * len(g.comp_bits)
+        for c in reversed(range(len(g.comp_bits))):  # components come sinks first: predecessors now
+            mask = g.comp_bits[c]
+            for n in members.get(c, ()):
+                for _, e in g.into.get(n, ()):
+                    before = g.scc[e.source]
+                    if before != c:
+                        mask |= out[before]
+            out[c] = mask
+        return out
+
+    def _live(self, owner: str, escalating: set[str]) -> bool:
+        """Whether taking one of `owner`'s protections away can give anything back: one of the plan's
+        own policies, or a what-if that restores an edge into ADMIN or `escalating`."""
+        return any(
+            plans_own(owner, removal[2])
+            or any(e.target == ADMIN or e.target in escalating for e in self._restores(owner, t, removal))
+            for t, removal in self.held(owner)
+        )
 
     def _removal_edges(self, source: str, owner: str, removers: int, escalating: set[str]) -> Iterator[Edge]:
         for technique, removal in self.held(owner):
@@ -1030,9 +1070,20 @@ class Composer:
             ]
             if not able:
                 continue
+            # The plan's own deny policy: whatever it cut opens again, composed paths through the
+            # owner included (an actor's rewrite, a step of a path), so its removal is an edge to
+            # ADMIN. Another Deny: what the owner gains without it, into ADMIN or `escalating`.
+            restored: list[Edge | None] = [None]
+            if not plans_own(owner, via):
+                restored = [
+                    e for e in self._restores(owner, technique, removal)
+                    if e.target == ADMIN or e.target in escalating
+                ]
+                if not restored:
+                    continue
             gates: dict[Alternative, None] = {}  # an insertion-ordered set
             for r, e in able:
-                for a in self.route_alts(source, r):
+                for a in self._routes(source, r):
                     for b in self._edge_alts(source, e):
                         gates[(*a, *(x for x in b if x not in a))] = None
             if len(gates) > MAX_ALTERNATIVES:  # too many ways in: the cut is the removals themselves
@@ -1044,20 +1095,32 @@ class Composer:
             names = [("it" if r == source else _short(r)) for r, _ in able]
             who = " or ".join(names[:3]) + (f" (or {len(names) - 3} more)" if len(names) > 3 else "")
             key = via if via.startswith(owner + "?") else f"{via}?of={owner}"
-            for restored in self._restores(owner, technique, removal):
-                if restored.target != ADMIN and restored.target not in escalating:
-                    continue
+            head = f"for {_short(owner)}, which it can act as ({self._steps(to_owner)}), {who} can "
+            head += description
+            for gained in restored:
                 yield self.compose_edge(
                     source,
-                    parts=[list(gates), self.route_alts(source, owner), self._edge_alts(source, restored)],
+                    parts=[
+                        list(gates),
+                        self._routes(source, owner),
+                        *([] if gained is None else [self._edge_alts(source, gained)]),
+                    ],
                     optional=[1],
-                    conditional=[*best, *to_owner, restored],
+                    conditional=[*best, *to_owner, *([] if gained is None else [gained])],
                     technique=technique,
                     via=key,
-                    target=restored.target,
-                    description=f"for {_short(owner)}, which it can act as ({self._steps(to_owner)}), "
-                    f"{who} can {description}; then {restored.description.rsplit('; then ', 1)[-1]}",
+                    target=ADMIN if gained is None else gained.target,
+                    description=f"{head}: what the plan denies it opens again" if gained is None
+                    else f"{head}; then {gained.description.rsplit('; then ', 1)[-1]}",
                 )
+
+    def _routes(self, source: str, end: str) -> list[Alternative]:
+        """`route_alts`, kept: the removals ask for the same (source, remover) once per owner."""
+        key = (source, end)
+        hit = self._route_cache.get(key)
+        if hit is None:
+            hit = self._route_cache[key] = self.route_alts(source, end)
+        return hit
 
 def compose(
     ctx: EdgeContext,

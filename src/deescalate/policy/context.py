@@ -48,7 +48,8 @@ SERVICE_CHAIN_KEYS = frozenset(
     }
 )
 RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
-# Facts of the live request only (how the caller signed in and connects): no snapshot knows them,
+# Facts of the live request only (how the caller signed in and connects, the region it sends the
+# request to): no snapshot knows them,
 # and no technique passes them in a grant's context, so a condition on one is unknown for every
 # request the analysis asks. A Deny statement with such a condition never denies definitively:
 # taking it away makes no request possible that was not (analysis/compose.py).
@@ -64,6 +65,7 @@ SESSION_ONLY_KEYS = frozenset(
         "aws:vpcsourceip",
         "aws:useragent",
         "aws:referer",
+        "aws:requestedregion",
     }
 )
 

@@ -26,8 +26,9 @@ from deescalate.analysis.admins import admin_reason, administrator_access
 from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Principal, any_of
 from deescalate.analysis.edges.direct import direct_edges, ordered, run_phase
 from deescalate.analysis.edges.iam_self import own_managed_policies
-from deescalate.arn import account_of
+from deescalate.arn import account_of, name_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Role, Snapshot, User
+from deescalate.remediate.quotas import POLICY_PREFIX
 
 # The changed snapshot of a what-if overlays the one changed object on the snapshot's mappings
 # (a view, not a copy: one what-if per (source, change) over an account of any size).
@@ -204,8 +205,32 @@ def _removals(
         yield without_managed(arn), changes, f"{owner}?managed={arn}", managed_text(mp.name)
 
 
+def plans_own(owner: str, via: str) -> bool:
+    """Whether a removal (its `via`) takes away one of `owner`'s own `deescalate-…` policies.
+
+    Such a removal is an edge to ADMIN whatever the owner's direct techniques regain: the plan's
+    deny may cut a composed path (the owner's take-over and rewrite of another principal, a step
+    of someone's path), which a what-if's sub-analysis (direct techniques only) does not see."""
+    head, _, rest = via.partition("?")
+    if head != owner:
+        return False
+    if rest.startswith("inline="):
+        return rest[len("inline="):].startswith(POLICY_PREFIX)
+    if rest.startswith("managed="):
+        return name_of(rest[len("managed="):]).startswith(POLICY_PREFIX)
+    return False
+
+
 def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal: Removal) -> Iterator[Edge]:
     changed, changes, via, description = removal
+    if plans_own(source.arn, via):
+        gate = ctx.edge(
+            source=source.arn, target=ADMIN, technique="X-RemoveDeny", candidates=changes, via=via,
+            description=f"{description}: what the plan denies it opens again",
+        )
+        if gate is not None:
+            yield gate
+        return
     yield from what_if(
         ctx,
         source,
