@@ -394,6 +394,9 @@ class Decision:
 
 # --------------------------------------------------------------------------- the analysis
 
+# The name every policy the tool writes starts with (remediate/quotas.py names them; the analysis
+# treats taking one away as undoing the plan, analysis/edges/whatif.py `plans_own`).
+POLICY_PREFIX = "deescalate-"
 ADMIN = "admin"  # the target of a self-escalation edge: "this principal can make itself admin"
 
 

@@ -15,8 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deescalate.model import Role, Snapshot, User
-from deescalate.remediate.quotas import POLICY_PREFIX
+from deescalate.model import POLICY_PREFIX, Role, Snapshot, User
 
 
 def document_digest(document: Any) -> str:

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from deescalate.remediate.quotas import POLICY_PREFIX, managed_policy_name
+from deescalate.model import POLICY_PREFIX
+from deescalate.remediate.quotas import managed_policy_name
 
 
 class PrincipalKind(StrEnum):

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deescalate.arn import account_of, name_of, parse_arn, partition_of
-from deescalate.model import Deny, PolicyPlacement, Role, Snapshot, User
+from deescalate.model import POLICY_PREFIX, Deny, PolicyPlacement, Role, Snapshot, User
 
-POLICY_PREFIX = "deescalate-"
 INLINE_POLICY_NAME = "deescalate-deny"
 SID_PREFIX = "Deescalate"  # every statement we write: Sid Deescalate<n>x<seal> (see document_seal)
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from deescalate.errors import ApplyError
+from deescalate.model import POLICY_PREFIX
 from deescalate.remediate.apply import account_of_caller, caller_principal, same_principal
 from deescalate.remediate.aws import Clients, call_api, decode_doc, is_gone, maybe_call, pages
 from deescalate.remediate.journal import (
@@ -43,7 +44,7 @@ from deescalate.remediate.journal import (
     load_journal,
 )
 from deescalate.remediate.lock import DEFAULT_TIMEOUT, locked
-from deescalate.remediate.quotas import POLICY_PREFIX, is_own_document
+from deescalate.remediate.quotas import is_own_document
 
 
 class UndoOutcome(StrEnum):

@@ -27,8 +27,7 @@ from deescalate.analysis.edges.base import Alternative, Checker, EdgeContext, Pr
 from deescalate.analysis.edges.direct import direct_edges, ordered, run_phase
 from deescalate.analysis.edges.iam_self import own_managed_policies
 from deescalate.arn import account_of, name_of
-from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Policy, Role, Snapshot, User
-from deescalate.remediate.quotas import POLICY_PREFIX
+from deescalate.model import ADMIN, POLICY_PREFIX, Edge, Effect, Grant, Group, Policy, Role, Snapshot, User
 
 # The changed snapshot of a what-if overlays the one changed object on the snapshot's mappings
 # (a view, not a copy: one what-if per (source, change) over an account of any size).
