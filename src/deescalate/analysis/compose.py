@@ -894,7 +894,7 @@ class Composer:
                 for change in changes:
                     mine = tuple(replace(g, principal=r) for g in change)
                     alts.extend((*p, *mine) for p in path)
-            if plans_own(source.arn, via):
+            if plans_own(ctx.snapshot, source, via):
                 # The plan's own deny: whatever it cut, composition included, opens again.
                 gate = ctx.edge(
                     source=source.arn, target=ADMIN, technique=technique, candidates=alts, via=via,
@@ -1056,7 +1056,7 @@ class Composer:
         """Whether taking one of `owner`'s protections away can give anything back: one of the plan's
         own policies, or a what-if that restores an edge into ADMIN or `escalating`."""
         return any(
-            plans_own(owner, removal[2])
+            plans_own(self.ctx.snapshot, self.ctx.principals[owner], removal[2])
             or any(e.target == ADMIN or e.target in escalating for e in self._restores(owner, t, removal))
             for t, removal in self.held(owner)
         )
@@ -1074,7 +1074,7 @@ class Composer:
             # owner included (an actor's rewrite, a step of a path), so its removal is an edge to
             # ADMIN. Another Deny: what the owner gains without it, into ADMIN or `escalating`.
             restored: list[Edge | None] = [None]
-            if not plans_own(owner, via):
+            if not plans_own(self.ctx.snapshot, self.ctx.principals[owner], via):
                 restored = [
                     e for e in self._restores(owner, technique, removal)
                     if e.target == ADMIN or e.target in escalating
@@ -1100,10 +1100,12 @@ class Composer:
             for gained in restored:
                 yield self.compose_edge(
                     source,
-                    parts=[
-                        list(gates),
-                        self._routes(source, owner),
-                        *([] if gained is None else [self._edge_alts(source, gained)]),
+                    # For the plan's own policy, only the removal is the cut (the remover's way
+                    # there or its call), not the source's way to the owner: a deny on that way
+                    # is a new plan policy some remover may delete again, and the plan moved
+                    # from one such placement to the next until it ran out of rounds (review 4).
+                    parts=[list(gates)] if gained is None else [
+                        list(gates), self._routes(source, owner), self._edge_alts(source, gained)
                     ],
                     optional=[1],
                     conditional=[*best, *to_owner, *([] if gained is None else [gained])],

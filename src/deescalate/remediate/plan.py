@@ -88,7 +88,7 @@ from deescalate.remediate.usage import penalty, usage_of
 from deescalate.remediate.verify import AnalyzeFn, Verification, remaining_edges, verify
 from deescalate.sar import reference_version
 
-MAX_ROUNDS = 6
+MAX_ROUNDS = 10
 log = logging.getLogger("deescalate.plan")
 
 _ROLE_USE_ACTIONS = (

@@ -204,25 +204,55 @@ def _removals(
         yield without_managed(arn), changes, f"{owner}?managed={arn}", managed_text(mp.name)
 
 
-def plans_own(owner: str, via: str) -> bool:
-    """Whether a removal (its `via`) takes away one of `owner`'s own `deescalate-…` policies.
+# Actions whose Deny only keeps a policy, a group membership or a boundary in place: a plan policy
+# holding nothing else cuts no escalation itself (what it protects takes a second change to undo).
+_KEEPING = frozenset(
+    {
+        "iam:deleteuserpolicy",
+        "iam:deleterolepolicy",
+        "iam:deletegrouppolicy",
+        "iam:detachuserpolicy",
+        "iam:detachrolepolicy",
+        "iam:detachgrouppolicy",
+        "iam:removeuserfromgroup",
+        "iam:deleteuserpermissionsboundary",
+        "iam:deleterolepermissionsboundary",
+    }
+)
+
+
+def plans_own(snapshot: Snapshot, owner: Principal, via: str) -> bool:
+    """Whether a removal (its `via`) takes away one of `owner`'s own `deescalate-…` policies that
+    denies more than removals.
 
     Such a removal is an edge to ADMIN whatever the owner's direct techniques regain: the plan's
     deny may cut a composed path (the owner's take-over and rewrite of another principal, a step
-    of someone's path), which a what-if's sub-analysis (direct techniques only) does not see."""
+    of someone's path), which a what-if's sub-analysis (direct techniques only) does not see. A
+    plan policy that only keeps other policies in place (`_KEEPING`) is judged by the what-if like
+    any other Deny: undoing what it protects is a second change."""
     head, _, rest = via.partition("?")
-    if head != owner:
+    if head != owner.arn:
         return False
     if rest.startswith("inline="):
-        return rest[len("inline="):].startswith(POLICY_PREFIX)
-    if rest.startswith("managed="):
-        return name_of(rest[len("managed="):]).startswith(POLICY_PREFIX)
-    return False
+        name = rest[len("inline="):]
+        mine = name.startswith(POLICY_PREFIX)
+        policies = [p for p in owner.inline_policies if mine and p.ref.name == name]
+    elif rest.startswith("managed=") and name_of(rest[len("managed="):]).startswith(POLICY_PREFIX):
+        mp = snapshot.policies.get(rest[len("managed="):])
+        policies = [] if mp is None else [mp.document]
+    else:
+        return False
+    return any(
+        st.effect is Effect.DENY
+        and (st.actions is None or any(a.lower() not in _KEEPING for a in st.actions))
+        for p in policies
+        for st in p.statements
+    )
 
 
 def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal: Removal) -> Iterator[Edge]:
     changed, changes, via, description = removal
-    if plans_own(source.arn, via):
+    if plans_own(ctx.snapshot, source, via):
         gate = ctx.edge(
             source=source.arn, target=ADMIN, technique="X-RemoveDeny", candidates=changes, via=via,
             description=f"{description}: what the plan denies it opens again",
