@@ -1107,7 +1107,7 @@ class Composer:
                     parts=[list(gates)] if gained is None else [
                         list(gates), self._routes(source, owner), self._edge_alts(source, gained)
                     ],
-                    optional=[1],
+                    optional=[] if gained is None else [1],
                     conditional=[*best, *to_owner, *([] if gained is None else [gained])],
                     technique=technique,
                     via=key,
