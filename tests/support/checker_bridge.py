@@ -13,15 +13,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deescalate.model import Policy, Snapshot
+from deescalate.model import Policy, Role, Snapshot, User
 
 
 def _inline(policies: tuple[Policy, ...]) -> list[dict[str, Any]]:
     return [{"PolicyName": p.ref.name, "PolicyDocument": json.loads(p.document)} for p in policies]
 
 
-def _boundary(arn: str | None) -> dict[str, Any]:
-    return {"PermissionsBoundary": {"PermissionsBoundaryArn": arn}} if arn else {}
+def _identity(p: User | Role, kind: str) -> dict[str, Any]:
+    """The fields a user's and a role's details share (`kind`: "User" or "Role")."""
+    out: dict[str, Any] = {
+        "Arn": p.arn,
+        f"{kind}Name": p.name,
+        f"{kind}PolicyList": _inline(p.inline_policies),
+        "AttachedManagedPolicies": [{"PolicyArn": a} for a in p.managed_policy_arns],
+    }
+    if p.boundary_arn:
+        out["PermissionsBoundary"] = {"PermissionsBoundaryArn": p.boundary_arn}
+    return out
 
 
 def write_raw(snapshot: Snapshot, directory: Path) -> Path:
@@ -29,23 +38,15 @@ def write_raw(snapshot: Snapshot, directory: Path) -> Path:
     iam.mkdir(parents=True, exist_ok=True)
     users = [
         {
-            "Arn": u.arn,
-            "UserName": u.name,
-            "UserPolicyList": _inline(u.inline_policies),
-            "AttachedManagedPolicies": [{"PolicyArn": a} for a in u.managed_policy_arns],
+            **_identity(u, "User"),
             "GroupList": [snapshot.groups[g].name for g in u.group_arns if g in snapshot.groups],
-            **_boundary(u.boundary_arn),
         }
         for u in snapshot.users.values()
     ]
     roles = [
         {
-            "Arn": r.arn,
-            "RoleName": r.name,
-            "RolePolicyList": _inline(r.inline_policies),
-            "AttachedManagedPolicies": [{"PolicyArn": a} for a in r.managed_policy_arns],
+            **_identity(r, "Role"),
             "AssumeRolePolicyDocument": json.loads(r.trust_policy.document) if r.trust_policy else {},
-            **_boundary(r.boundary_arn),
         }
         for r in snapshot.roles.values()
     ]

@@ -185,6 +185,13 @@ class _Graph:
         i = self.index.get(arn)
         return 0 if i is None else 1 << i
 
+    def firsts(self, arns: Iterable[str]) -> dict[int, str]:
+        """Each component's first member by ARN among `arns`."""
+        out: dict[int, str] = {}
+        for arn in sorted(arns):
+            out.setdefault(self.scc[arn], arn)
+        return out
+
     def members(self, mask: int) -> Iterator[str]:
         while mask:
             low = mask & -mask
@@ -287,13 +294,15 @@ class Composer:
         self._opens: dict[tuple[str, str, str], bool] = {}
         # Protections a member holds (removals_of_others): arn -> (technique, removal), and per
         # (remover, owner, via) the remover's way to take one away; per (owner, via) what it restores
-        self._held: dict[str, list[tuple[str, Removal]]] = {}
+        self._held: dict[str, list[tuple[str, Removal, bool]]] = {}
         self._group_removals: dict[str, list[Removal]] = {}
         self._removes: dict[tuple[str, str, str], Edge | None] = {}
         self._restored: dict[tuple[str, str], list[Edge]] = {}
-        self.prior: dict[str, list[Edge]] = {}  # edges found before composition, by source
+        self.prior: dict[str, list[Edge]] = {}  # the edges found before composition, by source
+        for e in found.values():
+            self.prior.setdefault(e.source, []).append(e)
         self._escalating_ctx: EdgeContext | None = None
-        self._route_cache: dict[tuple[str, str], list[Alternative]] = {}
+        self._route_cache: dict[tuple[str, str], list[Alternative]] = {}  # route_alts, kept
         # Whether a many-target helper's edge must say exactly whether it is conditional (False in
         # a verification analysis: it only asks whether any edge is left; principal_keys)
         self.exact = exact
@@ -525,16 +534,21 @@ class Composer:
         """
         if source == end:
             return [()]
+        hit = self._route_cache.get((source, end))
+        if hit is not None:
+            return hit
         steps = self._last_steps(source, end)
         if not steps or len(steps) > MAX_ROUTES:
-            return [()]
+            hit = self._route_cache[(source, end)] = [()]
+            return hit
         alts: dict[Alternative, None] = {}  # an insertion-ordered set
         for e in steps:
             before = self._path_alts(source, self.path(source, e.source))
             for a in before:
                 for b in self._edge_alts(source, e):
                     alts[(*a, *(g for g in b if g not in a))] = None
-        return list(alts)
+        hit = self._route_cache[(source, end)] = list(alts)
+        return hit
 
     def _edge_alts(self, source: str, e: Edge) -> list[Alternative]:
         return [self._owned(source, e.source, alt) for alt in e.alternatives]
@@ -918,24 +932,26 @@ class Composer:
 
     # ------------------------------------------------------------------ removals of others' protections
 
-    def held(self, arn: str) -> list[tuple[str, Removal]]:
+    def held(self, arn: str) -> list[tuple[str, Removal, bool]]:
         """The protections of `arn` another principal could take away: each policy holding a Deny
-        (its own, its groups'), its membership of a group holding one, its boundary."""
+        (its own, its groups'), its membership of a group holding one, its boundary; as (technique,
+        removal, whether it is one of the plan's own policies: `plans_own`)."""
         hit = self._held.get(arn)
         if hit is None:
             hit = []
             principal = self.sources.get(arn)
             if principal is not None:
                 summary = summarised(self.ctx, principal)
-                ctx, principal = (self.ctx, principal) if summary is None else summary[:2]
+                ctx, view = (self.ctx, principal) if summary is None else summary[:2]
                 cache = self._group_removals if summary is None else None
-                hit.extend(
-                    ("X-RemoveDeny", r) for r in own_removals(ctx, principal, cache)
-                    if not _inert(ctx.snapshot, principal, r[0])
-                )
-                lift = boundary_lift(ctx, principal)
+                changes: list[tuple[str, Removal]] = [
+                    ("X-RemoveDeny", r) for r in own_removals(ctx, view, cache)
+                    if not _inert(ctx.snapshot, view, r[0])
+                ]
+                lift = boundary_lift(ctx, view)
                 if lift is not None:
-                    hit.append(("X-Boundary", lift))
+                    changes.append(("X-Boundary", lift))
+                hit.extend((t, r, plans_own(self.ctx.snapshot, principal, r[2])) for t, r in changes)
             self._held[arn] = hit
         return hit
 
@@ -999,12 +1015,7 @@ class Composer:
                 holding |= g.bit(arn)
         if not holding:
             return
-        firsts: set[str] = set()
-        if not self.exact:
-            first: dict[int, str] = {}
-            for arn in sorted(a for a in g.nodes if a in self.sources):
-                first.setdefault(g.scc[arn], arn)
-            firsts = set(first.values())
+        firsts = set() if self.exact else set(g.firsts(a for a in g.nodes if a in self.sources).values())
         ancestors = self._ancestors()
         dead = 0  # owners none of whose protections gives anything back (`_live`)
         for arn in g.nodes:
@@ -1056,13 +1067,12 @@ class Composer:
         """Whether taking one of `owner`'s protections away can give anything back: one of the plan's
         own policies, or a what-if that restores an edge into ADMIN or `escalating`."""
         return any(
-            plans_own(self.ctx.snapshot, self.ctx.principals[owner], removal[2])
-            or any(e.target == ADMIN or e.target in escalating for e in self._restores(owner, t, removal))
-            for t, removal in self.held(owner)
+            own or any(e.target == ADMIN or e.target in escalating for e in self._restores(owner, t, removal))
+            for t, removal, own in self.held(owner)
         )
 
     def _removal_edges(self, source: str, owner: str, removers: int, escalating: set[str]) -> Iterator[Edge]:
-        for technique, removal in self.held(owner):
+        for technique, removal, own in self.held(owner):
             _, changes, via, description = removal
             able = [
                 (r, e) for r in self.g.members(removers)
@@ -1074,7 +1084,7 @@ class Composer:
             # owner included (an actor's rewrite, a step of a path), so its removal is an edge to
             # ADMIN. Another Deny: what the owner gains without it, into ADMIN or `escalating`.
             restored: list[Edge | None] = [None]
-            if not plans_own(self.ctx.snapshot, self.ctx.principals[owner], via):
+            if not own:
                 restored = [
                     e for e in self._restores(owner, technique, removal)
                     if e.target == ADMIN or e.target in escalating
@@ -1083,7 +1093,7 @@ class Composer:
                     continue
             gates: dict[Alternative, None] = {}  # an insertion-ordered set
             for r, e in able:
-                for a in self._routes(source, r):
+                for a in self.route_alts(source, r):
                     for b in self._edge_alts(source, e):
                         gates[(*a, *(x for x in b if x not in a))] = None
             if len(gates) > MAX_ALTERNATIVES:  # too many ways in: the cut is the removals themselves
@@ -1105,7 +1115,7 @@ class Composer:
                     # is a new plan policy some remover may delete again, and the plan moved
                     # from one such placement to the next until it ran out of rounds (review 4).
                     parts=[list(gates)] if gained is None else [
-                        list(gates), self._routes(source, owner), self._edge_alts(source, gained)
+                        list(gates), self.route_alts(source, owner), self._edge_alts(source, gained)
                     ],
                     optional=[] if gained is None else [1],
                     conditional=[*best, *to_owner, *([] if gained is None else [gained])],
@@ -1116,14 +1126,6 @@ class Composer:
                     else f"{head}; then {gained.description.rsplit('; then ', 1)[-1]}",
                 )
 
-    def _routes(self, source: str, end: str) -> list[Alternative]:
-        """`route_alts`, kept: the removals ask for the same (source, remover) once per owner."""
-        key = (source, end)
-        hit = self._route_cache.get(key)
-        if hit is None:
-            hit = self._route_cache[key] = self.route_alts(source, end)
-        return hit
-
 def compose(
     ctx: EdgeContext,
     sources: Sequence[Principal],
@@ -1131,7 +1133,7 @@ def compose(
     *,
     actors: Sequence[str],
     removers: Sequence[str],
-    escalating: set[str] | None = None,
+    escalating: set[str],
     reuse: Reuse | None = None,
     verification: bool = False,
 ) -> list[Edge]:
@@ -1149,9 +1151,7 @@ def compose(
     helper takes away counts when it then gains an edge to ADMIN or to one of them
     (`Composer.removals_of_others`)."""
     composer = Composer(ctx, sources, found, reuse, exact=not verification)
-    found_out: dict[str, list[Edge]] = {}
-    for e in found.values():
-        found_out.setdefault(e.source, []).append(e)
+    found_out = composer.prior
     anchors = set(actors) | set(removers)
     # Ancestors of the anchors among the edges found so far (the growth asked for them).
     reverse: dict[str, list[str]] = {}
@@ -1179,9 +1179,7 @@ def compose(
     ]
     # verification: each component's first composing member (by ARN) composes the rewrites of actors
     # outside the component, every member its own; the other members nothing (docstring).
-    first: dict[int, str] = {}
-    for arn in sorted(composing):
-        first.setdefault(g.scc[arn], arn)
+    first = g.firsts(composing)
     keys: dict[str, set[tuple[str, str, str]]] = {}
     for arn in composing:
         mask = actor_mask
@@ -1213,9 +1211,8 @@ def compose(
                 out.extend(composer.principal_edges(arn, a, b))
             else:
                 out.append(composer.group_edge(arn, a, b))
-    composer.prior = found_out
     if remover_mask:
-        out.extend(composer.removals_of_others(remover_mask, escalating or set()))
+        out.extend(composer.removals_of_others(remover_mask, escalating))
         for arn in g.nodes:
             source = composer.sources.get(arn)
             if source is None or not (g.reach.get(arn, 0) & ~g.bit(arn) & remover_mask):
