@@ -61,8 +61,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from deescalate.analysis.analyze import analyze
 from deescalate.analysis.reuse import Reuse
@@ -488,7 +488,8 @@ def build_plan(
         edges = instance.setdefault(arn, {})
         for e in by_principal[arn].edges:
             _merge_edge(edges, e)
-    plan = _solve_all(snapshot, report, instance, targets)
+    memo = _SolveMemo()
+    plan = _solve_all(snapshot, report, instance, targets, memo)
     for n in range(1, MAX_ROUNDS + 1):
         started = time.perf_counter()
         remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
@@ -503,7 +504,10 @@ def build_plan(
             grew = _merge_edge(instance.setdefault(edge.source, {}), residual) or grew
         if not remaining or not grew:
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
-        plan = _solve_all(snapshot, report, instance, targets)
+        started = time.perf_counter()
+        plan = _solve_all(snapshot, report, instance, targets, memo)
+        log.info("solve round %d: %d group(s) of principals solved again, %d principal plan(s) rendered again "
+                 "(%.2fs)", n + 1, memo.solved, memo.rendered, time.perf_counter() - started)
     remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
     return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
 
@@ -562,8 +566,48 @@ def _groups(instance: Mapping[str, Mapping[str, Edge]]) -> list[list[str]]:
     return [groups[r] for r in sorted(groups)]
 
 
+@dataclass(slots=True)
+class _SolveMemo:
+    """What one plan's rounds have solved: a verification round adds edges to a few principals, and
+    every other group's solution and every principal whose denies stayed the same is taken as it
+    was (both are functions of their inputs, which are compared by identity: `_merge_edge` replaces
+    an edge that grew, and a kept solution keeps its draft objects)."""
+
+    drafts: dict[tuple[str, ...], tuple[list[Edge], _Drafts]] = field(default_factory=dict)
+    plans: dict[str, tuple[tuple[Deny, ...], bool, PrincipalPlan]] = field(default_factory=dict)
+    solved: int = 0  # groups solved and principal plans rendered by the last `_solve_all`
+    rendered: int = 0
+
+    def solve(self, snapshot: Snapshot, group: list[str], edges: list[Edge]) -> _Drafts:
+        key = tuple(group)
+        hit = self.drafts.get(key)
+        if hit is not None and _same_objects(hit[0], edges):
+            return hit[1]
+        drafts = _solve_drafts(group[0], edges, first_id=1, penalty=_usage_penalty(snapshot, group[0]),
+                               usage=_usage_text(snapshot, group[0]))
+        self.drafts[key] = (edges, drafts)
+        self.solved += 1
+        return drafts
+
+    def plan(self, snapshot: Snapshot, principal: str, denies: tuple[Deny, ...], minimal: bool,
+             explain: Callable[[Deny], Deny]) -> PrincipalPlan:
+        hit = self.plans.get(principal)
+        if hit is not None and hit[1] == minimal and _same_objects(hit[0], denies):
+            return hit[2]
+        pp = principal_plan(snapshot, principal, denies, minimal=minimal, explain=explain)
+        self.plans[principal] = (denies, minimal, pp)
+        self.rendered += 1
+        return pp
+
+
+def _same_objects(a: Sequence[object], b: Sequence[object]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mapping[str, Edge]],
-               targets: tuple[str, ...]) -> Plan:
+               targets: tuple[str, ...], memo: _SolveMemo | None = None) -> Plan:
+    memo = _SolveMemo() if memo is None else memo
+    memo.solved = memo.rendered = 0
     by_owner: dict[str, list[Deny]] = {}
     minimal: dict[str, bool] = {}
     explainers: dict[int, Callable[[Deny], Deny]] = {}  # id() of a draft -> its solution's explain
@@ -571,8 +615,7 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
         edges = [e for principal in group for e in instance[principal].values()]
         if not edges:
             continue  # no escalation edge of its own: its paths run through principals planned here
-        drafts = _solve_drafts(group[0], edges, first_id=1, penalty=_usage_penalty(snapshot, group[0]),
-                               usage=_usage_text(snapshot, group[0]))
+        drafts = memo.solve(snapshot, group, edges)
         solved = drafts.solved
         for d in solved.denies:
             by_owner.setdefault(d.principal, []).append(d)
@@ -582,8 +625,8 @@ def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mappin
     plans: list[PrincipalPlan] = []
     next_id = 1
     for principal in sorted(by_owner):
-        pp = principal_plan(snapshot, principal, tuple(by_owner[principal]), minimal=minimal[principal],
-                            explain=lambda d: explainers[id(d)](d) if id(d) in explainers else d)
+        pp = memo.plan(snapshot, principal, tuple(by_owner[principal]), minimal[principal],
+                       lambda d: explainers[id(d)](d) if id(d) in explainers else d)
         # Number the final denies (after any widening) d1, d2, ... across the plan.
         denies = tuple(replace(d, id=f"d{next_id + i}") for i, d in enumerate(pp.denies))
         next_id += len(denies)
