@@ -237,9 +237,17 @@ def _solve_drafts(
             )
         return hit
 
+    scores: dict[Key, int] = {}  # asked by the search for every key, many times
+
+    def score(key: Key) -> int:
+        hit = scores.get(key)
+        if hit is None:
+            hit = scores[key] = grant_score(key)
+        return hit
+
     per_edge = [(e, edge_sets(e)) for e in cuttable]
     sets = [s for _, ss in per_edge for s in ss]
-    solution = minimum_hitting_set(sets, grant_score, disruption=harm)
+    solution = minimum_hitting_set(sets, score, disruption=harm)
     chosen = set(solution.chosen)
     # key -> (edges it takes part in cutting, the other grants of the alternatives it hits)
     index: dict[Key, tuple[list[Edge], set[Key]]] = {k: ([], set()) for k in chosen}
@@ -249,10 +257,12 @@ def _solve_drafts(
             if k in chosen:
                 index[k][0].append(e)
             continue
-        for k in chosen & {g for s in ss for g in s}:
+        for k in chosen.intersection(frozenset().union(*ss)):
             touched_edges, others = index[k]
             touched_edges.append(e)
-            others.update(g for s in ss if k in s for g in s)
+            for s in ss:
+                if k in s:
+                    others |= s
     proof = (" (exact optimum)" if solution.optimal
              else " (search budget ran out: best found, not proven optimal)")
     owners = {k[2] for k in chosen}
@@ -271,7 +281,7 @@ def _solve_drafts(
             else tuple(sorted({e.technique for e in touched})),
             why="",
             disruption=harm(key),
-            narrowness=grant_score(key),
+            narrowness=score(key),
         )
         keys[id(draft)] = key
         drafts.append(draft)
@@ -281,12 +291,12 @@ def _solve_drafts(
         if key is None:
             return draft  # not one of this solution's drafts
         touched, others = index[key]
-        score, lost = grant_score(key), harm(key)
-        rivals = sorted(others - chosen, key=lambda k: (harm(k), grant_score(k), k))
+        narrow, lost = score(key), harm(key)
+        rivals = sorted(others - chosen, key=lambda k: (harm(k), score(k), k))
         instead = (
             " Preferred over " + "; ".join(
                 f"{k[0]} on {k[1]}{'' if k[2] == key[2] else f' (as {k[2]})'}"
-                f" (disruption {harm(k)}, score {grant_score(k)})"
+                f" (disruption {harm(k)}, score {score(k)})"
                 for k in rivals[:3]
             ) + (f" and {len(rivals) - 3} more" if len(rivals) > 3 else "") + "."
             if rivals else ""
@@ -297,7 +307,7 @@ def _solve_drafts(
             f"the principal's other work{proof}: total disruption {solution.disruption}, then the fewest "
             f"denies. This deny's disruption is {lost}: "
             f"{_DISRUPTION_TEXT.get(lost - (penalty(key) if penalty else 0), 'see the plan docs')}"
-            f"{_penalty_text(key, penalty)}; narrowness score {score}: "
+            f"{_penalty_text(key, penalty)}; narrowness score {narrow}: "
             f"{_BREADTH_TEXT[resource_breadth(key[1])]}, {_REACH_TEXT[action_reach(key[0])]}.{instead} "
             f"Unconditional: the action is denied on this resource in every request context."
             + (f" Access advisor: {usage(key)}." if usage else "")
@@ -306,7 +316,7 @@ def _solve_drafts(
             draft,
             why=why,
             alternatives=tuple(
-                DenyChoice(action=k[0], resource=k[1], disruption=harm(k), narrowness=grant_score(k))
+                DenyChoice(action=k[0], resource=k[1], disruption=harm(k), narrowness=score(k))
                 for k in [r for r in rivals if r[2] == key[2]][:10]
             ),
             usage=usage(key) if usage else "",
@@ -506,8 +516,8 @@ def build_plan(
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
         started = time.perf_counter()
         plan = _solve_all(snapshot, report, instance, targets, memo)
-        log.info("solve round %d: %d group(s) of principals solved again, %d principal plan(s) rendered again "
-                 "(%.2fs)", n + 1, memo.solved, memo.rendered, time.perf_counter() - started)
+        log.info("solve round %d: %d group(s) of principals solved again, %d principal plan(s) rendered "
+                 "again (%.2fs)", n + 1, memo.solved, memo.rendered, time.perf_counter() - started)
     remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
     return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
 
