@@ -29,7 +29,6 @@ from deescalate.model import (
     Grant,
     InventoryState,
     ManagedPolicy,
-    Outcome,
     Resource,
     Role,
     Snapshot,
@@ -367,23 +366,6 @@ class EdgeContext:
         """
         if not always and not self.wants(source, target):
             return None
-        if type(candidates) is list and len(candidates) == 1 and len(candidates[0]) == 1:
-            # One alternative of one grant (most edges: an AssumeRole, a CreateAccessKey): the loop
-            # below, without its bookkeeping.
-            alt = candidates[0]
-            grant = alt[0]
-            d = self.decide(grant.principal or source, grant)
-            if d.outcome is Outcome.DENY:
-                return None
-            said = list(unknown)
-            if d.outcome is not Outcome.ALLOW:
-                label = grant.label()
-                for c in d.conditions or ("depends on request context",):
-                    text = f"{label}: {c}"
-                    if text not in said:
-                        said.append(text)
-            return Edge(source=source, target=target, technique=technique, alternatives=(alt,), via=via,
-                        conditions=tuple(said), description=description)
         kept: list[Alternative] = []
         certain = False
         conditions: list[str] = []
