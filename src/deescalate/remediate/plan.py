@@ -499,7 +499,9 @@ def build_plan(
         for e in by_principal[arn].edges:
             _merge_edge(edges, e)
     memo = _SolveMemo()
+    started = time.perf_counter()
     plan = _solve_all(snapshot, report, instance, targets, memo)
+    _log_solve(1, memo, started)
     for n in range(1, MAX_ROUNDS + 1):
         started = time.perf_counter()
         remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
@@ -516,10 +518,15 @@ def build_plan(
             return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
         started = time.perf_counter()
         plan = _solve_all(snapshot, report, instance, targets, memo)
-        log.info("solve round %d: %d group(s) of principals solved again, %d principal plan(s) rendered "
-                 "again (%.2fs)", n + 1, memo.solved, memo.rendered, time.perf_counter() - started)
+        _log_solve(n + 1, memo, started)
     remaining = remaining_edges(snapshot, plan, analyze_fn, planned=set(instance))
     return replace(plan, remaining=remaining, verified=not remaining and _all_fixable(plan))
+
+
+def _log_solve(n: int, memo: _SolveMemo, started: float) -> None:
+    log.info("solve round %d: %d group(s) of principals solved, %d principal plan(s) rendered%s (%.2fs)",
+             n, memo.solved, memo.rendered, " (the others kept from the round before)" if n > 1 else "",
+             time.perf_counter() - started)
 
 
 def _owner(key: Key, default: str) -> str:
