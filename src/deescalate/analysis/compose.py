@@ -52,7 +52,15 @@ from deescalate.analysis.edges.base import Alternative, EdgeContext, Principal
 from deescalate.analysis.edges.direct import DIRECT, TO_PRINCIPALS, direct_edges, ordered, summarised
 from deescalate.analysis.edges.iam_self import admin_policies, attach, own_managed_policies
 from deescalate.analysis.edges.trust import admits
-from deescalate.analysis.edges.whatif import Removal, boundary_lift, own_removals, plans_own, what_if
+from deescalate.analysis.edges.whatif import (
+    REOPENS,
+    Removal,
+    boundary_lift,
+    own_removals,
+    plans_own,
+    reopening,
+    what_if,
+)
 from deescalate.analysis.reuse import Reuse
 from deescalate.arn import account_of, partition_of
 from deescalate.model import ADMIN, Edge, Effect, Grant, Group, Role, Snapshot, User
@@ -910,14 +918,10 @@ class Composer:
                     alts.extend((*p, *mine) for p in path)
             if plans_own(ctx.snapshot, source, via):
                 # The plan's own deny: whatever it cut, composition included, opens again.
-                gate = ctx.edge(
-                    source=source.arn, target=ADMIN, technique=technique, candidates=alts, via=via,
-                    description=f"{description} (by a principal it can act as): what the plan denies "
-                    "it opens again",
-                    always=True,
+                yield from reopening(
+                    ctx, source, technique=technique, candidates=alts, via=via,
+                    description=f"{description} (by a principal it can act as)", always=True,
                 )
-                if gate is not None:
-                    yield gate
                 continue
             yield from what_if(
                 ctx,
@@ -1122,9 +1126,10 @@ class Composer:
                     technique=technique,
                     via=key,
                     target=ADMIN if gained is None else gained.target,
-                    description=f"{head}: what the plan denies it opens again" if gained is None
+                    description=f"{head}: {REOPENS}" if gained is None
                     else f"{head}; then {gained.description.rsplit('; then ', 1)[-1]}",
                 )
+
 
 def compose(
     ctx: EdgeContext,

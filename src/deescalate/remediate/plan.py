@@ -622,8 +622,7 @@ def _same_objects(a: Sequence[object], b: Sequence[object]) -> bool:
 
 
 def _solve_all(snapshot: Snapshot, report: Report, instance: Mapping[str, Mapping[str, Edge]],
-               targets: tuple[str, ...], memo: _SolveMemo | None = None) -> Plan:
-    memo = _SolveMemo() if memo is None else memo
+               targets: tuple[str, ...], memo: _SolveMemo) -> Plan:
     memo.solved = memo.rendered = 0
     by_owner: dict[str, list[Deny]] = {}
     minimal: dict[str, bool] = {}

@@ -250,15 +250,36 @@ def plans_own(snapshot: Snapshot, owner: Principal, via: str) -> bool:
     )
 
 
+# How an edge that removes one of the plan's own policies (`plans_own`) ends its description.
+REOPENS = "what the plan denies it opens again"
+
+
+def reopening(
+    ctx: EdgeContext,
+    source: Principal,
+    *,
+    technique: str,
+    candidates: Sequence[Alternative],
+    via: str,
+    description: str,
+    always: bool = False,
+) -> Iterator[Edge]:
+    """The edge to ADMIN of removing one of the plan's own policies (`plans_own`): no what-if,
+    whatever the policy cut opens again. `always` as for `EdgeContext.edge`."""
+    gate = ctx.edge(
+        source=source.arn, target=ADMIN, technique=technique, candidates=candidates, via=via,
+        description=f"{description}: {REOPENS}", always=always,
+    )
+    if gate is not None:
+        yield gate
+
+
 def _remove(ctx: EdgeContext, source: Principal, prior: Sequence[Edge], removal: Removal) -> Iterator[Edge]:
     changed, changes, via, description = removal
     if plans_own(ctx.snapshot, source, via):
-        gate = ctx.edge(
-            source=source.arn, target=ADMIN, technique="X-RemoveDeny", candidates=changes, via=via,
-            description=f"{description}: what the plan denies it opens again",
+        yield from reopening(
+            ctx, source, technique="X-RemoveDeny", candidates=changes, via=via, description=description
         )
-        if gate is not None:
-            yield gate
         return
     yield from what_if(
         ctx,
